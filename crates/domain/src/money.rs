@@ -1,0 +1,111 @@
+//! Money as integer minor units of an ISO 4217 currency; never floating point.
+
+use std::fmt;
+
+use crate::validation::Violations;
+
+/// Active ISO 4217 alphabetic codes accepted at the edge.
+const ISO_4217: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD \
+BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS \
+GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT \
+LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR \
+PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL \
+THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XDR XOF XPF YER ZAR ZMW ZWL";
+
+/// An ISO 4217 alphabetic currency code.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CurrencyCode([u8; 3]);
+
+impl CurrencyCode {
+    /// Parses an active ISO 4217 code (upper case).
+    pub fn parse(s: &str) -> Option<CurrencyCode> {
+        let b = s.as_bytes();
+        if b.len() != 3 || !ISO_4217.split(' ').any(|c| c == s) {
+            return None;
+        }
+        Some(CurrencyCode([b[0], b[1], b[2]]))
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+}
+
+impl fmt::Debug for CurrencyCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for CurrencyCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An amount: non-negative integer minor units of a currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Money {
+    /// Currency.
+    pub currency: CurrencyCode,
+    /// Amount in minor units, never negative.
+    pub minor_units: i64,
+}
+
+impl Money {
+    /// Validates raw parts, recording violations under `field`.
+    pub fn parse(
+        v: &mut Violations,
+        field: &str,
+        currency: &str,
+        minor_units: i64,
+    ) -> Option<Money> {
+        let cur = CurrencyCode::parse(currency);
+        if cur.is_none() {
+            v.add(
+                format!("{field}.currency_code"),
+                format!("'{currency}' is not an ISO 4217 currency code; use e.g. USD, EUR"),
+            );
+        }
+        if minor_units < 0 {
+            v.add(
+                format!("{field}.minor_units"),
+                format!("is {minor_units}; amounts cannot be negative"),
+            );
+        }
+        let currency = cur?;
+        (minor_units >= 0).then_some(Money {
+            currency,
+            minor_units,
+        })
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.minor_units, self.currency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_iso_codes_and_rejects_others() {
+        assert!(CurrencyCode::parse("EUR").is_some());
+        assert!(CurrencyCode::parse("usd").is_none());
+        assert!(CurrencyCode::parse("XYZ").is_none());
+        assert!(CurrencyCode::parse("EURO").is_none());
+    }
+
+    #[test]
+    fn negative_amounts_and_bad_currency_are_both_reported() {
+        let mut v = Violations::new("need");
+        assert!(Money::parse(&mut v, "estimated_budget", "ABC", -5).is_none());
+        let err = v.into_result().expect_err("invalid");
+        assert_eq!(err.violations.len(), 2);
+        assert_eq!(err.violations[1].field, "need.estimated_budget.minor_units");
+    }
+}

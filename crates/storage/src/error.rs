@@ -1,0 +1,89 @@
+//! Errors of the storage API. The server maps each variant to a gRPC status in one place.
+
+use crate::barrier::DurabilityError;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The engine failed (I/O, corruption detected by sled).
+    #[error("storage engine error: {0}")]
+    Engine(String),
+    /// A stored value could not be decoded.
+    #[error("stored value is corrupt: {0}")]
+    Corrupt(String),
+    /// A value could not be encoded.
+    #[error("could not encode value: {0}")]
+    Encode(String),
+    /// An encoded value is over the per-record cap.
+    #[error("record is {bytes} bytes; the maximum is {max}")]
+    TooLarge {
+        /// Encoded size.
+        bytes: usize,
+        /// Cap.
+        max: usize,
+    },
+    /// The record to update does not exist.
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// Kind.
+        kind: &'static str,
+        /// Id.
+        id: String,
+    },
+    /// A record with this id already exists.
+    #[error("{kind} {id} already exists")]
+    AlreadyExists {
+        /// Kind.
+        kind: &'static str,
+        /// Id.
+        id: String,
+    },
+    /// The unique key (e.g. an external id) is taken by another record.
+    #[error("{kind} with {key} already exists: {existing_id}")]
+    UniqueTaken {
+        /// Kind.
+        kind: &'static str,
+        /// The key, human-readable.
+        key: String,
+        /// Id of the record holding it.
+        existing_id: String,
+    },
+    /// The request id was used before with another payload.
+    #[error("request_id {request_id} was already used for a different request")]
+    IdempotencyConflict {
+        /// The request id.
+        request_id: String,
+    },
+    /// The caller's version is not the stored one.
+    #[error("{kind} {id} is at version {actual}, not {expected}")]
+    StaleVersion {
+        /// Kind.
+        kind: &'static str,
+        /// Id.
+        id: String,
+        /// Version the caller sent.
+        expected: u64,
+        /// Stored version.
+        actual: u64,
+    },
+    /// Durability can no longer be promised.
+    #[error(transparent)]
+    Durability(#[from] DurabilityError),
+}
+
+impl From<sled::Error> for Error {
+    fn from(e: sled::Error) -> Self {
+        Error::Engine(e.to_string())
+    }
+}
+
+/// Failure of an update: the storage's own, or the caller's change function's.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError<E> {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] Error),
+    /// The change function refused.
+    #[error("update refused")]
+    Rejected(E),
+}

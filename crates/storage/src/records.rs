@@ -1,0 +1,720 @@
+//! On-disk records: separate versioned structs, so renaming a domain field cannot silently
+//! change the stored format. Every value is one version byte followed by the postcard
+//! encoding of that version's struct. Enums are stored as their stable codes.
+//!
+//! To change a format: add `XRecordV2`, write it with the new version byte, keep decoding
+//! V1 (converting it up), and add golden bytes for V2.
+
+use serde::{Deserialize, Serialize};
+
+use clearinghouse_domain::{
+    self as d, AuditEntry, Date, GeoScope, Money, Need, NeedFeedback, NeedFields, NeedStatus,
+    Offer, OfferFields, OfferStatus, Party, PartyFields, PartyKind, Principal, StatusChange,
+    Timestamp, need::Contact,
+};
+
+use crate::error::Error;
+
+/// Largest encoded value accepted (sled writes values above ~128 KiB to blob files that it
+/// never fsyncs).
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// Version byte of the current formats.
+pub const V1: u8 = 1;
+
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> Error {
+    Error::Corrupt(format!("{what}: {detail}"))
+}
+
+/// Encodes a record with its version byte, refusing values over [`MAX_VALUE_BYTES`].
+pub fn encode<T: Serialize>(version: u8, rec: &T) -> Result<Vec<u8>, Error> {
+    let mut out = vec![version];
+    let body = postcard::to_allocvec(rec).map_err(|e| Error::Encode(e.to_string()))?;
+    out.extend_from_slice(&body);
+    if out.len() > MAX_VALUE_BYTES {
+        return Err(Error::TooLarge {
+            bytes: out.len(),
+            max: MAX_VALUE_BYTES,
+        });
+    }
+    Ok(out)
+}
+
+/// Splits the version byte off and decodes the body as `T`.
+pub fn decode<T: for<'de> Deserialize<'de>>(what: &str, bytes: &[u8]) -> Result<(u8, T), Error> {
+    let (&version, body) = bytes
+        .split_first()
+        .ok_or_else(|| corrupt(what, "empty value"))?;
+    let rec = postcard::from_bytes(body).map_err(|e| corrupt(what, e))?;
+    Ok((version, rec))
+}
+
+fn code<T>(what: &str, s: &str, f: fn(&str) -> Option<T>) -> Result<T, Error> {
+    f(s).ok_or_else(|| corrupt(what, format!("unknown code {s}")))
+}
+
+fn codes<T>(what: &str, v: &[String], f: fn(&str) -> Option<T>) -> Result<Vec<T>, Error> {
+    v.iter().map(|s| code(what, s, f)).collect()
+}
+
+fn to_codes<T: Copy>(v: &[T], f: fn(T) -> &'static str) -> Vec<String> {
+    v.iter().map(|x| f(*x).to_owned()).collect()
+}
+
+/// Money as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoneyV1 {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Minor units.
+    pub minor_units: i64,
+}
+
+impl MoneyV1 {
+    fn from_domain(m: Option<Money>) -> Option<MoneyV1> {
+        m.map(|m| MoneyV1 {
+            currency: m.currency.as_str().to_owned(),
+            minor_units: m.minor_units,
+        })
+    }
+
+    fn into_domain(m: Option<MoneyV1>) -> Result<Option<Money>, Error> {
+        m.map(|m| {
+            Ok(Money {
+                currency: d::CurrencyCode::parse(&m.currency)
+                    .ok_or_else(|| corrupt("money", &m.currency))?,
+                minor_units: m.minor_units,
+            })
+        })
+        .transpose()
+    }
+}
+
+/// A status change as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChangeV1 {
+    /// From.
+    pub from: Option<String>,
+    /// To.
+    pub to: String,
+    /// When (ms).
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// Reason.
+    pub reason: String,
+}
+
+fn history_out(h: &[StatusChange]) -> Vec<StatusChangeV1> {
+    h.iter()
+        .map(|c| StatusChangeV1 {
+            from: c.from.clone(),
+            to: c.to.clone(),
+            at: c.at.0,
+            actor: c.actor.0.clone(),
+            reason: c.reason.clone(),
+        })
+        .collect()
+}
+
+fn history_in(h: Vec<StatusChangeV1>) -> Vec<StatusChange> {
+    h.into_iter()
+        .map(|c| StatusChange {
+            from: c.from,
+            to: c.to,
+            at: Timestamp(c.at),
+            actor: d::PrincipalId(c.actor),
+            reason: c.reason,
+        })
+        .collect()
+}
+
+/// A contact as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactV1 {
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: String,
+    /// Phone.
+    pub phone: String,
+    /// Organization.
+    pub organization: String,
+}
+
+impl From<&Contact> for ContactV1 {
+    fn from(c: &Contact) -> Self {
+        ContactV1 {
+            name: c.name.clone(),
+            email: c.email.clone(),
+            phone: c.phone.clone(),
+            organization: c.organization.clone(),
+        }
+    }
+}
+
+impl From<ContactV1> for Contact {
+    fn from(c: ContactV1) -> Self {
+        Contact {
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            organization: c.organization,
+        }
+    }
+}
+
+/// A party as stored (version 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartyRecordV1 {
+    /// Id.
+    pub id: String,
+    /// Version.
+    pub version: u64,
+    /// Kind code.
+    pub kind: String,
+    /// Name.
+    pub display_name: String,
+    /// Acronym.
+    pub short_name: String,
+    /// ISO3.
+    pub country_code: String,
+    /// External id.
+    pub external_id: String,
+    /// Description.
+    pub description: String,
+    /// Created (ms).
+    pub created_at: i64,
+    /// Updated (ms).
+    pub updated_at: i64,
+    /// Creator.
+    pub created_by: String,
+}
+
+impl From<&Party> for PartyRecordV1 {
+    fn from(p: &Party) -> Self {
+        PartyRecordV1 {
+            id: p.id.0.clone(),
+            version: p.version,
+            kind: p.kind.code().to_owned(),
+            display_name: p.fields.display_name.clone(),
+            short_name: p.fields.short_name.clone(),
+            country_code: p.fields.country_code.clone(),
+            external_id: p.fields.external_id.clone(),
+            description: p.fields.description.clone(),
+            created_at: p.created_at.0,
+            updated_at: p.updated_at.0,
+            created_by: p.created_by.0.clone(),
+        }
+    }
+}
+
+impl TryFrom<PartyRecordV1> for Party {
+    type Error = Error;
+    fn try_from(r: PartyRecordV1) -> Result<Self, Error> {
+        let kind = code("party.kind", &r.kind, PartyKind::from_code)?;
+        Ok(Party {
+            id: d::PartyId(r.id),
+            version: r.version,
+            kind,
+            fields: PartyFields {
+                kind: Some(kind),
+                display_name: r.display_name,
+                short_name: r.short_name,
+                country_code: r.country_code,
+                external_id: r.external_id,
+                description: r.description,
+            },
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+            created_by: d::PrincipalId(r.created_by),
+        })
+    }
+}
+
+/// Outcome feedback as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackV1 {
+    /// Text.
+    pub text: String,
+    /// When (ms).
+    pub at: i64,
+    /// Author.
+    pub author: String,
+}
+
+/// A need as stored (version 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct NeedRecordV1 {
+    pub id: String,
+    pub version: u64,
+    pub requester: String,
+    pub external_id: String,
+    pub channel: String,
+    pub note_verbale_reference: String,
+    pub request_date: Option<i32>,
+    pub title: String,
+    pub description: String,
+    pub area: Option<String>,
+    pub sub_areas: Vec<String>,
+    pub weapon_domains: Vec<String>,
+    pub assistance_kinds: Vec<String>,
+    pub priority: String,
+    pub wanted_from: Option<i32>,
+    pub needed_by: Option<i32>,
+    pub estimated_budget: Option<MoneyV1>,
+    pub accepted_funding_modes: Vec<String>,
+    pub preferred_funding_mode: Option<String>,
+    pub languages: Vec<String>,
+    pub national_action_plan_ref: String,
+    pub iaea_plan_ref: String,
+    pub assistance_received: String,
+    pub country_code: String,
+    pub beneficiary_countries: Vec<String>,
+    pub publication_consent: String,
+    pub visibility: String,
+    pub public_summary: String,
+    pub contact: ContactV1,
+    pub status: String,
+    pub history: Vec<StatusChangeV1>,
+    pub consent_window_ends: Option<i32>,
+    pub follow_up_due: i32,
+    pub feedback: Vec<FeedbackV1>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub created_by: String,
+    pub updated_by: String,
+}
+
+impl From<&Need> for NeedRecordV1 {
+    fn from(n: &Need) -> Self {
+        let f = &n.fields;
+        NeedRecordV1 {
+            id: n.id.0.clone(),
+            version: n.version,
+            requester: n.requester.0.clone(),
+            external_id: f.external_id.clone(),
+            channel: f.channel.code().to_owned(),
+            note_verbale_reference: f.note_verbale_reference.clone(),
+            request_date: f.request_date.map(|d| d.0),
+            title: f.title.clone(),
+            description: f.description.clone(),
+            area: f.area.map(|a| a.code().to_owned()),
+            sub_areas: to_codes(&f.sub_areas, d::SubArea::code),
+            weapon_domains: to_codes(&f.weapon_domains, d::WeaponDomain::code),
+            assistance_kinds: to_codes(&f.assistance_kinds, d::AssistanceKind::code),
+            priority: f.priority.code().to_owned(),
+            wanted_from: f.wanted_from.map(|d| d.0),
+            needed_by: f.needed_by.map(|d| d.0),
+            estimated_budget: MoneyV1::from_domain(f.estimated_budget),
+            accepted_funding_modes: to_codes(&f.accepted_funding_modes, d::FundingMode::code),
+            preferred_funding_mode: f.preferred_funding_mode.map(|m| m.code().to_owned()),
+            languages: f.languages.clone(),
+            national_action_plan_ref: f.national_action_plan_ref.clone(),
+            iaea_plan_ref: f.iaea_plan_ref.clone(),
+            assistance_received: f.assistance_received.clone(),
+            country_code: f.country_code.clone(),
+            beneficiary_countries: f.beneficiary_countries.clone(),
+            publication_consent: f.publication_consent.code().to_owned(),
+            visibility: f.visibility.code().to_owned(),
+            public_summary: f.public_summary.clone(),
+            contact: (&f.contact).into(),
+            status: n.status.code().to_owned(),
+            history: history_out(&n.history),
+            consent_window_ends: n.consent_window_ends.map(|d| d.0),
+            follow_up_due: n.follow_up_due.0,
+            feedback: n
+                .feedback
+                .iter()
+                .map(|x| FeedbackV1 {
+                    text: x.text.clone(),
+                    at: x.at.0,
+                    author: x.author.0.clone(),
+                })
+                .collect(),
+            created_at: n.created_at.0,
+            updated_at: n.updated_at.0,
+            created_by: n.created_by.0.clone(),
+            updated_by: n.updated_by.0.clone(),
+        }
+    }
+}
+
+impl TryFrom<NeedRecordV1> for Need {
+    type Error = Error;
+    fn try_from(r: NeedRecordV1) -> Result<Self, Error> {
+        let fields = NeedFields {
+            external_id: r.external_id,
+            channel: code("need.channel", &r.channel, d::SubmissionChannel::from_code)?,
+            note_verbale_reference: r.note_verbale_reference,
+            request_date: r.request_date.map(Date),
+            title: r.title,
+            description: r.description,
+            area: r
+                .area
+                .map(|a| code("need.area", &a, d::Area::from_code))
+                .transpose()?,
+            sub_areas: codes("need.sub_areas", &r.sub_areas, d::SubArea::from_code)?,
+            weapon_domains: codes(
+                "need.weapon_domains",
+                &r.weapon_domains,
+                d::WeaponDomain::from_code,
+            )?,
+            assistance_kinds: codes(
+                "need.assistance_kinds",
+                &r.assistance_kinds,
+                d::AssistanceKind::from_code,
+            )?,
+            priority: code("need.priority", &r.priority, d::Priority::from_code)?,
+            wanted_from: r.wanted_from.map(Date),
+            needed_by: r.needed_by.map(Date),
+            estimated_budget: MoneyV1::into_domain(r.estimated_budget)?,
+            accepted_funding_modes: codes(
+                "need.accepted_funding_modes",
+                &r.accepted_funding_modes,
+                d::FundingMode::from_code,
+            )?,
+            preferred_funding_mode: r
+                .preferred_funding_mode
+                .map(|m| code("need.preferred_funding_mode", &m, d::FundingMode::from_code))
+                .transpose()?,
+            languages: r.languages,
+            national_action_plan_ref: r.national_action_plan_ref,
+            iaea_plan_ref: r.iaea_plan_ref,
+            assistance_received: r.assistance_received,
+            country_code: r.country_code,
+            beneficiary_countries: r.beneficiary_countries,
+            publication_consent: code(
+                "need.publication_consent",
+                &r.publication_consent,
+                d::PublicationConsent::from_code,
+            )?,
+            visibility: code("need.visibility", &r.visibility, d::Visibility::from_code)?,
+            public_summary: r.public_summary,
+            contact: r.contact.into(),
+        };
+        Ok(Need {
+            id: d::NeedId(r.id),
+            version: r.version,
+            requester: d::PartyId(r.requester),
+            fields,
+            status: code("need.status", &r.status, NeedStatus::from_code)?,
+            history: history_in(r.history),
+            consent_window_ends: r.consent_window_ends.map(Date),
+            follow_up_due: Date(r.follow_up_due),
+            feedback: r
+                .feedback
+                .into_iter()
+                .map(|x| NeedFeedback {
+                    text: x.text,
+                    at: Timestamp(x.at),
+                    author: d::PrincipalId(x.author),
+                })
+                .collect(),
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+            created_by: d::PrincipalId(r.created_by),
+            updated_by: d::PrincipalId(r.updated_by),
+        })
+    }
+}
+
+/// A geographic scope as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct GeoScopeV1 {
+    pub global: bool,
+    pub regions: Vec<String>,
+    pub subregions: Vec<String>,
+    pub countries: Vec<String>,
+    pub excluded_countries: Vec<String>,
+}
+
+/// An offer as stored (version 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct OfferRecordV1 {
+    pub id: String,
+    pub version: u64,
+    pub provider: String,
+    pub external_id: String,
+    pub implementing_parties: Vec<String>,
+    pub programme_name: String,
+    pub description: String,
+    pub contact: ContactV1,
+    pub areas: Vec<String>,
+    pub sub_areas: Vec<String>,
+    pub weapon_domains: Vec<String>,
+    pub assistance_kinds: Vec<String>,
+    pub scope: GeoScopeV1,
+    pub funding_modes: Vec<String>,
+    pub languages: Vec<String>,
+    pub eligibility_notes: String,
+    pub budget_ceiling: Option<MoneyV1>,
+    pub max_contribution: Option<MoneyV1>,
+    pub min_contribution: Option<MoneyV1>,
+    pub max_engagements: u32,
+    pub budget_status: String,
+    pub valid_from: Option<i32>,
+    pub valid_until: Option<i32>,
+    pub lead_time_days: u32,
+    pub gp_sub_working_group: Option<String>,
+    pub committed_minor_units: i64,
+    pub status: String,
+    pub history: Vec<StatusChangeV1>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub created_by: String,
+    pub updated_by: String,
+}
+
+impl From<&Offer> for OfferRecordV1 {
+    fn from(o: &Offer) -> Self {
+        let f = &o.fields;
+        OfferRecordV1 {
+            id: o.id.0.clone(),
+            version: o.version,
+            provider: o.provider.0.clone(),
+            external_id: f.external_id.clone(),
+            implementing_parties: f.implementing_parties.iter().map(|p| p.0.clone()).collect(),
+            programme_name: f.programme_name.clone(),
+            description: f.description.clone(),
+            contact: (&f.contact).into(),
+            areas: to_codes(&f.areas, d::Area::code),
+            sub_areas: to_codes(&f.sub_areas, d::SubArea::code),
+            weapon_domains: to_codes(&f.weapon_domains, d::WeaponDomain::code),
+            assistance_kinds: to_codes(&f.assistance_kinds, d::AssistanceKind::code),
+            scope: GeoScopeV1 {
+                global: f.scope.global,
+                regions: f.scope.regions.clone(),
+                subregions: f.scope.subregions.clone(),
+                countries: f.scope.countries.clone(),
+                excluded_countries: f.scope.excluded_countries.clone(),
+            },
+            funding_modes: to_codes(&f.funding_modes, d::FundingMode::code),
+            languages: f.languages.clone(),
+            eligibility_notes: f.eligibility_notes.clone(),
+            budget_ceiling: MoneyV1::from_domain(f.budget_ceiling),
+            max_contribution: MoneyV1::from_domain(f.max_contribution),
+            min_contribution: MoneyV1::from_domain(f.min_contribution),
+            max_engagements: f.max_engagements,
+            budget_status: f.budget_status.code().to_owned(),
+            valid_from: f.valid_from.map(|d| d.0),
+            valid_until: f.valid_until.map(|d| d.0),
+            lead_time_days: f.lead_time_days,
+            gp_sub_working_group: f.gp_sub_working_group.map(|g| g.code().to_owned()),
+            committed_minor_units: o.committed_minor_units,
+            status: o.status.code().to_owned(),
+            history: history_out(&o.history),
+            created_at: o.created_at.0,
+            updated_at: o.updated_at.0,
+            created_by: o.created_by.0.clone(),
+            updated_by: o.updated_by.0.clone(),
+        }
+    }
+}
+
+impl TryFrom<OfferRecordV1> for Offer {
+    type Error = Error;
+    fn try_from(r: OfferRecordV1) -> Result<Self, Error> {
+        let fields = OfferFields {
+            external_id: r.external_id,
+            implementing_parties: r.implementing_parties.into_iter().map(d::PartyId).collect(),
+            programme_name: r.programme_name,
+            description: r.description,
+            contact: r.contact.into(),
+            areas: codes("offer.areas", &r.areas, d::Area::from_code)?,
+            sub_areas: codes("offer.sub_areas", &r.sub_areas, d::SubArea::from_code)?,
+            weapon_domains: codes(
+                "offer.weapon_domains",
+                &r.weapon_domains,
+                d::WeaponDomain::from_code,
+            )?,
+            assistance_kinds: codes(
+                "offer.assistance_kinds",
+                &r.assistance_kinds,
+                d::AssistanceKind::from_code,
+            )?,
+            scope: GeoScope {
+                global: r.scope.global,
+                regions: r.scope.regions,
+                subregions: r.scope.subregions,
+                countries: r.scope.countries,
+                excluded_countries: r.scope.excluded_countries,
+            },
+            funding_modes: codes(
+                "offer.funding_modes",
+                &r.funding_modes,
+                d::FundingMode::from_code,
+            )?,
+            languages: r.languages,
+            eligibility_notes: r.eligibility_notes,
+            budget_ceiling: MoneyV1::into_domain(r.budget_ceiling)?,
+            max_contribution: MoneyV1::into_domain(r.max_contribution)?,
+            min_contribution: MoneyV1::into_domain(r.min_contribution)?,
+            max_engagements: r.max_engagements,
+            budget_status: code(
+                "offer.budget_status",
+                &r.budget_status,
+                d::BudgetStatus::from_code,
+            )?,
+            valid_from: r.valid_from.map(Date),
+            valid_until: r.valid_until.map(Date),
+            lead_time_days: r.lead_time_days,
+            gp_sub_working_group: r
+                .gp_sub_working_group
+                .map(|g| {
+                    code(
+                        "offer.gp_sub_working_group",
+                        &g,
+                        d::GpSubWorkingGroup::from_code,
+                    )
+                })
+                .transpose()?,
+        };
+        Ok(Offer {
+            id: d::OfferId(r.id),
+            version: r.version,
+            provider: d::PartyId(r.provider),
+            fields,
+            committed_minor_units: r.committed_minor_units,
+            status: code("offer.status", &r.status, OfferStatus::from_code)?,
+            history: history_in(r.history),
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+            created_by: d::PrincipalId(r.created_by),
+            updated_by: d::PrincipalId(r.updated_by),
+        })
+    }
+}
+
+/// A principal as stored (version 1). Holds only the hash of the key's secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct PrincipalRecordV1 {
+    pub id: String,
+    pub version: u64,
+    pub display_name: String,
+    pub role: String,
+    pub party: Option<String>,
+    pub key_hash: [u8; 32],
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub created_at: i64,
+    pub created_by: String,
+}
+
+impl std::fmt::Debug for PrincipalRecordV1 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrincipalRecordV1")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<&Principal> for PrincipalRecordV1 {
+    fn from(p: &Principal) -> Self {
+        PrincipalRecordV1 {
+            id: p.id.0.clone(),
+            version: p.version,
+            display_name: p.display_name.clone(),
+            role: p.role.code().to_owned(),
+            party: p.party.as_ref().map(|x| x.0.clone()),
+            key_hash: p.key_hash,
+            expires_at: p.expires_at.map(|t| t.0),
+            revoked_at: p.revoked_at.map(|t| t.0),
+            created_at: p.created_at.0,
+            created_by: p.created_by.0.clone(),
+        }
+    }
+}
+
+impl TryFrom<PrincipalRecordV1> for Principal {
+    type Error = Error;
+    fn try_from(r: PrincipalRecordV1) -> Result<Self, Error> {
+        Ok(Principal {
+            id: d::PrincipalId(r.id),
+            version: r.version,
+            display_name: r.display_name,
+            role: code("principal.role", &r.role, d::Role::from_code)?,
+            party: r.party.map(d::PartyId),
+            key_hash: r.key_hash,
+            expires_at: r.expires_at.map(Timestamp),
+            revoked_at: r.revoked_at.map(Timestamp),
+            created_at: Timestamp(r.created_at),
+            created_by: d::PrincipalId(r.created_by),
+        })
+    }
+}
+
+/// An audit entry as stored (version 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct AuditRecordV1 {
+    pub sequence: u64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub resource_kind: String,
+    pub resource_id: String,
+    pub before_version: u64,
+    pub after_version: u64,
+}
+
+impl From<&AuditEntry> for AuditRecordV1 {
+    fn from(a: &AuditEntry) -> Self {
+        AuditRecordV1 {
+            sequence: a.sequence,
+            at: a.at.0,
+            actor: a.actor.0.clone(),
+            action: a.action.clone(),
+            resource_kind: a.resource_kind.clone(),
+            resource_id: a.resource_id.clone(),
+            before_version: a.before_version,
+            after_version: a.after_version,
+        }
+    }
+}
+
+impl From<AuditRecordV1> for AuditEntry {
+    fn from(r: AuditRecordV1) -> Self {
+        AuditEntry {
+            sequence: r.sequence,
+            at: Timestamp(r.at),
+            actor: d::PrincipalId(r.actor),
+            action: r.action,
+            resource_kind: r.resource_kind,
+            resource_id: r.resource_id,
+            before_version: r.before_version,
+            after_version: r.after_version,
+        }
+    }
+}
+
+/// What a `request_id` was used for (version 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecordV1 {
+    /// SHA-256 of the request payload.
+    pub payload_hash: [u8; 32],
+    /// Kind of the resource created.
+    pub kind: String,
+    /// Id of the resource created.
+    pub id: String,
+}
+
+/// Decodes a value written with [`V1`] as `R`, converting to the domain type.
+pub fn decode_v1<R, D>(what: &str, bytes: &[u8]) -> Result<D, Error>
+where
+    R: for<'de> Deserialize<'de>,
+    D: TryFrom<R, Error = Error>,
+{
+    match bytes.first() {
+        Some(&V1) => {}
+        Some(v) => return Err(corrupt(what, format!("unknown record version {v}"))),
+        None => return Err(corrupt(what, "empty value")),
+    }
+    let (_, rec): (u8, R) = decode(what, bytes)?;
+    D::try_from(rec)
+}

@@ -1,0 +1,86 @@
+//! Stored formats: golden bytes per record version (a format change must be deliberate)
+//! and encode/decode round trips of valid values.
+
+mod fixtures;
+
+use proptest::prelude::*;
+
+use clearinghouse_domain::{
+    Area, AssistanceKind, FundingMode, Need, Offer, Party, SubArea, WeaponDomain,
+};
+use clearinghouse_storage::{Resource, records};
+use fixtures::*;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn party_v1_golden_bytes() {
+    let p = state("KEN");
+    let bytes = p.encode().expect("encode");
+    assert_eq!(bytes[0], records::V1);
+    assert_eq!(hex(&bytes), GOLDEN_PARTY_V1);
+    assert_eq!(Party::decode(&bytes).expect("decode"), p);
+}
+
+#[test]
+fn need_v1_golden_bytes() {
+    let n = need("01JNEED", &state("KEN"), "Control lists");
+    let bytes = n.encode().expect("encode");
+    assert_eq!(hex(&bytes), GOLDEN_NEED_V1);
+    assert_eq!(Need::decode(&bytes).expect("decode"), n);
+}
+
+#[test]
+fn offer_v1_golden_bytes() {
+    let o = offer("01JOFFER", "state-FRA");
+    let bytes = o.encode().expect("encode");
+    assert_eq!(hex(&bytes), GOLDEN_OFFER_V1);
+    assert_eq!(Offer::decode(&bytes).expect("decode"), o);
+}
+
+const GOLDEN_PARTY_V1: &str = "010973746174652d4b454e01055354415445095374617465204b454e034b454e034b454e000080f8b2e5bd6880f8b2e5bd6806702d74657374";
+const GOLDEN_NEED_V1: &str = "010730314a4e454544010973746174652d4b454e00034150490001cec4020d436f6e74726f6c206c697374732d547261696e696e67206f6620637573746f6d73206f66666963657273206f6e20636f6e74726f6c206c6973747301144558504f52545f5452414e53534849504d454e54020d434f4e54524f4c5f4c49535453104558504f52545f4c4943454e53494e47000108545241494e494e47064d454449554d01a6c50201feca02010355534480ade204020c53494e474c455f444f4e4f520e4a4f494e544c595f46554e444544010c53494e474c455f444f4e4f520102656e000000034b454e000750454e44494e470950524f5649444552530000000000054452414654010005445241465480f8b2e5bd6806702d746573740000a8ca020080f8b2e5bd6880f8b2e5bd6806702d7465737406702d74657374";
+const GOLDEN_OFFER_V1: &str = "010830314a4f46464552010973746174652d4652410000174578706f727420636f6e74726f6c206f7574726561636816576f726b73686f7073206f6e206c6963656e73696e670000000001144558504f52545f5452414e53534849504d454e5400000108545241494e494e4700010641667269636100010350455200010c53494e474c455f444f4e4f520000000000000a494e44494341544956450000000000054452414654010005445241465480f8b2e5bd6806702d746573740080f8b2e5bd6880f8b2e5bd6806702d7465737406702d74657374";
+
+fn pick<T: Copy + std::fmt::Debug + 'static>(all: &'static [T]) -> impl Strategy<Value = Vec<T>> {
+    proptest::sample::subsequence(all.to_vec(), 1..=all.len().min(4))
+}
+
+proptest! {
+    /// Any valid need survives encode/decode unchanged.
+    #[test]
+    fn valid_needs_round_trip(
+        title in "[A-Za-z0-9 éü—]{1,60}",
+        area_i in 0usize..7,
+        kinds in pick(AssistanceKind::ALL),
+        modes in pick(FundingMode::ALL),
+        domains in proptest::sample::subsequence(WeaponDomain::ALL.to_vec(), 0..=4),
+        budget in proptest::option::of(0i64..i64::MAX),
+        iso in proptest::sample::select(vec!["KEN", "PER", "FRA", "JAM", "FSM"]),
+    ) {
+        let area = Area::ALL[area_i];
+        let mut f = need_fields(&title);
+        f.area = Some(area);
+        f.sub_areas = area.sub_areas().take(2).collect::<Vec<SubArea>>();
+        f.assistance_kinds = kinds;
+        f.accepted_funding_modes = modes;
+        f.weapon_domains = domains;
+        f.estimated_budget = budget.map(|b| clearinghouse_domain::Money {
+            currency: clearinghouse_domain::CurrencyCode::parse("EUR").expect("eur"),
+            minor_units: b,
+        });
+        let n = Need::new(
+            clearinghouse_domain::need::NeedContext {
+                id: clearinghouse_domain::NeedId("01X".into()),
+                requester: &state(iso),
+                now: T0,
+                actor: actor(),
+            },
+            f,
+        ).expect("valid");
+        let back = Need::decode(&n.encode().expect("encode")).expect("decode");
+        prop_assert_eq!(back, n);
+    }
+}

@@ -1,0 +1,175 @@
+//! The tower layer: authenticate the bearer key, check the method table, apply the rate
+//! limit, then hand the request on with its [`Caller`] in the extensions.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use http::HeaderMap;
+use tower::{Layer, Service};
+
+use clearinghouse_domain::{Principal, Timestamp};
+use clearinghouse_storage::Store;
+
+use super::{Caller, keys, rate::RateLimiter, table};
+use crate::{app::clock, error::ApiError};
+
+/// Checks credentials and permissions for every call.
+#[derive(Debug)]
+pub struct Authenticator {
+    store: Arc<Store>,
+    limiter: RateLimiter,
+}
+
+impl Authenticator {
+    /// An authenticator over the principals of `store`.
+    pub fn new(store: Arc<Store>, limiter: RateLimiter) -> Authenticator {
+        Authenticator { store, limiter }
+    }
+
+    /// Authenticates the `authorization` header and checks that the principal may call
+    /// `path` now.
+    pub fn check(&self, path: &str, headers: &HeaderMap) -> Result<Principal, ApiError> {
+        let principal = self.authenticate(headers, clock::now())?;
+        if !table::is_allowed(path, principal.role) {
+            let method = path.rsplit('/').next().unwrap_or(path);
+            return Err(ApiError::PermissionDenied(format!(
+                "role {} may not call {method}",
+                principal.role
+            )));
+        }
+        if !self.limiter.try_acquire(&principal.id.0, Instant::now()) {
+            return Err(ApiError::ResourceExhausted(
+                "too many requests for this API key; slow down and retry with backoff".to_owned(),
+            ));
+        }
+        Ok(principal)
+    }
+
+    fn authenticate(&self, headers: &HeaderMap, now: Timestamp) -> Result<Principal, ApiError> {
+        let raw = headers
+            .get("authorization")
+            .ok_or_else(|| {
+                ApiError::Unauthenticated(
+                    "missing credentials; send metadata 'authorization: Bearer <api key>'"
+                        .to_owned(),
+                )
+            })?
+            .to_str()
+            .map_err(|_| {
+                ApiError::Unauthenticated("the authorization header is not text".to_owned())
+            })?;
+        let key = raw
+            .strip_prefix("Bearer ")
+            .or_else(|| raw.strip_prefix("bearer "))
+            .ok_or_else(|| {
+                ApiError::Unauthenticated(
+                    "use the Bearer scheme: 'authorization: Bearer <api key>'".to_owned(),
+                )
+            })?;
+        let invalid = || {
+            ApiError::Unauthenticated(
+                "the API key is not valid, has expired or was revoked".to_owned(),
+            )
+        };
+        let (id, secret) = keys::parse(key.trim()).ok_or_else(invalid)?;
+        let principal: Principal = self.store.get(id)?.ok_or_else(invalid)?;
+        if !keys::verify(&principal.key_hash, secret) || !principal.is_active(now) {
+            return Err(invalid());
+        }
+        Ok(principal)
+    }
+}
+
+/// Tower layer applying [`Authenticator`] to every non-public path.
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    auth: Arc<Authenticator>,
+}
+
+impl AuthLayer {
+    /// A layer around `auth`.
+    pub fn new(auth: Arc<Authenticator>) -> AuthLayer {
+        AuthLayer { auth }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+    fn layer(&self, inner: S) -> AuthService<S> {
+        AuthService {
+            inner,
+            auth: Arc::clone(&self.auth),
+        }
+    }
+}
+
+/// The service produced by [`AuthLayer`].
+#[derive(Debug, Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    auth: Arc<Authenticator>,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S, B> Service<http::Request<B>> for AuthService<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        // Take the service that was polled ready; leave a fresh clone in its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let auth = Arc::clone(&self.auth);
+        Box::pin(async move {
+            let path = req.uri().path().to_owned();
+            if table::is_public(&path) {
+                return inner.call(req).await;
+            }
+            match auth.check(&path, req.headers()) {
+                Ok(p) => {
+                    req.extensions_mut().insert(Caller(p));
+                    inner.call(req).await.map(transport_limit_as_exhausted)
+                }
+                Err(e) => Ok(e.into_status().into_http()),
+            }
+        })
+    }
+}
+
+/// tonic reports a request over the message-size limit as OUT_OF_RANGE; the contract (and
+/// gRPC's own convention) says RESOURCE_EXHAUSTED. The status of that error is sent in the
+/// headers of a trailers-only response, so it is rewritten there.
+fn transport_limit_as_exhausted<B>(mut resp: http::Response<B>) -> http::Response<B> {
+    let headers = resp.headers_mut();
+    let is_limit = headers.get("grpc-status").is_some_and(|v| v == "11")
+        && headers
+            .get("grpc-message")
+            .and_then(|m| m.to_str().ok())
+            .is_some_and(|m| {
+                m.contains("message%20length%20too%20large")
+                    || m.contains("message length too large")
+            });
+    if is_limit {
+        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
+    }
+    resp
+}

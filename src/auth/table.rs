@@ -1,0 +1,143 @@
+//! The one method → roles table. A method missing from it is denied to everyone; a test
+//! enumerates every RPC of the descriptor set and fails if one is missing.
+
+use clearinghouse_domain::Role;
+
+use Role::{Admin, Analyst, Broker, Provider, Requester};
+
+const ALL: &[Role] = &[Admin, Broker, Requester, Provider, Analyst];
+const BROKERS: &[Role] = &[Admin, Broker];
+const ADMIN: &[Role] = &[Admin];
+
+/// Full gRPC method path → roles allowed to call it. Data-dependent rules (ownership,
+/// visibility) are checked again by the use case.
+pub const METHOD_ROLES: &[(&str, &[Role])] = &[
+    ("/clearinghouse.v1.PartyService/CreateParty", BROKERS),
+    ("/clearinghouse.v1.PartyService/GetParty", ALL),
+    ("/clearinghouse.v1.PartyService/ListParties", ALL),
+    ("/clearinghouse.v1.PartyService/UpdateParty", BROKERS),
+    (
+        "/clearinghouse.v1.NeedService/CreateNeed",
+        &[Broker, Requester],
+    ),
+    ("/clearinghouse.v1.NeedService/GetNeed", ALL),
+    ("/clearinghouse.v1.NeedService/ListNeeds", ALL),
+    (
+        "/clearinghouse.v1.NeedService/UpdateNeed",
+        &[Broker, Requester],
+    ),
+    (
+        "/clearinghouse.v1.NeedService/SubmitNeed",
+        &[Broker, Requester],
+    ),
+    ("/clearinghouse.v1.NeedService/AuthenticateNeed", &[Broker]),
+    ("/clearinghouse.v1.NeedService/RejectNeed", &[Broker]),
+    ("/clearinghouse.v1.NeedService/CirculateNeed", &[Broker]),
+    (
+        "/clearinghouse.v1.NeedService/WithdrawNeed",
+        &[Broker, Requester],
+    ),
+    (
+        "/clearinghouse.v1.NeedService/AddNeedFeedback",
+        &[Broker, Requester],
+    ),
+    ("/clearinghouse.v1.NeedService/CloseNeed", &[Broker]),
+    (
+        "/clearinghouse.v1.OfferService/CreateOffer",
+        &[Broker, Provider],
+    ),
+    ("/clearinghouse.v1.OfferService/GetOffer", ALL),
+    ("/clearinghouse.v1.OfferService/ListOffers", ALL),
+    (
+        "/clearinghouse.v1.OfferService/UpdateOffer",
+        &[Broker, Provider],
+    ),
+    (
+        "/clearinghouse.v1.OfferService/ActivateOffer",
+        &[Broker, Provider],
+    ),
+    (
+        "/clearinghouse.v1.OfferService/WithdrawOffer",
+        &[Broker, Provider],
+    ),
+    ("/clearinghouse.v1.AdminService/CreatePrincipal", ADMIN),
+    ("/clearinghouse.v1.AdminService/ListPrincipals", ADMIN),
+    ("/clearinghouse.v1.AdminService/RevokePrincipal", ADMIN),
+    ("/clearinghouse.v1.AdminService/ListAuditEntries", ADMIN),
+];
+
+/// Paths served without authentication: health checking and reflection.
+pub fn is_public(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.Health/")
+        || path.starts_with("/grpc.reflection.v1.ServerReflection/")
+        || path.starts_with("/grpc.reflection.v1alpha.ServerReflection/")
+}
+
+/// Roles allowed to call `path`, or `None` if the method is not in the table (denied).
+pub fn allowed_roles(path: &str) -> Option<&'static [Role]> {
+    METHOD_ROLES
+        .iter()
+        .find(|(m, _)| *m == path)
+        .map(|(_, roles)| *roles)
+}
+
+/// Whether `role` may call `path`.
+pub fn is_allowed(path: &str, role: Role) -> bool {
+    allowed_roles(path).is_some_and(|r| r.contains(&role))
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::*;
+    use crate::pb;
+
+    fn descriptor_methods() -> Vec<String> {
+        let fds = prost_types::FileDescriptorSet::decode(pb::FILE_DESCRIPTOR_SET).expect("fds");
+        let mut out = Vec::new();
+        for file in fds.file {
+            if file.package() != "clearinghouse.v1" {
+                continue;
+            }
+            for svc in &file.service {
+                for m in &svc.method {
+                    out.push(format!("/clearinghouse.v1.{}/{}", svc.name(), m.name()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_rpc_of_the_descriptor_set_is_in_the_table() {
+        let methods = descriptor_methods();
+        assert!(methods.len() >= 25, "found only {} methods", methods.len());
+        let missing: Vec<&String> = methods
+            .iter()
+            .filter(|m| allowed_roles(m).is_none())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "methods missing from METHOD_ROLES: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn the_table_names_only_real_methods() {
+        let methods = descriptor_methods();
+        for (m, _) in METHOD_ROLES {
+            assert!(methods.iter().any(|x| x == m), "{m} is not in the proto");
+        }
+    }
+
+    #[test]
+    fn unknown_methods_are_denied_to_everyone() {
+        for role in ALL {
+            assert!(!is_allowed(
+                "/clearinghouse.v1.NeedService/DropEverything",
+                *role
+            ));
+        }
+    }
+}

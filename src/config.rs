@@ -1,0 +1,161 @@
+//! Service configuration: TOML file, then environment overrides, then flags.
+//! [`Config::validate`] reports every problem at once.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use serde::Deserialize;
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory of the embedded store.
+    pub data_dir: PathBuf,
+    /// sled page cache, in MiB.
+    pub cache_capacity_mib: u64,
+    /// Log format: `text` or `json`.
+    pub log_format: String,
+    /// Transport and abuse limits.
+    pub limits: Limits,
+}
+
+/// Transport and abuse limits.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest request message, bytes.
+    pub max_message_bytes: usize,
+    /// Concurrent HTTP/2 streams per connection.
+    pub max_concurrent_streams: u32,
+    /// Seconds before a request is cut off.
+    pub request_timeout_secs: u64,
+    /// Sustained requests per second allowed per principal.
+    pub rate_per_principal: u32,
+    /// Burst allowance per principal.
+    pub burst_per_principal: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 1024 * 1024,
+            max_concurrent_streams: 256,
+            request_timeout_secs: 30,
+            rate_per_principal: 2000,
+            burst_per_principal: 4000,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            data_dir: PathBuf::from("./clearinghouse-data"),
+            cache_capacity_mib: 256,
+            log_format: "text".to_owned(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Parses TOML text.
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Applies `CLEARINGHOUSE_*` environment overrides from `get`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        let mut problems = Vec::new();
+        if let Some(v) = get("CLEARINGHOUSE_LISTEN") {
+            match v.parse() {
+                Ok(a) => self.listen = a,
+                Err(e) => problems.push(format!("CLEARINGHOUSE_LISTEN={v}: {e}")),
+            }
+        }
+        if let Some(v) = get("CLEARINGHOUSE_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("CLEARINGHOUSE_CACHE_CAPACITY_MIB") {
+            match v.parse() {
+                Ok(n) => self.cache_capacity_mib = n,
+                Err(e) => problems.push(format!("CLEARINGHOUSE_CACHE_CAPACITY_MIB={v}: {e}")),
+            }
+        }
+        if let Some(v) = get("CLEARINGHOUSE_LOG_FORMAT") {
+            self.log_format = v;
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
+    /// Checks every setting, listing each problem.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut p = Vec::new();
+        if self.cache_capacity_mib < 8 {
+            p.push("cache_capacity_mib must be at least 8".to_owned());
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            p.push(format!(
+                "log_format is '{}'; use text or json",
+                self.log_format
+            ));
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            p.push("data_dir must not be empty".to_owned());
+        }
+        let l = &self.limits;
+        if !(64 * 1024..=16 * 1024 * 1024).contains(&l.max_message_bytes) {
+            p.push("limits.max_message_bytes must be between 65536 and 16777216".to_owned());
+        }
+        if l.max_concurrent_streams == 0 {
+            p.push("limits.max_concurrent_streams must be positive".to_owned());
+        }
+        if l.request_timeout_secs == 0 {
+            p.push("limits.request_timeout_secs must be positive".to_owned());
+        }
+        if l.rate_per_principal == 0 || l.burst_per_principal == 0 {
+            p.push("limits.rate_per_principal and burst_per_principal must be positive".to_owned());
+        }
+        if p.is_empty() {
+            Ok(())
+        } else {
+            Err(p.join("; "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_and_validates() {
+        let text = include_str!("../deploy/config.example.toml");
+        let cfg = Config::from_toml(text).expect("example parses");
+        cfg.validate().expect("example is valid");
+        assert_eq!(cfg.listen.port(), 50051);
+    }
+
+    #[test]
+    fn env_overrides_and_every_problem_is_listed() {
+        let mut cfg = Config::default();
+        cfg.apply_env(|k| match k {
+            "CLEARINGHOUSE_LISTEN" => Some("127.0.0.1:6000".into()),
+            "CLEARINGHOUSE_LOG_FORMAT" => Some("xml".into()),
+            _ => None,
+        })
+        .expect("env");
+        assert_eq!(cfg.listen.port(), 6000);
+        cfg.cache_capacity_mib = 1;
+        let err = cfg.validate().expect_err("two problems");
+        assert!(err.contains("cache_capacity_mib") && err.contains("log_format"));
+        assert!(Config::from_toml("nonsense = 1").is_err());
+    }
+}

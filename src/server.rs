@@ -1,0 +1,170 @@
+//! `run`: opens storage, seeds reference data, wires the services behind the auth layer,
+//! health and reflection, serves until shutdown, then drains and flushes storage last.
+//! `main` and the end-to-end tests call it identically, on a listener they bound first.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::{ServingStatus, server::HealthReporter};
+use tracing::{error, info};
+
+use clearinghouse_storage::{Store, StoreOptions};
+
+use crate::{
+    api::{admin::AdminApi, needs::NeedApi, offers::OfferApi, parties::PartyApi},
+    app::{App, clock, seed},
+    auth::{AuthLayer, Authenticator, rate::RateLimiter},
+    config::Config,
+    pb,
+};
+
+/// Fully qualified names of the services, as health checking reports them.
+pub const SERVICE_NAMES: &[&str] = &[
+    "clearinghouse.v1.PartyService",
+    "clearinghouse.v1.NeedService",
+    "clearinghouse.v1.OfferService",
+    "clearinghouse.v1.AdminService",
+];
+
+async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for name in SERVICE_NAMES {
+        reporter.set_service_status(*name, status).await;
+    }
+}
+
+/// Runs the service on `listener` until `shutdown` resolves (or storage loses durability).
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let data_dir = config.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    info!(data_dir = %data_dir.display(), "opening storage");
+    let opts = StoreOptions {
+        cache_capacity_bytes: config.cache_capacity_mib * 1024 * 1024,
+        sync_fault: None,
+    };
+    let dir = data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(&dir, &opts))
+        .await
+        .context("storage open task failed")?
+        .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
+    let store = Arc::new(store);
+    info!("storage open");
+
+    let seed_store = Arc::clone(&store);
+    let seed_dir = data_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        seed::ensure_reference_data(&seed_store, &seed_dir, clock::now())
+    })
+    .await
+    .context("seeding task failed")?
+    .map_err(|e| anyhow::anyhow!("cannot seed reference data: {e}"))?;
+
+    let app = App::new(Arc::clone(&store));
+    let limits = &config.limits;
+    let max_msg = limits.max_message_bytes;
+    let auth = Arc::new(Authenticator::new(
+        Arc::clone(&store),
+        RateLimiter::new(limits.rate_per_principal, limits.burst_per_principal),
+    ));
+
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    set_health(&reporter, ServingStatus::Serving).await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("reflection v1")?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .context("reflection v1alpha")?;
+
+    // Storage that can no longer promise durability stops the service, so that the next
+    // start recovers from what is on disk.
+    let (fatal_tx, fatal_rx) = tokio::sync::watch::channel(false);
+    let mut fatal_signal = fatal_rx.clone();
+    let watch_store = Arc::clone(&store);
+    let watchdog = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tick.tick().await;
+            if !watch_store.is_writable() {
+                error!("storage lost durability; shutting down");
+                let _ = fatal_tx.send(true);
+                return;
+            }
+        }
+    });
+
+    let shutdown_reporter = reporter.clone();
+    let signal = async move {
+        tokio::select! {
+            () = shutdown => info!("shutdown requested"),
+            _ = fatal_signal.changed() => error!("stopping after a storage failure"),
+        }
+        set_health(&shutdown_reporter, ServingStatus::NotServing).await;
+        info!("health set to NOT_SERVING; draining in-flight calls");
+    };
+
+    let addr = listener.local_addr().context("listener address")?;
+    info!(%addr, "serving gRPC");
+    Server::builder()
+        .timeout(Duration::from_secs(limits.request_timeout_secs))
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(AuthLayer::new(auth))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(
+            pb::party_service_server::PartyServiceServer::new(PartyApi { app: app.clone() })
+                .max_decoding_message_size(max_msg),
+        )
+        .add_service(
+            pb::need_service_server::NeedServiceServer::new(NeedApi { app: app.clone() })
+                .max_decoding_message_size(max_msg),
+        )
+        .add_service(
+            pb::offer_service_server::OfferServiceServer::new(OfferApi { app: app.clone() })
+                .max_decoding_message_size(max_msg),
+        )
+        .add_service(
+            pb::admin_service_server::AdminServiceServer::new(AdminApi { app })
+                .max_decoding_message_size(max_msg),
+        )
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
+        .await
+        .context("gRPC server failed")?;
+    info!("in-flight calls drained");
+    watchdog.abort();
+    if *fatal_rx.borrow() {
+        return Err(anyhow::anyhow!(
+            "storage can no longer guarantee durability; restart the service so recovery runs"
+        ));
+    }
+
+    let flush_store = Arc::clone(&store);
+    let flushed = tokio::task::spawn_blocking(move || flush_store.flush())
+        .await
+        .context("flush task failed")?;
+    match flushed {
+        Ok(()) => info!("storage flushed; stopped"),
+        Err(e) => {
+            error!(error = %e, "final storage flush failed");
+            return Err(anyhow::anyhow!("final storage flush failed: {e}"));
+        }
+    }
+    Ok(())
+}

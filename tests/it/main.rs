@@ -1,0 +1,10 @@
+//! End-to-end tests: the real server over loopback, called with the generated clients.
+
+mod auth;
+mod bad_input;
+mod needs;
+mod offers;
+mod parties;
+mod persistence;
+mod support;
+mod visibility;
