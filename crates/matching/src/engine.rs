@@ -1,0 +1,175 @@
+//! The indexed engine: offers and open needs in posting lists, a bounded top-k of
+//! candidate offers per need, kept current incrementally — a changed offer rescores only
+//! the needs sharing its posting lists.
+
+use std::collections::HashMap;
+
+use clearinghouse_domain::{Need, Offer};
+
+use crate::{
+    fit::{self, FitContext},
+    index::{Indexed, Postings},
+    naive::Work,
+    rank::{Ranked, TopK, sort_ranked},
+};
+
+/// Offers, needs and each need's current top-k.
+#[derive(Debug, Default)]
+pub struct Engine {
+    offers: Postings<Offer>,
+    needs: Postings<Need>,
+    top: HashMap<String, Vec<Ranked>>,
+    k: usize,
+}
+
+impl Engine {
+    /// An empty engine keeping `k` candidates per need.
+    pub fn new(k: usize) -> Engine {
+        Engine {
+            k,
+            ..Engine::default()
+        }
+    }
+
+    /// The offers.
+    pub fn offers(&self) -> &Postings<Offer> {
+        &self.offers
+    }
+
+    /// The needs.
+    pub fn needs(&self) -> &Postings<Need> {
+        &self.needs
+    }
+
+    /// Best `k` offers for `need` (which need not be in the engine), through the index.
+    pub fn offers_for_need(
+        &self,
+        need: &Need,
+        ctx: &FitContext<'_>,
+        k: usize,
+        work: &mut Work,
+    ) -> Vec<Ranked> {
+        let mut top = TopK::new(k);
+        for o in self.offers.sharing(&need.keys()) {
+            work.filtered += 1;
+            if fit::passes(need, o, ctx) {
+                work.scored += 1;
+                top.push(Ranked {
+                    score_milli: fit::score(need, o, ctx),
+                    created_at: o.created_at,
+                    id: o.id.0.clone(),
+                });
+            }
+        }
+        top.into_sorted()
+    }
+
+    /// Best `k` needs in the engine for `offer`, through the index.
+    pub fn needs_for_offer(
+        &self,
+        offer: &Offer,
+        ctx: &FitContext<'_>,
+        k: usize,
+        work: &mut Work,
+    ) -> Vec<Ranked> {
+        let mut top = TopK::new(k);
+        for n in self.needs.sharing(&offer.keys()) {
+            work.filtered += 1;
+            if fit::passes(n, offer, ctx) {
+                work.scored += 1;
+                top.push(Ranked {
+                    score_milli: fit::score(n, offer, ctx),
+                    created_at: n.created_at,
+                    id: n.id.0.clone(),
+                });
+            }
+        }
+        top.into_sorted()
+    }
+
+    /// The kept top-k of a need.
+    pub fn top_for(&self, need_id: &str) -> &[Ranked] {
+        self.top.get(need_id).map_or(&[], Vec::as_slice)
+    }
+
+    /// Recomputes every need's top-k (the full re-match).
+    pub fn rematch_all(&mut self, ctx: &FitContext<'_>, work: &mut Work) {
+        let tops: HashMap<String, Vec<Ranked>> = self
+            .needs
+            .iter()
+            .map(|n| (n.id.0.clone(), self.offers_for_need(n, ctx, self.k, work)))
+            .collect();
+        self.top = tops;
+    }
+
+    /// Adds or replaces a need and computes its top-k.
+    pub fn upsert_need(&mut self, need: Need, ctx: &FitContext<'_>, work: &mut Work) {
+        let top = self.offers_for_need(&need, ctx, self.k, work);
+        self.top.insert(need.id.0.clone(), top);
+        self.needs.upsert(need);
+    }
+
+    /// Removes a need.
+    pub fn remove_need(&mut self, id: &str) {
+        self.needs.remove(id);
+        self.top.remove(id);
+    }
+
+    /// Adds or replaces an offer, updating the top-k of the needs it can affect.
+    pub fn upsert_offer(&mut self, offer: Offer, ctx: &FitContext<'_>, work: &mut Work) {
+        let old = self.offers.upsert(offer.clone());
+        self.refresh_after_offer_change(old.as_ref(), Some(&offer), ctx, work);
+    }
+
+    /// Removes an offer, updating the top-k of the needs that listed it.
+    pub fn remove_offer(&mut self, id: &str, ctx: &FitContext<'_>, work: &mut Work) {
+        let old = self.offers.remove(id);
+        self.refresh_after_offer_change(old.as_ref(), None, ctx, work);
+    }
+
+    fn refresh_after_offer_change(
+        &mut self,
+        old: Option<&Offer>,
+        new: Option<&Offer>,
+        ctx: &FitContext<'_>,
+        work: &mut Work,
+    ) {
+        let mut keys: Vec<usize> = old.map(Indexed::keys).unwrap_or_default();
+        keys.extend(new.map(Indexed::keys).unwrap_or_default());
+        keys.sort_unstable();
+        keys.dedup();
+        let Some(id) = old.or(new).map(|o| o.id.0.clone()) else {
+            return;
+        };
+        let affected: Vec<Need> = self.needs.sharing(&keys).into_iter().cloned().collect();
+        for need in affected {
+            let list = self.top.entry(need.id.0.clone()).or_default();
+            let was_full = list.len() >= self.k;
+            let had = list.iter().position(|r| r.id == id);
+            if let Some(i) = had {
+                list.remove(i);
+                if was_full {
+                    // Something below the cut may now belong in the top-k: recompute.
+                    let fresh = self.offers_for_need(&need, ctx, self.k, work);
+                    self.top.insert(need.id.0.clone(), fresh);
+                    continue;
+                }
+            }
+            if let Some(o) = new {
+                work.filtered += 1;
+                if fit::passes(&need, o, ctx) {
+                    work.scored += 1;
+                    let r = Ranked {
+                        score_milli: fit::score(&need, o, ctx),
+                        created_at: o.created_at,
+                        id: id.clone(),
+                    };
+                    let list = self.top.entry(need.id.0.clone()).or_default();
+                    list.push(r);
+                    sort_ranked(list);
+                    list.truncate(self.k);
+                }
+            }
+        }
+    }
+}
