@@ -14,8 +14,10 @@ use tracing::{error, info};
 use clearinghouse_storage::{Store, StoreOptions};
 
 use crate::{
-    api::{admin::AdminApi, needs::NeedApi, offers::OfferApi, parties::PartyApi},
-    app::{App, clock, seed},
+    api::{
+        admin::AdminApi, matching::MatchApi, needs::NeedApi, offers::OfferApi, parties::PartyApi,
+    },
+    app::{self, App, clock, seed},
     auth::{AuthLayer, Authenticator, rate::RateLimiter},
     config::Config,
     pb,
@@ -27,6 +29,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "clearinghouse.v1.NeedService",
     "clearinghouse.v1.OfferService",
     "clearinghouse.v1.AdminService",
+    "clearinghouse.v1.MatchService",
 ];
 
 async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
@@ -70,7 +73,14 @@ pub async fn run(
     .context("seeding task failed")?
     .map_err(|e| anyhow::anyhow!("cannot seed reference data: {e}"))?;
 
-    let app = App::new(Arc::clone(&store));
+    let index_store = Arc::clone(&store);
+    let matching = tokio::task::spawn_blocking(move || {
+        app::matching::Matching::load(&index_store, clock::now())
+    })
+    .await
+    .context("matching index task failed")?
+    .map_err(|e| anyhow::anyhow!("cannot build the matching index: {e}"))?;
+    let app = App::new(Arc::clone(&store), Arc::new(matching));
     let limits = &config.limits;
     let max_msg = limits.max_message_bytes;
     let auth = Arc::new(Authenticator::new(
@@ -138,6 +148,10 @@ pub async fn run(
         )
         .add_service(
             pb::offer_service_server::OfferServiceServer::new(OfferApi { app: app.clone() })
+                .max_decoding_message_size(max_msg),
+        )
+        .add_service(
+            pb::match_service_server::MatchServiceServer::new(MatchApi { app: app.clone() })
                 .max_decoding_message_size(max_msg),
         )
         .add_service(

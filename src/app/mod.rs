@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod clock;
+pub mod matching;
 pub mod needs;
 pub mod offers;
 pub mod parties;
@@ -33,6 +34,8 @@ pub const MAX_SCAN: usize = 20_000;
 pub struct App {
     /// The store.
     pub store: Arc<Store>,
+    /// The matching engine and its settings.
+    pub matching: Arc<matching::Matching>,
 }
 
 /// Which page to return.
@@ -54,9 +57,35 @@ pub struct Listed<T> {
 }
 
 impl App {
-    /// Use cases over `store`.
-    pub fn new(store: Arc<Store>) -> App {
-        App { store }
+    /// Use cases over `store`, with the matching engine built from it.
+    pub fn new(store: Arc<Store>, matching: Arc<matching::Matching>) -> App {
+        App { store, matching }
+    }
+
+    /// Brings the matching index in step with a written need, then returns it.
+    pub async fn reindex_need(
+        &self,
+        need: clearinghouse_domain::Need,
+    ) -> Result<clearinghouse_domain::Need, ApiError> {
+        let m = Arc::clone(&self.matching);
+        self.blocking(move |_| {
+            m.on_need(&need);
+            Ok(need)
+        })
+        .await
+    }
+
+    /// Brings the matching index in step with a written offer, then returns it.
+    pub async fn reindex_offer(
+        &self,
+        offer: clearinghouse_domain::Offer,
+    ) -> Result<clearinghouse_domain::Offer, ApiError> {
+        let m = Arc::clone(&self.matching);
+        self.blocking(move |_| {
+            m.on_offer(&offer);
+            Ok(offer)
+        })
+        .await
     }
 
     /// Runs `f` against the store on the blocking pool.

@@ -302,30 +302,32 @@ impl App {
             return Err(rejected(edge, None));
         }
         let who = who.clone();
-        self.blocking(move |store| {
-            let current = store
-                .get::<Need>(&id)?
-                .ok_or_else(|| ApiError::not_found("need", &id))?;
-            check_owner(&who, &current)?;
-            let party: Party = store.get(&current.requester.0)?.ok_or_else(|| {
-                ApiError::Internal(format!(
-                    "need {id} names missing party {}",
-                    current.requester
-                ))
-            })?;
-            let now = clock::now();
-            let updated = store.update::<Need, ApiError>(
-                &id,
-                etag,
-                &meta(&who, "need.update", now, None),
-                |cur| {
-                    check_owner(&who, cur)?;
-                    Ok(cur.updated(&party, &src, &fields, now, &who.id)?)
-                },
-            )?;
-            Ok(updated)
-        })
-        .await
+        let written = self
+            .blocking(move |store| {
+                let current = store
+                    .get::<Need>(&id)?
+                    .ok_or_else(|| ApiError::not_found("need", &id))?;
+                check_owner(&who, &current)?;
+                let party: Party = store.get(&current.requester.0)?.ok_or_else(|| {
+                    ApiError::Internal(format!(
+                        "need {id} names missing party {}",
+                        current.requester
+                    ))
+                })?;
+                let now = clock::now();
+                let updated = store.update::<Need, ApiError>(
+                    &id,
+                    etag,
+                    &meta(&who, "need.update", now, None),
+                    |cur| {
+                        check_owner(&who, cur)?;
+                        Ok(cur.updated(&party, &src, &fields, now, &who.id)?)
+                    },
+                )?;
+                Ok(updated)
+            })
+            .await?;
+        self.reindex_need(written).await
     }
 
     /// Runs one lifecycle transition, checking ownership and the etag in the transaction.
@@ -339,26 +341,28 @@ impl App {
             require_reason(&input.text)?;
         }
         let who = who.clone();
-        self.blocking(move |store| {
-            let now = clock::now();
-            let actor = actor_of(&who);
-            let updated = store.update::<Need, ApiError>(
-                &input.id,
-                input.etag,
-                &meta(&who, action.name(), now, None),
-                |cur| {
-                    check_owner(&who, cur)?;
-                    action.apply(cur, actor, &who, now, &input.text)
-                },
-            );
-            match updated {
-                Err(clearinghouse_storage::UpdateError::Store(
-                    clearinghouse_storage::Error::NotFound { .. },
-                )) => Err(ApiError::not_found("need", &input.id)),
-                other => Ok(other?),
-            }
-        })
-        .await
+        let written = self
+            .blocking(move |store| {
+                let now = clock::now();
+                let actor = actor_of(&who);
+                let updated = store.update::<Need, ApiError>(
+                    &input.id,
+                    input.etag,
+                    &meta(&who, action.name(), now, None),
+                    |cur| {
+                        check_owner(&who, cur)?;
+                        action.apply(cur, actor, &who, now, &input.text)
+                    },
+                );
+                match updated {
+                    Err(clearinghouse_storage::UpdateError::Store(
+                        clearinghouse_storage::Error::NotFound { .. },
+                    )) => Err(ApiError::not_found("need", &input.id)),
+                    other => Ok(other?),
+                }
+            })
+            .await?;
+        self.reindex_need(written).await
     }
 }
 

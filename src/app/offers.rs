@@ -236,26 +236,28 @@ impl App {
             }
         }
         let who = who.clone();
-        self.blocking(move |store| {
-            if fields.contains(&OfferField::ImplementingPartyIds) {
-                check_parties(store, &mut edge, &src.implementing_parties)?;
-            }
-            if !edge.is_empty() {
-                return Err(rejected(edge, None));
-            }
-            let now = clock::now();
-            let updated = store.update::<Offer, ApiError>(
-                &id,
-                etag,
-                &meta(&who, "offer.update", now, None),
-                |cur| {
-                    check_owner(&who, cur)?;
-                    Ok(cur.updated(&src, &fields, now, &who.id)?)
-                },
-            );
-            not_found_as_offer(updated, &id)
-        })
-        .await
+        let written = self
+            .blocking(move |store| {
+                if fields.contains(&OfferField::ImplementingPartyIds) {
+                    check_parties(store, &mut edge, &src.implementing_parties)?;
+                }
+                if !edge.is_empty() {
+                    return Err(rejected(edge, None));
+                }
+                let now = clock::now();
+                let updated = store.update::<Offer, ApiError>(
+                    &id,
+                    etag,
+                    &meta(&who, "offer.update", now, None),
+                    |cur| {
+                        check_owner(&who, cur)?;
+                        Ok(cur.updated(&src, &fields, now, &who.id)?)
+                    },
+                );
+                not_found_as_offer(updated, &id)
+            })
+            .await?;
+        self.reindex_offer(written).await
     }
 
     /// Activates or withdraws an offer.
@@ -271,24 +273,30 @@ impl App {
             super::needs::require_reason(&reason)?;
         }
         let who = who.clone();
-        self.blocking(move |store| {
-            let now = clock::now();
-            let actor = actor_of(&who);
-            let name = match action {
-                OfferAction::Activate => "offer.activate",
-                OfferAction::Withdraw => "offer.withdraw",
-            };
-            let updated =
-                store.update::<Offer, ApiError>(&id, etag, &meta(&who, name, now, None), |cur| {
-                    check_owner(&who, cur)?;
-                    Ok(match action {
-                        OfferAction::Activate => cur.activate(actor, &who.id, now)?,
-                        OfferAction::Withdraw => cur.withdraw(actor, &who.id, now, &reason)?,
-                    })
-                });
-            not_found_as_offer(updated, &id)
-        })
-        .await
+        let written = self
+            .blocking(move |store| {
+                let now = clock::now();
+                let actor = actor_of(&who);
+                let name = match action {
+                    OfferAction::Activate => "offer.activate",
+                    OfferAction::Withdraw => "offer.withdraw",
+                };
+                let updated = store.update::<Offer, ApiError>(
+                    &id,
+                    etag,
+                    &meta(&who, name, now, None),
+                    |cur| {
+                        check_owner(&who, cur)?;
+                        Ok(match action {
+                            OfferAction::Activate => cur.activate(actor, &who.id, now)?,
+                            OfferAction::Withdraw => cur.withdraw(actor, &who.id, now, &reason)?,
+                        })
+                    },
+                );
+                not_found_as_offer(updated, &id)
+            })
+            .await?;
+        self.reindex_offer(written).await
     }
 }
 

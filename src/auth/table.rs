@@ -64,6 +64,25 @@ pub const METHOD_ROLES: &[(&str, &[Role])] = &[
     ("/clearinghouse.v1.AdminService/ListPrincipals", ADMIN),
     ("/clearinghouse.v1.AdminService/RevokePrincipal", ADMIN),
     ("/clearinghouse.v1.AdminService/ListAuditEntries", ADMIN),
+    ("/clearinghouse.v1.AdminService/GetMatchingPolicy", ADMIN),
+    ("/clearinghouse.v1.AdminService/UpdateMatchingPolicy", ADMIN),
+    ("/clearinghouse.v1.AdminService/SetExchangeRates", ADMIN),
+    (
+        "/clearinghouse.v1.MatchService/FindOffersForNeed",
+        &[Admin, Broker, Requester],
+    ),
+    (
+        "/clearinghouse.v1.MatchService/FindNeedsForOffer",
+        &[Admin, Broker, Provider],
+    ),
+    (
+        "/clearinghouse.v1.MatchService/ExplainFit",
+        &[Admin, Broker, Requester, Provider],
+    ),
+    (
+        "/clearinghouse.v1.MatchService/SuggestConsortium",
+        &[Admin, Broker, Requester],
+    ),
 ];
 
 /// Paths served without authentication: health checking and reflection.

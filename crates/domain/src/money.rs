@@ -17,6 +17,9 @@ THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD 
 pub struct CurrencyCode([u8; 3]);
 
 impl CurrencyCode {
+    /// US dollar, the default base currency of matching.
+    pub const USD: CurrencyCode = CurrencyCode(*b"USD");
+
     /// Parses an active ISO 4217 code (upper case).
     pub fn parse(s: &str) -> Option<CurrencyCode> {
         let b = s.as_bytes();

@@ -13,6 +13,32 @@ use crate::{
     rank::{Ranked, TopK, sort_ranked},
 };
 
+/// Runs one pair through the filters and, unless its score's upper bound cannot enter
+/// `top`, scores it; the candidate is `(created_at, id)` of whichever side is ranked.
+fn consider(
+    top: &mut TopK,
+    need: &Need,
+    offer: &Offer,
+    candidate: (clearinghouse_domain::Timestamp, &str),
+    ctx: &FitContext<'_>,
+    work: &mut Work,
+) {
+    work.filtered += 1;
+    if !fit::passes(need, offer, ctx) || !top.could_admit(fit::score_upper_bound(need, offer, ctx))
+    {
+        return;
+    }
+    work.scored += 1;
+    let score_milli = fit::score(need, offer, ctx);
+    if top.admits(score_milli) {
+        top.push(Ranked {
+            score_milli,
+            created_at: candidate.0,
+            id: candidate.1.to_owned(),
+        });
+    }
+}
+
 /// Offers, needs and each need's current top-k.
 #[derive(Debug, Default)]
 pub struct Engine {
@@ -51,15 +77,7 @@ impl Engine {
     ) -> Vec<Ranked> {
         let mut top = TopK::new(k);
         for o in self.offers.sharing(&need.keys()) {
-            work.filtered += 1;
-            if fit::passes(need, o, ctx) {
-                work.scored += 1;
-                top.push(Ranked {
-                    score_milli: fit::score(need, o, ctx),
-                    created_at: o.created_at,
-                    id: o.id.0.clone(),
-                });
-            }
+            consider(&mut top, need, o, (o.created_at, &o.id.0), ctx, work);
         }
         top.into_sorted()
     }
@@ -72,16 +90,22 @@ impl Engine {
         k: usize,
         work: &mut Work,
     ) -> Vec<Ranked> {
+        self.needs_for_offer_where(offer, ctx, k, &|_| true, work)
+    }
+
+    /// Best `k` needs accepted by `keep` (e.g. what the caller may see) for `offer`.
+    pub fn needs_for_offer_where(
+        &self,
+        offer: &Offer,
+        ctx: &FitContext<'_>,
+        k: usize,
+        keep: &dyn Fn(&Need) -> bool,
+        work: &mut Work,
+    ) -> Vec<Ranked> {
         let mut top = TopK::new(k);
         for n in self.needs.sharing(&offer.keys()) {
-            work.filtered += 1;
-            if fit::passes(n, offer, ctx) {
-                work.scored += 1;
-                top.push(Ranked {
-                    score_milli: fit::score(n, offer, ctx),
-                    created_at: n.created_at,
-                    id: n.id.0.clone(),
-                });
+            if keep(n) {
+                consider(&mut top, n, offer, (n.created_at, &n.id.0), ctx, work);
             }
         }
         top.into_sorted()

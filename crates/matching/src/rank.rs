@@ -54,7 +54,7 @@ impl TopK {
     pub fn new(k: usize) -> TopK {
         TopK {
             k,
-            heap: BinaryHeap::with_capacity(k + 1),
+            heap: BinaryHeap::with_capacity(k.saturating_add(1).min(1024)),
         }
     }
 
@@ -65,6 +65,12 @@ impl TopK {
                 .heap
                 .peek()
                 .is_some_and(|w| score_milli >= w.0.score_milli)
+    }
+
+    /// Whether a candidate scoring at most `bound` could still enter (ties may win on
+    /// creation order, so equality admits).
+    pub fn could_admit(&self, bound: u32) -> bool {
+        self.admits(bound)
     }
 
     /// Offers a candidate.

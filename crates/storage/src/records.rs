@@ -8,9 +8,9 @@
 use serde::{Deserialize, Serialize};
 
 use clearinghouse_domain::{
-    self as d, AuditEntry, Date, GeoScope, Money, Need, NeedFeedback, NeedFields, NeedStatus,
-    Offer, OfferFields, OfferStatus, Party, PartyFields, PartyKind, Principal, StatusChange,
-    Timestamp, need::Contact,
+    self as d, AuditEntry, Date, GeoScope, MatchingSettings, Money, Need, NeedFeedback, NeedFields,
+    NeedStatus, Offer, OfferFields, OfferStatus, Party, PartyFields, PartyKind, Principal,
+    StatusChange, Timestamp, need::Contact,
 };
 
 use crate::error::Error;
@@ -717,4 +717,56 @@ where
     }
     let (_, rec): (u8, R) = decode(what, bytes)?;
     D::try_from(rec)
+}
+
+/// Matching settings as stored (version 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct SettingsRecordV1 {
+    pub version: u64,
+    pub weights: [f64; 7],
+    pub top_k: u32,
+    pub exact_consortium_max: u32,
+    pub base_currency: String,
+    pub rates: Vec<(String, u64, u64)>,
+    pub updated_at: i64,
+}
+
+impl From<&MatchingSettings> for SettingsRecordV1 {
+    fn from(m: &MatchingSettings) -> Self {
+        SettingsRecordV1 {
+            version: m.version,
+            weights: m.weights,
+            top_k: m.top_k,
+            exact_consortium_max: m.exact_consortium_max,
+            base_currency: m.base_currency.as_str().to_owned(),
+            rates: m
+                .rates
+                .iter()
+                .map(|(c, n, d)| (c.as_str().to_owned(), *n, *d))
+                .collect(),
+            updated_at: m.updated_at.0,
+        }
+    }
+}
+
+impl TryFrom<SettingsRecordV1> for MatchingSettings {
+    type Error = Error;
+    fn try_from(r: SettingsRecordV1) -> Result<Self, Error> {
+        let cur =
+            |c: &str| d::CurrencyCode::parse(c).ok_or_else(|| corrupt("settings currency", c));
+        Ok(MatchingSettings {
+            version: r.version,
+            weights: r.weights,
+            top_k: r.top_k,
+            exact_consortium_max: r.exact_consortium_max,
+            base_currency: cur(&r.base_currency)?,
+            rates: r
+                .rates
+                .iter()
+                .map(|(c, n, dd)| Ok((cur(c)?, *n, *dd)))
+                .collect::<Result<_, Error>>()?,
+            updated_at: Timestamp(r.updated_at),
+        })
+    }
 }

@@ -1,11 +1,13 @@
 //! What the store needs to know about each kind of record: its id, version, unique key,
 //! index entries and codec. Implemented here for the domain types.
 
-use clearinghouse_domain::{Need, Offer, Party, Principal};
+use clearinghouse_domain::{MatchingSettings, Need, Offer, Party, Principal};
 
 use crate::{
     error::Error,
-    records::{self, NeedRecordV1, OfferRecordV1, PartyRecordV1, PrincipalRecordV1, V1},
+    records::{
+        self, NeedRecordV1, OfferRecordV1, PartyRecordV1, PrincipalRecordV1, SettingsRecordV1, V1,
+    },
 };
 
 /// A kind of record the store keeps.
@@ -200,5 +202,30 @@ impl Resource for Principal {
     }
     fn decode(bytes: &[u8]) -> Result<Self, Error> {
         records::decode_v1::<PrincipalRecordV1, Principal>("principal", bytes)
+    }
+}
+
+impl Resource for MatchingSettings {
+    const KIND: &'static str = "settings";
+    fn id(&self) -> &str {
+        MatchingSettings::ID
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, v: u64) {
+        self.version = v;
+    }
+    fn unique_value(&self) -> Option<String> {
+        None
+    }
+    fn index_entries(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+    fn encode(&self) -> Result<Vec<u8>, Error> {
+        records::encode(V1, &SettingsRecordV1::from(self))
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        records::decode_v1::<SettingsRecordV1, MatchingSettings>("settings", bytes)
     }
 }

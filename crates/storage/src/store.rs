@@ -31,7 +31,7 @@ use crate::{
 };
 
 /// Kinds of record the store keeps, each with its own trees.
-pub const KINDS: &[&str] = &["party", "need", "offer", "principal"];
+pub const KINDS: &[&str] = &["party", "need", "offer", "principal", "settings"];
 
 /// Format version of the database as a whole; migrations run on open.
 const SCHEMA_VERSION: u64 = 1;

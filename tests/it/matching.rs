@@ -1,0 +1,579 @@
+//! Matching over gRPC: ranked candidates with explanations, why-not answers, consortia,
+//! the policy and the exchange rates, and an index that survives a restart.
+
+use tonic::Code;
+
+use clearinghouse::pb;
+
+use crate::support::{self, Clients, TestServer, need, offer};
+
+/// A need of KEN taken to CIRCULATED (consent granted), by the requester and a broker.
+async fn circulated_need(ken: &mut Clients, broker: &mut Clients, n: pb::Need) -> String {
+    let mut n = n;
+    n.publication_consent = pb::PublicationConsent::Granted as i32;
+    let id = ken
+        .needs
+        .create_need(pb::CreateNeedRequest {
+            need: Some(n),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create")
+        .into_inner()
+        .need
+        .expect("need")
+        .id;
+    ken.needs
+        .submit_need(pb::SubmitNeedRequest {
+            id: id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .expect("submit");
+    broker
+        .needs
+        .authenticate_need(pb::AuthenticateNeedRequest {
+            id: id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .expect("authenticate");
+    broker
+        .needs
+        .circulate_need(pb::CirculateNeedRequest {
+            id: id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .expect("circulate");
+    id
+}
+
+async fn active_offer(provider: &mut Clients, o: pb::Offer) -> String {
+    let id = provider
+        .offers
+        .create_offer(pb::CreateOfferRequest {
+            offer: Some(o),
+            request_id: String::new(),
+        })
+        .await
+        .expect("offer")
+        .into_inner()
+        .offer
+        .expect("offer")
+        .id;
+    provider
+        .offers
+        .activate_offer(pb::ActivateOfferRequest {
+            id: id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .expect("activate");
+    id
+}
+
+fn joint(name: &str, ceiling_usd_cents: i64, scope: pb::GeoScope) -> pb::Offer {
+    pb::Offer {
+        funding_modes: vec![pb::FundingMode::JointlyFunded as i32],
+        budget_ceiling: Some(pb::Money {
+            currency_code: "USD".into(),
+            minor_units: ceiling_usd_cents,
+        }),
+        scope: Some(scope),
+        ..offer(name)
+    }
+}
+
+struct World {
+    server: TestServer,
+    _dir: tempfile::TempDir,
+    ken: Clients,
+    broker: Clients,
+    fra: Clients,
+    jpn: Clients,
+    need_id: String,
+    named: String,
+    regional: String,
+}
+
+async fn world() -> World {
+    let (server, dir) = support::start().await;
+    let mut ken = server.as_role(pb::Role::Requester, "state-KEN").await;
+    let mut broker = server.as_role(pb::Role::Broker, "").await;
+    let mut fra = server.as_role(pb::Role::Provider, "state-FRA").await;
+    let jpn = server.as_role(pb::Role::Provider, "state-JPN").await;
+    let mut n = need("Control lists");
+    n.estimated_budget = Some(pb::Money {
+        currency_code: "USD".into(),
+        minor_units: 1_000_000,
+    });
+    let need_id = circulated_need(&mut ken, &mut broker, n).await;
+    // Names KEN: the better geographic fit. Same sub-areas, kinds and funding mode.
+    let mut best = offer("Kenya export controls");
+    best.scope = Some(pb::GeoScope {
+        countries: vec!["KEN".into()],
+        ..Default::default()
+    });
+    let named = active_offer(&mut fra, best).await;
+    let regional = active_offer(&mut fra, offer("Africa export controls")).await;
+    World {
+        server,
+        _dir: dir,
+        ken,
+        broker,
+        fra,
+        jpn,
+        need_id,
+        named,
+        regional,
+    }
+}
+
+#[tokio::test]
+async fn requester_gets_ranked_offers_with_explanations_and_a_why_not() {
+    let mut w = world().await;
+    let mut jpn = w.server.as_role(pb::Role::Provider, "state-JPN").await;
+    let mut asia = offer("Asia only");
+    asia.scope = Some(pb::GeoScope {
+        regions: vec!["Asia".into()],
+        ..Default::default()
+    });
+    let outside = active_offer(&mut jpn, asia).await;
+
+    let got = w
+        .ken
+        .needs
+        .get_need(pb::GetNeedRequest {
+            id: w.need_id.clone(),
+        })
+        .await
+        .expect("need")
+        .into_inner();
+    assert!(got.need.is_some());
+    let mut matcher = pb::match_service_client::MatchServiceClient::with_interceptor(
+        w.server.channel().await,
+        support::Bearer(Some(w.server.key(pb::Role::Requester, "state-KEN").await)),
+    );
+    let ranked = matcher
+        .find_offers_for_need(pb::FindOffersForNeedRequest {
+            need_id: w.need_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("find")
+        .into_inner();
+    let ids: Vec<&str> = ranked
+        .candidates
+        .iter()
+        .map(|c| c.offer_id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![w.named.as_str(), w.regional.as_str()],
+        "the offer naming KEN ranks first; the Asian one is no candidate"
+    );
+    let top = &ranked.candidates[0];
+    assert!(top.score > ranked.candidates[1].score);
+    assert_eq!(top.factors.len(), 7);
+    let geo = top
+        .factors
+        .iter()
+        .find(|f| f.name == "geography")
+        .expect("geography");
+    assert_eq!(geo.reason, "offer names country KEN");
+    assert!(ranked.next_page_token.is_empty());
+
+    // Paging through the ranking.
+    let first = matcher
+        .find_offers_for_need(pb::FindOffersForNeedRequest {
+            need_id: w.need_id.clone(),
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("page")
+        .into_inner();
+    assert_eq!(first.candidates.len(), 1);
+    let second = matcher
+        .find_offers_for_need(pb::FindOffersForNeedRequest {
+            need_id: w.need_id.clone(),
+            page_size: 1,
+            page_token: first.next_page_token,
+        })
+        .await
+        .expect("page 2")
+        .into_inner();
+    assert_eq!(second.candidates[0].offer_id, w.regional);
+
+    let why_not = matcher
+        .explain_fit(pb::ExplainFitRequest {
+            need_id: w.need_id.clone(),
+            offer_id: outside,
+        })
+        .await
+        .expect("explain")
+        .into_inner();
+    assert!(!why_not.is_candidate);
+    let filters: Vec<&str> = why_not
+        .failed_filters
+        .iter()
+        .map(|f| f.filter.as_str())
+        .collect();
+    assert_eq!(filters, vec!["GEOGRAPHY"]);
+    assert_eq!(
+        why_not.failed_filters[0].reason,
+        "country KEN is outside the offer's scope"
+    );
+
+    // Another requester cannot rank KEN's need.
+    let mut per = pb::match_service_client::MatchServiceClient::with_interceptor(
+        w.server.channel().await,
+        support::Bearer(Some(w.server.key(pb::Role::Requester, "state-PER").await)),
+    );
+    let e = per
+        .find_offers_for_need(pb::FindOffersForNeedRequest {
+            need_id: w.need_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("not theirs");
+    assert_eq!(e.code(), Code::NotFound);
+    let _ = (&mut w.broker, &mut w.fra, &mut w.jpn);
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn provider_finds_circulated_needs_for_its_offer_but_never_committee_only_ones() {
+    let mut w = world().await;
+    let mut hidden = need("Confidential");
+    hidden.visibility = pb::Visibility::CommitteeOnly as i32;
+    let hidden_id = circulated_need(&mut w.ken, &mut w.broker, hidden).await;
+    let fra_key = w.server.key(pb::Role::Provider, "state-FRA").await;
+    let mut matcher = pb::match_service_client::MatchServiceClient::with_interceptor(
+        w.server.channel().await,
+        support::Bearer(Some(fra_key)),
+    );
+    let found = matcher
+        .find_needs_for_offer(pb::FindNeedsForOfferRequest {
+            offer_id: w.regional.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("find")
+        .into_inner();
+    let ids: Vec<&str> = found
+        .candidates
+        .iter()
+        .map(|c| c.need_id.as_str())
+        .collect();
+    assert_eq!(ids, vec![w.need_id.as_str()]);
+    assert!(!ids.contains(&hidden_id.as_str()));
+    // A broker sees both.
+    let broker_key = w.server.key(pb::Role::Broker, "").await;
+    let mut bm = pb::match_service_client::MatchServiceClient::with_interceptor(
+        w.server.channel().await,
+        support::Bearer(Some(broker_key)),
+    );
+    let all = bm
+        .find_needs_for_offer(pb::FindNeedsForOfferRequest {
+            offer_id: w.regional.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("find")
+        .into_inner();
+    assert_eq!(all.candidates.len(), 2);
+    // JPN cannot rank FRA's offer.
+    let jpn_key = w.server.key(pb::Role::Provider, "state-JPN").await;
+    let mut jm = pb::match_service_client::MatchServiceClient::with_interceptor(
+        w.server.channel().await,
+        support::Bearer(Some(jpn_key)),
+    );
+    let e = jm
+        .find_needs_for_offer(pb::FindNeedsForOfferRequest {
+            offer_id: w.regional.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("not theirs");
+    assert_eq!(e.code(), Code::NotFound);
+    // A withdrawn offer leaves the index.
+    w.fra
+        .offers
+        .withdraw_offer(pb::WithdrawOfferRequest {
+            id: w.regional.clone(),
+            etag: String::new(),
+            reason: "done".into(),
+        })
+        .await
+        .expect("withdraw");
+    let ranked = bm
+        .find_offers_for_need(pb::FindOffersForNeedRequest {
+            need_id: w.need_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("find")
+        .into_inner();
+    assert_eq!(
+        ranked
+            .candidates
+            .iter()
+            .map(|c| c.offer_id.as_str())
+            .collect::<Vec<_>>(),
+        vec![w.named.as_str()]
+    );
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn three_joint_offers_form_a_consortium_and_single_donor_offers_stay_out() {
+    let mut w = world().await;
+    let mut jn = need("Detection equipment, jointly funded");
+    jn.accepted_funding_modes = vec![pb::FundingMode::JointlyFunded as i32];
+    jn.preferred_funding_mode = pb::FundingMode::JointlyFunded as i32;
+    jn.estimated_budget = Some(pb::Money {
+        currency_code: "USD".into(),
+        minor_units: 900_000,
+    });
+    let need_id = circulated_need(&mut w.ken, &mut w.broker, jn).await;
+    let africa = pb::GeoScope {
+        regions: vec!["Africa".into()],
+        ..Default::default()
+    };
+    let a = active_offer(
+        &mut w.fra,
+        joint(
+            "FRA joint",
+            400_000,
+            pb::GeoScope {
+                countries: vec!["KEN".into()],
+                ..Default::default()
+            },
+        ),
+    )
+    .await;
+    let b = active_offer(&mut w.jpn, joint("JPN joint", 300_000, africa.clone())).await;
+    let mut deu = w.server.as_role(pb::Role::Provider, "state-DEU").await;
+    let c = active_offer(&mut deu, joint("DEU joint", 500_000, africa)).await;
+
+    let bkey = w.server.key(pb::Role::Broker, "").await;
+    let mut bm = pb::match_service_client::MatchServiceClient::with_interceptor(
+        w.server.channel().await,
+        support::Bearer(Some(bkey)),
+    );
+    let s = bm
+        .suggest_consortium(pb::SuggestConsortiumRequest {
+            need_id: need_id.clone(),
+        })
+        .await
+        .expect("consortium")
+        .into_inner();
+    let members: Vec<(&str, i64)> = s
+        .members
+        .iter()
+        .map(|m| {
+            (
+                m.offer_id.as_str(),
+                m.amount.as_ref().map_or(0, |x| x.minor_units),
+            )
+        })
+        .collect();
+    assert_eq!(s.covered.as_ref().map(|m| m.minor_units), Some(900_000));
+    assert_eq!(s.uncovered.as_ref().map(|m| m.minor_units), Some(0));
+    assert_eq!(s.method, pb::ConsortiumMethod::Exact as i32);
+    assert_eq!(
+        s.candidates_considered, 3,
+        "the two single-donor offers are not considered"
+    );
+    assert_eq!(members.iter().map(|(_, a)| a).sum::<i64>(), 900_000);
+    assert!(
+        members
+            .iter()
+            .all(|(id, _)| [a.as_str(), b.as_str(), c.as_str()].contains(id))
+    );
+    assert_eq!(
+        members[0],
+        (a.as_str(), 400_000),
+        "the best-fitting offer (names KEN) gives its all"
+    );
+
+    // A need accepting only single-donor funding cannot form a consortium.
+    let mut solo = need("Single donor only");
+    solo.accepted_funding_modes = vec![pb::FundingMode::SingleDonor as i32];
+    let solo_id = circulated_need(&mut w.ken, &mut w.broker, solo).await;
+    let e = bm
+        .suggest_consortium(pb::SuggestConsortiumRequest { need_id: solo_id })
+        .await
+        .expect_err("single-donor need");
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert_eq!(support::reason(&e), "NOT_JOINTLY_FUNDED");
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn policy_and_exchange_rates_change_scores_and_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start_in(dir.path()).await;
+    let mut ken = server.as_role(pb::Role::Requester, "state-KEN").await;
+    let mut broker = server.as_role(pb::Role::Broker, "").await;
+    let mut fra = server.as_role(pb::Role::Provider, "state-FRA").await;
+    let mut n = need("EUR budget");
+    n.estimated_budget = Some(pb::Money {
+        currency_code: "EUR".into(),
+        minor_units: 1_000_000,
+    });
+    let need_id = circulated_need(&mut ken, &mut broker, n).await;
+    let mut o = offer("USD capacity");
+    o.budget_ceiling = Some(pb::Money {
+        currency_code: "USD".into(),
+        minor_units: 540_000,
+    });
+    let offer_id = active_offer(&mut fra, o).await;
+    let bkey = server.key(pb::Role::Broker, "").await;
+    let mut bm = pb::match_service_client::MatchServiceClient::with_interceptor(
+        server.channel().await,
+        support::Bearer(Some(bkey.clone())),
+    );
+    let budget = |r: &pb::ExplainFitResponse| {
+        r.factors
+            .iter()
+            .find(|f| f.name == "budget")
+            .cloned()
+            .expect("budget factor")
+    };
+
+    let before = bm
+        .explain_fit(pb::ExplainFitRequest {
+            need_id: need_id.clone(),
+            offer_id: offer_id.clone(),
+        })
+        .await
+        .expect("explain")
+        .into_inner();
+    assert!(budget(&before).value.abs() < 1e-9);
+    assert!(
+        budget(&before).reason.starts_with("no exchange rate"),
+        "{}",
+        budget(&before).reason
+    );
+
+    let mut admin = server.admin().await;
+    let e = admin
+        .admin
+        .set_exchange_rates(pb::SetExchangeRatesRequest {
+            base_currency_code: "USD".into(),
+            rates: vec![pb::ExchangeRate {
+                currency_code: "EUR".into(),
+                rate: "abc".into(),
+            }],
+        })
+        .await
+        .expect_err("bad rate");
+    assert_eq!(
+        support::violations(&e, Code::InvalidArgument),
+        vec!["rates[0].rate"]
+    );
+    admin
+        .admin
+        .set_exchange_rates(pb::SetExchangeRatesRequest {
+            base_currency_code: "USD".into(),
+            rates: vec![pb::ExchangeRate {
+                currency_code: "EUR".into(),
+                rate: "1.08".into(),
+            }],
+        })
+        .await
+        .expect("rates");
+    let after = bm
+        .explain_fit(pb::ExplainFitRequest {
+            need_id: need_id.clone(),
+            offer_id: offer_id.clone(),
+        })
+        .await
+        .expect("explain")
+        .into_inner();
+    assert!(
+        (budget(&after).value - 0.5).abs() < 1e-9,
+        "540,000 of 1,080,000 USD cents: {}",
+        budget(&after).reason
+    );
+
+    let policy = admin
+        .admin
+        .get_matching_policy(pb::GetMatchingPolicyRequest {})
+        .await
+        .expect("policy")
+        .into_inner()
+        .policy
+        .expect("policy");
+    assert!((policy.thematic_weight - 0.35).abs() < 1e-9);
+    let bad = pb::MatchingPolicy {
+        thematic_weight: 0.9,
+        ..policy.clone()
+    };
+    let e = admin
+        .admin
+        .update_matching_policy(pb::UpdateMatchingPolicyRequest { policy: Some(bad) })
+        .await
+        .expect_err("sum");
+    assert_eq!(
+        support::violations(&e, Code::InvalidArgument),
+        vec!["policy.weights"]
+    );
+    // All weight on budget: the score becomes the budget credit.
+    let budget_only = pb::MatchingPolicy {
+        thematic_weight: 0.0,
+        geography_weight: 0.0,
+        funding_weight: 0.0,
+        budget_weight: 1.0,
+        assistance_weight: 0.0,
+        timing_weight: 0.0,
+        language_weight: 0.0,
+        ..policy.clone()
+    };
+    admin
+        .admin
+        .update_matching_policy(pb::UpdateMatchingPolicyRequest {
+            policy: Some(budget_only.clone()),
+        })
+        .await
+        .expect("update");
+    let stale = admin
+        .admin
+        .update_matching_policy(pb::UpdateMatchingPolicyRequest {
+            policy: Some(budget_only),
+        })
+        .await
+        .expect_err("stale etag");
+    assert_eq!(stale.code(), Code::Aborted);
+    let scored = bm
+        .explain_fit(pb::ExplainFitRequest {
+            need_id: need_id.clone(),
+            offer_id: offer_id.clone(),
+        })
+        .await
+        .expect("explain")
+        .into_inner();
+    assert!((scored.score - 0.5).abs() < 1e-9);
+    server.stop().await;
+
+    // After a restart the index is rebuilt from storage and the settings are kept.
+    let server = TestServer::start_in(dir.path()).await;
+    let mut bm = pb::match_service_client::MatchServiceClient::with_interceptor(
+        server.channel().await,
+        support::Bearer(Some(bkey)),
+    );
+    let ranked = bm
+        .find_offers_for_need(pb::FindOffersForNeedRequest {
+            need_id,
+            ..Default::default()
+        })
+        .await
+        .expect("find")
+        .into_inner();
+    assert_eq!(ranked.candidates.len(), 1);
+    assert!((ranked.candidates[0].score - 0.5).abs() < 1e-9);
+    server.stop().await;
+}
