@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use clearinghouse_domain::{Need, Offer};
 
 use crate::{
+    features::{self, NeedFeatures, OfferFeatures},
     fit::{self, FitContext},
     index::{Indexed, Postings},
     naive::Work,
@@ -17,19 +18,32 @@ use crate::{
 /// `top`, scores it; the candidate is `(created_at, id)` of whichever side is ranked.
 fn consider(
     top: &mut TopK,
-    need: &Need,
-    offer: &Offer,
+    (need, nf): (&Need, &NeedFeatures),
+    (offer, of): (&Offer, &OfferFeatures),
     candidate: (clearinghouse_domain::Timestamp, &str),
     ctx: &FitContext<'_>,
     work: &mut Work,
 ) {
     work.filtered += 1;
-    if !fit::passes(need, offer, ctx) || !top.could_admit(fit::score_upper_bound(need, offer, ctx))
-    {
+    let passes = features::passes(nf, of, ctx.today, ctx.stage);
+    debug_assert_eq!(
+        passes,
+        fit::passes(need, offer, ctx),
+        "features disagree with fit::passes"
+    );
+    if !passes {
+        return;
+    }
+    let bound = features::upper_bound(nf, of, &ctx.policy.weights);
+    if !top.could_admit(bound) {
         return;
     }
     work.scored += 1;
     let score_milli = fit::score(need, offer, ctx);
+    debug_assert!(
+        bound >= score_milli,
+        "upper bound {bound} below score {score_milli}"
+    );
     if top.admits(score_milli) {
         top.push(Ranked {
             score_milli,
@@ -76,8 +90,16 @@ impl Engine {
         work: &mut Work,
     ) -> Vec<Ranked> {
         let mut top = TopK::new(k);
-        for o in self.offers.sharing(&need.keys()) {
-            consider(&mut top, need, o, (o.created_at, &o.id.0), ctx, work);
+        let nf = NeedFeatures::of(need);
+        for (o, of) in self.offers.sharing_with_features(&need.keys()) {
+            consider(
+                &mut top,
+                (need, &nf),
+                (o, of),
+                (o.created_at, &o.id.0),
+                ctx,
+                work,
+            );
         }
         top.into_sorted()
     }
@@ -103,9 +125,17 @@ impl Engine {
         work: &mut Work,
     ) -> Vec<Ranked> {
         let mut top = TopK::new(k);
-        for n in self.needs.sharing(&offer.keys()) {
+        let of = OfferFeatures::of(offer);
+        for (n, nf) in self.needs.sharing_with_features(&offer.keys()) {
             if keep(n) {
-                consider(&mut top, n, offer, (n.created_at, &n.id.0), ctx, work);
+                consider(
+                    &mut top,
+                    (n, nf),
+                    (offer, &of),
+                    (n.created_at, &n.id.0),
+                    ctx,
+                    work,
+                );
             }
         }
         top.into_sorted()

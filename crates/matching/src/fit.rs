@@ -450,20 +450,6 @@ pub fn score(need: &Need, offer: &Offer, ctx: &FitContext<'_>) -> u32 {
     to_milli(w.iter().zip(v).map(|((_, w), v)| w * v).sum())
 }
 
-/// An upper bound of [`score`] that skips the costlier factors (budget, timing and
-/// language are taken as perfect). Used to skip pairs that cannot enter a top-k.
-pub fn score_upper_bound(need: &Need, offer: &Offer, ctx: &FitContext<'_>) -> u32 {
-    let w = &ctx.policy.weights;
-    let s = w.thematic * thematic(need, offer)
-        + w.geography * geography(need, offer)
-        + w.funding * funding(need, offer)
-        + w.assistance * assistance(need, offer)
-        + w.budget
-        + w.timing
-        + w.language;
-    to_milli(s)
-}
-
 /// Scores a pair and explains each factor, or lists every failed filter.
 pub fn explain(
     need: &Need,

@@ -8,6 +8,8 @@ use std::{collections::HashMap, sync::OnceLock};
 
 use clearinghouse_domain::{Need, Offer, SubArea, geo};
 
+use crate::features::{NeedFeatures, OfferFeatures};
+
 /// The M49 regions of the country table, in table order.
 fn regions() -> &'static [&'static str] {
     static R: OnceLock<Vec<&'static str>> = OnceLock::new();
@@ -42,13 +44,21 @@ fn key(sub: SubArea, region: usize) -> usize {
 
 /// Something kept in posting lists.
 pub trait Indexed: Clone {
+    /// Compact filter features kept beside the item.
+    type Features: Copy;
     /// Id.
     fn id(&self) -> &str;
     /// Posting-list keys.
     fn keys(&self) -> Vec<usize>;
+    /// Its filter features.
+    fn features(&self) -> Self::Features;
 }
 
 impl Indexed for Offer {
+    type Features = OfferFeatures;
+    fn features(&self) -> OfferFeatures {
+        OfferFeatures::of(self)
+    }
     fn id(&self) -> &str {
         &self.id.0
     }
@@ -87,6 +97,10 @@ impl Indexed for Offer {
 }
 
 impl Indexed for Need {
+    type Features = NeedFeatures;
+    fn features(&self) -> NeedFeatures {
+        NeedFeatures::of(self)
+    }
     fn id(&self) -> &str {
         &self.id.0
     }
@@ -103,8 +117,9 @@ impl Indexed for Need {
 
 /// Items in posting lists, with tombstones for replaced or removed items.
 #[derive(Debug, Clone)]
-pub struct Postings<T> {
+pub struct Postings<T: Indexed> {
     slots: Vec<Option<T>>,
+    feats: Vec<T::Features>,
     by_id: HashMap<String, u32>,
     lists: Vec<Vec<u32>>,
     dead: usize,
@@ -114,6 +129,7 @@ impl<T: Indexed> Default for Postings<T> {
     fn default() -> Self {
         Postings {
             slots: Vec::new(),
+            feats: Vec::new(),
             by_id: HashMap::new(),
             lists: vec![Vec::new(); SubArea::ALL.len() * regions().len()],
             dead: 0,
@@ -135,6 +151,7 @@ impl<T: Indexed> Postings<T> {
             self.lists[k].push(slot);
         }
         self.by_id.insert(item.id().to_owned(), slot);
+        self.feats.push(item.features());
         self.slots.push(Some(item));
         old
     }
@@ -179,6 +196,24 @@ impl<T: Indexed> Postings<T> {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
+    }
+
+    /// Live items sharing at least one of `keys`, each once, with their features.
+    pub fn sharing_with_features(&self, keys: &[usize]) -> Vec<(&T, &T::Features)> {
+        let mut seen = vec![0u64; self.slots.len().div_ceil(64)];
+        let mut out = Vec::new();
+        for k in keys {
+            for &s in &self.lists[*k] {
+                let (word, bit) = ((s / 64) as usize, 1u64 << (s % 64));
+                if seen[word] & bit == 0 {
+                    seen[word] |= bit;
+                    if let Some(item) = self.slots[s as usize].as_ref() {
+                        out.push((item, &self.feats[s as usize]));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Live items sharing at least one of `keys`, each once.

@@ -12,6 +12,7 @@
 
 pub mod consortium;
 pub mod engine;
+pub mod features;
 pub mod fit;
 pub mod index;
 pub mod naive;

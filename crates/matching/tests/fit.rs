@@ -8,6 +8,7 @@ use clearinghouse_domain::{
 };
 use clearinghouse_matching::{
     FitContext, NeedStage, Policy,
+    features::{self, NeedFeatures, OfferFeatures},
     fit::{self, FactorKind, HardFilter},
     synth,
 };
@@ -126,6 +127,13 @@ fn factor(n: &Need, o: &Offer, kind: FactorKind) -> (f64, String) {
 fn rejected(n: &Need, o: &Offer) -> Vec<HardFilter> {
     with_ctx(|ctx| {
         assert!(!fit::passes(n, o, ctx), "pair should fail a filter");
+        let fast = features::passes(
+            &NeedFeatures::of(n),
+            &OfferFeatures::of(o),
+            ctx.today,
+            ctx.stage,
+        );
+        assert!(!fast, "the compact features must fail the same pair");
         fit::explain(n, o, ctx)
             .expect_err("not a candidate")
             .into_iter()
@@ -269,6 +277,34 @@ fn each_hard_filter_rejects_with_its_reason() {
         stage: NeedStage::AuthenticatedToo,
     };
     assert!(fit::passes(&auth, &offer(|_| {}), &broker));
+    assert!(features::passes(
+        &NeedFeatures::of(&auth),
+        &OfferFeatures::of(&offer(|_| {})),
+        broker.today,
+        broker.stage
+    ));
+    // And every passing pair of the factor tests passes on features too.
+    with_ctx(|ctx| {
+        let n = need("KEN", |_| {});
+        for o in [
+            offer(|_| {}),
+            offer(|f| {
+                f.scope = GeoScope {
+                    subregions: vec!["Eastern Africa".into()],
+                    ..GeoScope::default()
+                }
+            }),
+            offer(|f| f.weapon_domains = vec![WeaponDomain::Nuclear]),
+        ] {
+            assert!(fit::passes(&n, &o, ctx));
+            assert!(features::passes(
+                &NeedFeatures::of(&n),
+                &OfferFeatures::of(&o),
+                ctx.today,
+                ctx.stage
+            ));
+        }
+    });
 }
 
 #[test]
