@@ -4,9 +4,13 @@ use tonic::{Request, Response, Status};
 
 use clearinghouse_matching::{Explanation, consortium::Method};
 
-use super::{caller, paging, respond};
+use super::{caller, non_empty, paging, respond};
 use crate::{
-    app::App,
+    app::{
+        App,
+        matches::{MatchAction, MatchFilter},
+    },
+    convert::{self, enums, matches as mconv},
     error::ApiError,
     pb::{self, match_service_server::MatchService},
 };
@@ -64,6 +68,24 @@ fn next_token(fp: &paging::Fingerprint, more: bool, offset: usize, size: usize) 
         fp,
         more.then(|| u64::try_from(offset + size).unwrap_or(u64::MAX)),
     )
+}
+
+impl MatchApi {
+    async fn step(
+        &self,
+        who: &clearinghouse_domain::Principal,
+        id: String,
+        etag: &str,
+        action: Result<MatchAction, ApiError>,
+    ) -> Result<Option<pb::Match>, Status> {
+        let result = async {
+            let etag = convert::etag_in("etag", etag)?;
+            let (m, gap) = self.app.transition_match(who, id, etag, action?).await?;
+            Ok(Some(mconv::out(&m, gap)))
+        }
+        .await;
+        result.map_err(ApiError::into_status)
+    }
 }
 
 fn money(base: clearinghouse_domain::CurrencyCode, units: i64) -> Option<pb::Money> {
@@ -200,5 +222,162 @@ impl MatchService for MatchApi {
             }
         });
         respond(out)
+    }
+
+    async fn create_match(
+        &self,
+        req: Request<pb::CreateMatchRequest>,
+    ) -> Result<Response<pb::CreateMatchResponse>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let mut v = clearinghouse_domain::Violations::new("");
+        let mode = enums::FUNDING_MODE.optional(&mut v, "funding_mode", r.funding_mode);
+        let contributions = mconv::contributions_in(&mut v, &r.contributions);
+        let out = self
+            .app
+            .create_match(&who, r.need_id, mode, contributions, v)
+            .await;
+        respond(out.map(|m| pb::CreateMatchResponse {
+            r#match: Some(mconv::out(&m, None)),
+        }))
+    }
+
+    async fn get_match(
+        &self,
+        req: Request<pb::GetMatchRequest>,
+    ) -> Result<Response<pb::GetMatchResponse>, Status> {
+        let who = caller(&req)?;
+        let out = self.app.get_match(&who, req.into_inner().id).await;
+        respond(out.map(|(m, gap)| pb::GetMatchResponse {
+            r#match: Some(mconv::out(&m, gap)),
+        }))
+    }
+
+    async fn list_matches(
+        &self,
+        req: Request<pb::ListMatchesRequest>,
+    ) -> Result<Response<pb::ListMatchesResponse>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let filter_msg = pb::ListMatchesRequest {
+            page_size: 0,
+            page_token: String::new(),
+            ..r.clone()
+        };
+        let result = async {
+            let (page, fp) =
+                paging::page_in("ListMatches", &filter_msg, r.page_size, &r.page_token)?;
+            let filter = MatchFilter {
+                status: mconv::MATCH_STATUS.filter("status", r.status)?,
+                need: non_empty(&r.need_id),
+                offer: non_empty(&r.offer_id),
+                party: non_empty(&r.party_id),
+            };
+            let listed = self.app.list_matches(&who, filter, page).await?;
+            Ok(pb::ListMatchesResponse {
+                matches: listed.items.iter().map(|m| mconv::out(m, None)).collect(),
+                next_page_token: paging::token_out(&fp, listed.next),
+            })
+        }
+        .await;
+        respond(result)
+    }
+
+    async fn accept_match(
+        &self,
+        req: Request<pb::AcceptMatchRequest>,
+    ) -> Result<Response<pb::AcceptMatchResponse>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let m = self
+            .step(&who, r.id, &r.etag, Ok(MatchAction::Accept))
+            .await?;
+        Ok(Response::new(pb::AcceptMatchResponse { r#match: m }))
+    }
+
+    async fn decline_match(
+        &self,
+        req: Request<pb::DeclineMatchRequest>,
+    ) -> Result<Response<pb::DeclineMatchResponse>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let action = mconv::reason_in(r.reason_code, &r.reason_text)
+            .map(|(c, t)| MatchAction::Decline(c, t));
+        let m = self.step(&who, r.id, &r.etag, action).await?;
+        Ok(Response::new(pb::DeclineMatchResponse { r#match: m }))
+    }
+
+    async fn withdraw_match(
+        &self,
+        req: Request<pb::WithdrawMatchRequest>,
+    ) -> Result<Response<pb::WithdrawMatchResponse>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let action = mconv::reason_in(r.reason_code, &r.reason_text)
+            .map(|(c, t)| MatchAction::Withdraw(c, t));
+        let m = self.step(&who, r.id, &r.etag, action).await?;
+        Ok(Response::new(pb::WithdrawMatchResponse { r#match: m }))
+    }
+
+    async fn start_implementation(
+        &self,
+        req: Request<pb::StartImplementationRequest>,
+    ) -> Result<Response<pb::StartImplementationResponse>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let m = self
+            .step(&who, r.id, &r.etag, Ok(MatchAction::Start))
+            .await?;
+        Ok(Response::new(pb::StartImplementationResponse {
+            r#match: m,
+        }))
+    }
+
+    async fn suspend_match(
+        &self,
+        req: Request<pb::SuspendMatchRequest>,
+    ) -> Result<Response<pb::SuspendMatchResponse>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let m = self
+            .step(&who, r.id, &r.etag, Ok(MatchAction::Suspend(r.reason_text)))
+            .await?;
+        Ok(Response::new(pb::SuspendMatchResponse { r#match: m }))
+    }
+
+    async fn resume_match(
+        &self,
+        req: Request<pb::ResumeMatchRequest>,
+    ) -> Result<Response<pb::ResumeMatchResponse>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let m = self
+            .step(&who, r.id, &r.etag, Ok(MatchAction::Resume))
+            .await?;
+        Ok(Response::new(pb::ResumeMatchResponse { r#match: m }))
+    }
+
+    async fn complete_match(
+        &self,
+        req: Request<pb::CompleteMatchRequest>,
+    ) -> Result<Response<pb::CompleteMatchResponse>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let m = self
+            .step(&who, r.id, &r.etag, Ok(MatchAction::Complete))
+            .await?;
+        Ok(Response::new(pb::CompleteMatchResponse { r#match: m }))
+    }
+
+    async fn cancel_match(
+        &self,
+        req: Request<pb::CancelMatchRequest>,
+    ) -> Result<Response<pb::CancelMatchResponse>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let action =
+            mconv::reason_in(r.reason_code, &r.reason_text).map(|(c, t)| MatchAction::Cancel(c, t));
+        let m = self.step(&who, r.id, &r.etag, action).await?;
+        Ok(Response::new(pb::CancelMatchResponse { r#match: m }))
     }
 }

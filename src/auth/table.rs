@@ -83,6 +83,44 @@ pub const METHOD_ROLES: &[(&str, &[Role])] = &[
         "/clearinghouse.v1.MatchService/SuggestConsortium",
         &[Admin, Broker, Requester],
     ),
+    (
+        "/clearinghouse.v1.MatchService/CreateMatch",
+        &[Broker, Provider],
+    ),
+    (
+        "/clearinghouse.v1.MatchService/GetMatch",
+        &[Admin, Broker, Requester, Provider],
+    ),
+    (
+        "/clearinghouse.v1.MatchService/ListMatches",
+        &[Admin, Broker, Requester, Provider],
+    ),
+    (
+        "/clearinghouse.v1.MatchService/AcceptMatch",
+        &[Requester, Provider],
+    ),
+    (
+        "/clearinghouse.v1.MatchService/DeclineMatch",
+        &[Requester, Provider],
+    ),
+    ("/clearinghouse.v1.MatchService/WithdrawMatch", &[Broker]),
+    (
+        "/clearinghouse.v1.MatchService/StartImplementation",
+        &[Provider],
+    ),
+    (
+        "/clearinghouse.v1.MatchService/SuspendMatch",
+        &[Broker, Provider],
+    ),
+    (
+        "/clearinghouse.v1.MatchService/ResumeMatch",
+        &[Broker, Provider],
+    ),
+    ("/clearinghouse.v1.MatchService/CompleteMatch", &[Provider]),
+    (
+        "/clearinghouse.v1.MatchService/CancelMatch",
+        &[Broker, Provider],
+    ),
 ];
 
 /// Paths served without authentication: health checking and reflection.

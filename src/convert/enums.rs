@@ -19,6 +19,27 @@ pub struct Bridge<D: 'static> {
     all: &'static [D],
 }
 
+impl<D: 'static> Bridge<D> {
+    /// A bridge from its parts (used by `bridge!`-style declarations elsewhere).
+    pub const fn new(
+        prefix: &'static str,
+        pb_name: fn(i32) -> Option<&'static str>,
+        pb_value: fn(&str) -> Option<i32>,
+        from_code: fn(&str) -> Option<D>,
+        code: fn(D) -> &'static str,
+        all: &'static [D],
+    ) -> Bridge<D> {
+        Bridge {
+            prefix,
+            pb_name,
+            pb_value,
+            from_code,
+            code,
+            all,
+        }
+    }
+}
+
 impl<D: Copy + Display + 'static> Bridge<D> {
     fn decode(&self, raw: i32) -> Result<Option<D>, ()> {
         if raw == 0 {

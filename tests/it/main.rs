@@ -2,6 +2,7 @@
 
 mod auth;
 mod bad_input;
+mod matches;
 mod matching;
 mod needs;
 mod offers;

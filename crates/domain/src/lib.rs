@@ -10,6 +10,7 @@ pub mod codes;
 pub mod consent;
 pub mod geo;
 pub mod ids;
+pub mod matches;
 pub mod money;
 pub mod need;
 pub mod need_status;
@@ -30,6 +31,7 @@ pub use codes::{
 };
 pub use geo::{Country, GeoScope};
 pub use ids::{NeedId, OfferId, PartyId, PrincipalId};
+pub use matches::{Match, MatchStatus};
 pub use money::{CurrencyCode, Money};
 pub use need::{Need, NeedFeedback, NeedField, NeedFields};
 pub use need_status::NeedStatus;

@@ -707,3 +707,71 @@ pub enum NeedUpdateError {
     #[error(transparent)]
     Rule(#[from] TransitionError),
 }
+
+/// How much of a need agreed matches cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coverage {
+    /// Nothing agreed.
+    Nothing,
+    /// Part of the budget.
+    Partial,
+    /// All of it (or a need without a budget has an agreed match).
+    Full,
+}
+
+impl Need {
+    /// Moves a circulated need to the status its coverage implies (CIRCULATED,
+    /// PARTIALLY_MATCHED or MATCHED), one lifecycle edge at a time as the system. Needs
+    /// in other statuses are returned unchanged.
+    pub fn with_coverage(
+        &self,
+        c: Coverage,
+        who: &PrincipalId,
+        now: Timestamp,
+    ) -> Result<Need, TransitionError> {
+        use NeedStatus as S;
+        if !matches!(
+            self.status,
+            S::Circulated | S::PartiallyMatched | S::Matched
+        ) {
+            return Ok(self.clone());
+        }
+        let target = match c {
+            Coverage::Nothing => S::Circulated,
+            Coverage::Partial => S::PartiallyMatched,
+            Coverage::Full => S::Matched,
+        };
+        let mut n = self.clone();
+        while n.status != target {
+            let step = match (n.status, target) {
+                (S::Matched, _)
+                | (S::Circulated, S::PartiallyMatched)
+                | (S::PartiallyMatched, S::Circulated) => {
+                    if n.status == S::Matched {
+                        S::PartiallyMatched
+                    } else {
+                        target
+                    }
+                }
+                (_, t) => t,
+            };
+            n = n.move_to(step, Actor::System, who, now, "derived from agreed matches")?;
+        }
+        Ok(n)
+    }
+
+    /// A MATCHED need whose matches are all completed becomes FULFILLED.
+    pub fn fulfilled(&self, who: &PrincipalId, now: Timestamp) -> Result<Need, TransitionError> {
+        if self.status == NeedStatus::Matched {
+            self.move_to(
+                NeedStatus::Fulfilled,
+                Actor::System,
+                who,
+                now,
+                "every agreed match completed",
+            )
+        } else {
+            Ok(self.clone())
+        }
+    }
+}

@@ -18,6 +18,6 @@ pub use barrier::{BarrierStats, DurabilityError, GroupCommit, Syncer};
 pub use error::{Error, UpdateError};
 pub use resource::{Resource, index};
 pub use store::{
-    AuditFilter, Created, IdempotencyKey, ListQuery, Page, Store, StoreOptions, SyncFault,
-    WriteMeta,
+    AuditFilter, Created, IdempotencyKey, ListQuery, Page, Store, StoreOptions, SyncFault, TxError,
+    Txn, WriteMeta,
 };

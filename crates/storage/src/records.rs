@@ -8,9 +8,9 @@
 use serde::{Deserialize, Serialize};
 
 use clearinghouse_domain::{
-    self as d, AuditEntry, Date, GeoScope, MatchingSettings, Money, Need, NeedFeedback, NeedFields,
-    NeedStatus, Offer, OfferFields, OfferStatus, Party, PartyFields, PartyKind, Principal,
-    StatusChange, Timestamp, need::Contact,
+    self as d, AuditEntry, Date, GeoScope, Match, MatchingSettings, Money, Need, NeedFeedback,
+    NeedFields, NeedStatus, Offer, OfferFields, OfferStatus, Party, PartyFields, PartyKind,
+    Principal, StatusChange, Timestamp, need::Contact,
 };
 
 use crate::error::Error;
@@ -767,6 +767,140 @@ impl TryFrom<SettingsRecordV1> for MatchingSettings {
                 .map(|(c, n, dd)| Ok((cur(c)?, *n, *dd)))
                 .collect::<Result<_, Error>>()?,
             updated_at: Timestamp(r.updated_at),
+        })
+    }
+}
+
+/// A contribution as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ContributionV1 {
+    pub offer: String,
+    pub provider: String,
+    pub role: String,
+    pub amount: Option<MoneyV1>,
+    pub in_kind: String,
+    pub acceptance: String,
+    pub decline_reason: Option<(String, String)>,
+}
+
+/// A match as stored (version 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct MatchRecordV1 {
+    pub id: String,
+    pub version: u64,
+    pub need: String,
+    pub requester: String,
+    pub funding_mode: String,
+    pub contributions: Vec<ContributionV1>,
+    pub requester_acceptance: String,
+    pub status: String,
+    pub history: Vec<StatusChangeV1>,
+    pub score_milli: u32,
+    pub explanation: Vec<String>,
+    pub origin: String,
+    pub end_reason: Option<(String, String)>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub created_by: String,
+}
+
+fn reason_out(r: &Option<(d::matches::ReasonCode, String)>) -> Option<(String, String)> {
+    r.as_ref().map(|(c, t)| (c.code().to_owned(), t.clone()))
+}
+
+fn reason_in(
+    r: Option<(String, String)>,
+) -> Result<Option<(d::matches::ReasonCode, String)>, Error> {
+    r.map(|(c, t)| {
+        Ok((
+            code("match.reason", &c, d::matches::ReasonCode::from_code)?,
+            t,
+        ))
+    })
+    .transpose()
+}
+
+impl From<&Match> for MatchRecordV1 {
+    fn from(m: &Match) -> Self {
+        MatchRecordV1 {
+            id: m.id.clone(),
+            version: m.version,
+            need: m.need.0.clone(),
+            requester: m.requester.0.clone(),
+            funding_mode: m.funding_mode.code().to_owned(),
+            contributions: m
+                .contributions
+                .iter()
+                .map(|c| ContributionV1 {
+                    offer: c.offer.0.clone(),
+                    provider: c.provider.0.clone(),
+                    role: c.role.code().to_owned(),
+                    amount: MoneyV1::from_domain(c.amount),
+                    in_kind: c.in_kind.clone(),
+                    acceptance: c.acceptance.code().to_owned(),
+                    decline_reason: reason_out(&c.decline_reason),
+                })
+                .collect(),
+            requester_acceptance: m.requester_acceptance.code().to_owned(),
+            status: m.status.code().to_owned(),
+            history: history_out(&m.history),
+            score_milli: m.score_milli,
+            explanation: m.explanation.clone(),
+            origin: m.origin.code().to_owned(),
+            end_reason: reason_out(&m.end_reason),
+            created_at: m.created_at.0,
+            updated_at: m.updated_at.0,
+            created_by: m.created_by.0.clone(),
+        }
+    }
+}
+
+impl TryFrom<MatchRecordV1> for Match {
+    type Error = Error;
+    fn try_from(r: MatchRecordV1) -> Result<Self, Error> {
+        use d::matches::{Acceptance, Contribution, ContributionRole, MatchStatus, Origin};
+        let contributions = r
+            .contributions
+            .into_iter()
+            .map(|c| {
+                Ok(Contribution {
+                    offer: d::OfferId(c.offer),
+                    provider: d::PartyId(c.provider),
+                    role: code("match.role", &c.role, ContributionRole::from_code)?,
+                    amount: MoneyV1::into_domain(c.amount)?,
+                    in_kind: c.in_kind,
+                    acceptance: code("match.acceptance", &c.acceptance, Acceptance::from_code)?,
+                    decline_reason: reason_in(c.decline_reason)?,
+                })
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(Match {
+            id: r.id,
+            version: r.version,
+            need: d::NeedId(r.need),
+            requester: d::PartyId(r.requester),
+            funding_mode: code(
+                "match.funding_mode",
+                &r.funding_mode,
+                d::FundingMode::from_code,
+            )?,
+            contributions,
+            requester_acceptance: code(
+                "match.requester_acceptance",
+                &r.requester_acceptance,
+                Acceptance::from_code,
+            )?,
+            status: code("match.status", &r.status, MatchStatus::from_code)?,
+            history: history_in(r.history),
+            score_milli: r.score_milli,
+            explanation: r.explanation,
+            origin: code("match.origin", &r.origin, Origin::from_code)?,
+            end_reason: reason_in(r.end_reason)?,
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+            created_by: d::PrincipalId(r.created_by),
         })
     }
 }

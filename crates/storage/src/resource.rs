@@ -1,12 +1,13 @@
 //! What the store needs to know about each kind of record: its id, version, unique key,
 //! index entries and codec. Implemented here for the domain types.
 
-use clearinghouse_domain::{MatchingSettings, Need, Offer, Party, Principal};
+use clearinghouse_domain::{Match, MatchingSettings, Need, Offer, Party, Principal};
 
 use crate::{
     error::Error,
     records::{
-        self, NeedRecordV1, OfferRecordV1, PartyRecordV1, PrincipalRecordV1, SettingsRecordV1, V1,
+        self, MatchRecordV1, NeedRecordV1, OfferRecordV1, PartyRecordV1, PrincipalRecordV1,
+        SettingsRecordV1, V1,
     },
 };
 
@@ -46,6 +47,10 @@ pub mod index {
     pub const REGION: &str = "region";
     /// By kind (parties).
     pub const KIND: &str = "kind";
+    /// By need (matches).
+    pub const NEED: &str = "need";
+    /// By offer (matches).
+    pub const OFFER: &str = "offer";
 }
 
 fn scoped(party: &str, external_id: &str) -> Option<String> {
@@ -227,5 +232,44 @@ impl Resource for MatchingSettings {
     }
     fn decode(bytes: &[u8]) -> Result<Self, Error> {
         records::decode_v1::<SettingsRecordV1, MatchingSettings>("settings", bytes)
+    }
+}
+
+impl Resource for Match {
+    const KIND: &'static str = "match";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, v: u64) {
+        self.version = v;
+    }
+    fn unique_value(&self) -> Option<String> {
+        None
+    }
+    fn index_entries(&self) -> Vec<(&'static str, String)> {
+        let mut e = vec![
+            (index::STATUS, self.status.code().to_owned()),
+            (index::NEED, self.need.0.clone()),
+            (index::PARTY, self.requester.0.clone()),
+        ];
+        for c in &self.contributions {
+            e.push((index::OFFER, c.offer.0.clone()));
+            if !e
+                .iter()
+                .any(|(i, v)| *i == index::PARTY && *v == c.provider.0)
+            {
+                e.push((index::PARTY, c.provider.0.clone()));
+            }
+        }
+        e
+    }
+    fn encode(&self) -> Result<Vec<u8>, Error> {
+        records::encode(V1, &MatchRecordV1::from(self))
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        records::decode_v1::<MatchRecordV1, Match>("match", bytes)
     }
 }

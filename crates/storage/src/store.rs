@@ -31,7 +31,7 @@ use crate::{
 };
 
 /// Kinds of record the store keeps, each with its own trees.
-pub const KINDS: &[&str] = &["party", "need", "offer", "principal", "settings"];
+pub const KINDS: &[&str] = &["party", "need", "offer", "principal", "settings", "match"];
 
 /// Format version of the database as a whole; migrations run on open.
 const SCHEMA_VERSION: u64 = 1;
@@ -196,6 +196,102 @@ fn bump<E>(meta: &TransactionalTree, key: &[u8]) -> TxResult<u64, E> {
     Ok(next)
 }
 
+/// Failure inside [`Store::transaction`]: a storage error, the caller's own refusal, or a
+/// conflict sled retries by itself.
+pub struct TxError<E>(TxErrorKind<E>);
+
+enum TxErrorKind<E> {
+    Sled(sled::transaction::UnabortableTransactionError),
+    Abort(Abort<E>),
+}
+
+impl<E> TxError<E> {
+    /// The caller refuses the change; the transaction aborts with `e`.
+    pub fn rejected(e: E) -> Self {
+        TxError(TxErrorKind::Abort(Abort::Rejected(e)))
+    }
+
+    fn from_tx(e: ConflictableTransactionError<Abort<E>>) -> Self {
+        match e {
+            ConflictableTransactionError::Abort(a) => TxError(TxErrorKind::Abort(a)),
+            ConflictableTransactionError::Conflict => TxError(TxErrorKind::Sled(
+                sled::transaction::UnabortableTransactionError::Conflict,
+            )),
+            ConflictableTransactionError::Storage(s) => TxError(TxErrorKind::Sled(
+                sled::transaction::UnabortableTransactionError::Storage(s),
+            )),
+        }
+    }
+}
+
+impl<E> fmt::Debug for TxError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TxError")
+    }
+}
+
+/// Typed reads and writes inside [`Store::transaction`].
+pub struct Txn<'a> {
+    view: &'a [TransactionalTree],
+    slots: &'a HashMap<&'static str, (usize, usize)>,
+    shared: usize,
+    meta: &'a WriteMeta,
+}
+
+impl fmt::Debug for Txn<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Txn")
+    }
+}
+
+impl<'a> Txn<'a> {
+    fn tx<R: Resource, E>(&self) -> Result<Tx<'a>, TxError<E>> {
+        let &(r, i) = self.slots.get(R::KIND).ok_or_else(|| {
+            TxError(TxErrorKind::Abort(Abort::Store(Error::Engine(format!(
+                "no trees for kind {}",
+                R::KIND
+            )))))
+        })?;
+        let s = self.shared;
+        Ok(Tx {
+            records: &self.view[r],
+            ids: &self.view[i],
+            index: &self.view[s],
+            unique: &self.view[s + 1],
+            audit: &self.view[s + 2],
+            meta: &self.view[s + 3],
+            idem: &self.view[s + 4],
+        })
+    }
+
+    /// Reads a record.
+    pub fn get<R: Resource, E>(&self, id: &str) -> Result<Option<R>, TxError<E>> {
+        let tx = self.tx::<R, E>()?;
+        tx.read::<R, E>(id)
+            .map(|o| o.map(|(_, r)| r))
+            .map_err(TxError::from_tx)
+    }
+
+    /// Creates a record (version 1).
+    pub fn create<R: Resource, E>(&self, rec: &R) -> Result<(), TxError<E>> {
+        self.tx::<R, E>()?
+            .insert_new::<R, E>(rec, self.meta)
+            .map_err(TxError::from_tx)
+    }
+
+    /// Replaces a record with `change(current)`, checking `expected_version`.
+    pub fn update<R: Resource, E>(
+        &self,
+        id: &str,
+        expected_version: Option<u64>,
+        change: impl Fn(&R) -> Result<R, E>,
+    ) -> Result<R, TxError<E>> {
+        self.tx::<R, E>()?
+            .replace(id, expected_version, self.meta, &change)
+            .map_err(TxError::from_tx)
+    }
+}
+
 /// Transactional handles of every tree a change touches.
 struct Tx<'a> {
     records: &'a TransactionalTree,
@@ -291,6 +387,71 @@ impl Tx<'_> {
                 .insert(keys::index_key(R::KIND, idx, &val, seq), &[])?;
         }
         self.append_audit(meta, R::KIND, rec.id(), 0, rec.version())
+    }
+
+    fn replace<R: Resource, E>(
+        &self,
+        id: &str,
+        expected_version: Option<u64>,
+        meta: &WriteMeta,
+        change: &dyn Fn(&R) -> Result<R, E>,
+    ) -> TxResult<R, E> {
+        let Some((seq, old)) = self.read::<R, E>(id)? else {
+            return abort(Error::NotFound {
+                kind: R::KIND,
+                id: id.to_owned(),
+            });
+        };
+        if let Some(expected) = expected_version
+            && expected != old.version()
+        {
+            return abort(Error::StaleVersion {
+                kind: R::KIND,
+                id: id.to_owned(),
+                expected,
+                actual: old.version(),
+            });
+        }
+        let mut new =
+            change(&old).map_err(|e| ConflictableTransactionError::Abort(Abort::Rejected(e)))?;
+        new.set_version(old.version() + 1);
+        let bytes = match new.encode() {
+            Ok(b) => b,
+            Err(e) => return abort(e),
+        };
+        self.records.insert(&keys::seq_key(seq), bytes)?;
+        let old_entries = old.index_entries();
+        let new_entries = new.index_entries();
+        for (idx, val) in &old_entries {
+            if !new_entries.iter().any(|(i, v)| i == idx && v == val) {
+                self.index.remove(keys::index_key(R::KIND, idx, val, seq))?;
+            }
+        }
+        for (idx, val) in &new_entries {
+            self.index
+                .insert(keys::index_key(R::KIND, idx, val, seq), &[])?;
+        }
+        let (old_u, new_u) = (old.unique_value(), new.unique_value());
+        if old_u != new_u {
+            if let Some(u) = &new_u {
+                let key = keys::unique_key(R::KIND, u);
+                if let Some(existing) = self.unique.get(&key)?
+                    && existing.as_ref() != id.as_bytes()
+                {
+                    return abort(Error::UniqueTaken {
+                        kind: R::KIND,
+                        key: u.clone(),
+                        existing_id: String::from_utf8_lossy(&existing).into_owned(),
+                    });
+                }
+                self.unique.insert(key, id.as_bytes())?;
+            }
+            if let Some(u) = &old_u {
+                self.unique.remove(keys::unique_key(R::KIND, u))?;
+            }
+        }
+        self.append_audit(meta, R::KIND, id, old.version(), new.version())?;
+        Ok(new)
     }
 }
 
@@ -465,64 +626,49 @@ impl Store {
         change: impl Fn(&R) -> Result<R, E>,
     ) -> Result<R, UpdateError<E>> {
         let kt = self.trees::<R>()?;
-        self.transact(kt, |tx| {
-            let Some((seq, old)) = tx.read::<R, E>(id)? else {
-                return abort(Error::NotFound {
-                    kind: R::KIND,
-                    id: id.to_owned(),
-                });
+        self.transact(kt, |tx| tx.replace(id, expected_version, meta, &change))
+    }
+
+    /// Runs `f` as one transaction over every kind of record, for changes that span
+    /// kinds (a match, the offers it reserves from and its need). `f` must be pure: it may
+    /// run more than once. Every change is audited under `meta`; the write is acknowledged
+    /// after the durability barrier.
+    pub fn transaction<T, E>(
+        &self,
+        meta: &WriteMeta,
+        f: impl Fn(&Txn<'_>) -> Result<T, TxError<E>>,
+    ) -> Result<T, UpdateError<E>> {
+        self.barrier.check().map_err(Error::from)?;
+        let mut trees: Vec<&Tree> = Vec::new();
+        let mut slots: HashMap<&'static str, (usize, usize)> = HashMap::new();
+        for (&k, kt) in &self.kinds {
+            slots.insert(k, (trees.len(), trees.len() + 1));
+            trees.push(&kt.records);
+            trees.push(&kt.ids);
+        }
+        let shared = trees.len();
+        trees.extend([
+            &self.index,
+            &self.unique,
+            &self.audit,
+            &self.meta,
+            &self.idem,
+        ]);
+        let r = trees.as_slice().transaction(|view| {
+            let txn = Txn {
+                view,
+                slots: &slots,
+                shared,
+                meta,
             };
-            if let Some(expected) = expected_version
-                && expected != old.version()
-            {
-                return abort(Error::StaleVersion {
-                    kind: R::KIND,
-                    id: id.to_owned(),
-                    expected,
-                    actual: old.version(),
-                });
-            }
-            let mut new = change(&old)
-                .map_err(|e| ConflictableTransactionError::Abort(Abort::Rejected(e)))?;
-            new.set_version(old.version() + 1);
-            let bytes = match new.encode() {
-                Ok(b) => b,
-                Err(e) => return abort(e),
-            };
-            tx.records.insert(&keys::seq_key(seq), bytes)?;
-            let old_entries = old.index_entries();
-            let new_entries = new.index_entries();
-            for (idx, val) in &old_entries {
-                if !new_entries.iter().any(|(i, v)| i == idx && v == val) {
-                    tx.index.remove(keys::index_key(R::KIND, idx, val, seq))?;
-                }
-            }
-            for (idx, val) in &new_entries {
-                tx.index
-                    .insert(keys::index_key(R::KIND, idx, val, seq), &[])?;
-            }
-            let (old_u, new_u) = (old.unique_value(), new.unique_value());
-            if old_u != new_u {
-                if let Some(u) = &new_u {
-                    let key = keys::unique_key(R::KIND, u);
-                    if let Some(existing) = tx.unique.get(&key)?
-                        && existing.as_ref() != id.as_bytes()
-                    {
-                        return abort(Error::UniqueTaken {
-                            kind: R::KIND,
-                            key: u.clone(),
-                            existing_id: String::from_utf8_lossy(&existing).into_owned(),
-                        });
-                    }
-                    tx.unique.insert(key, id.as_bytes())?;
-                }
-                if let Some(u) = &old_u {
-                    tx.unique.remove(keys::unique_key(R::KIND, u))?;
-                }
-            }
-            tx.append_audit(meta, R::KIND, id, old.version(), new.version())?;
-            Ok(new)
-        })
+            f(&txn).map_err(|e| match e.0 {
+                TxErrorKind::Sled(u) => u.into(),
+                TxErrorKind::Abort(a) => ConflictableTransactionError::Abort(a),
+            })
+        });
+        let out = finish(r)?;
+        self.barrier.wait().map_err(Error::from)?;
+        Ok(out)
     }
 
     /// Reads a record by id.

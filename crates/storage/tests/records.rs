@@ -57,6 +57,44 @@ fn settings_v1_golden_bytes() {
     assert_eq!(MatchingSettings::decode(&bytes).expect("decode"), s);
 }
 
+#[test]
+fn match_v1_golden_bytes() {
+    use clearinghouse_domain::{
+        CurrencyCode, FundingMode, Match, Money, NeedId, OfferId, PartyId, PrincipalId,
+        matches::{Acceptance, Contribution, ContributionRole, Origin, Proposal},
+    };
+    let m = Match::propose(
+        Proposal {
+            id: "01JMATCH".into(),
+            need: NeedId("01JNEED".into()),
+            requester: PartyId("state-KEN".into()),
+            funding_mode: FundingMode::JointlyFunded,
+            contributions: vec![Contribution {
+                offer: OfferId("01JOFFER".into()),
+                provider: PartyId("state-FRA".into()),
+                role: ContributionRole::Funding,
+                amount: Some(Money {
+                    currency: CurrencyCode::USD,
+                    minor_units: 400_000,
+                }),
+                in_kind: String::new(),
+                acceptance: Acceptance::Pending,
+                decline_reason: None,
+            }],
+            score_milli: 745,
+            explanation: vec!["offer 01JOFFER (0.745)".into()],
+            origin: Origin::Broker,
+        },
+        T0,
+        PrincipalId("p-broker".into()),
+    )
+    .expect("valid match");
+    let bytes = m.encode().expect("encode");
+    assert_eq!(hex(&bytes), GOLDEN_MATCH_V1);
+    assert_eq!(Match::decode(&bytes).expect("decode"), m);
+}
+
+const GOLDEN_MATCH_V1: &str = "010830314a4d41544348010730314a4e4545440973746174652d4b454e0e4a4f494e544c595f46554e444544010830314a4f464645520973746174652d4652410746554e44494e47010355534480ea30000750454e44494e47000750454e44494e470850524f504f53454401000850524f504f53454480f8b2e5bd6808702d62726f6b657200e90501166f666665722030314a4f464645522028302e373435290642524f4b45520080f8b2e5bd6880f8b2e5bd6808702d62726f6b6572";
 const GOLDEN_SETTINGS_V1: &str = "0103666666666666d63f9a9999999999c93f333333333333c33f333333333333c33f9a9999999999b93f9a9999999999a93f000000000000000014100355534401034555526c6480f8b2e5bd68";
 const GOLDEN_PARTY_V1: &str = "010973746174652d4b454e01055354415445095374617465204b454e034b454e034b454e000080f8b2e5bd6880f8b2e5bd6806702d74657374";
 const GOLDEN_NEED_V1: &str = "010730314a4e454544010973746174652d4b454e00034150490001cec4020d436f6e74726f6c206c697374732d547261696e696e67206f6620637573746f6d73206f66666963657273206f6e20636f6e74726f6c206c6973747301144558504f52545f5452414e53534849504d454e54020d434f4e54524f4c5f4c49535453104558504f52545f4c4943454e53494e47000108545241494e494e47064d454449554d01a6c50201feca02010355534480ade204020c53494e474c455f444f4e4f520e4a4f494e544c595f46554e444544010c53494e474c455f444f4e4f520102656e000000034b454e000750454e44494e470950524f5649444552530000000000054452414654010005445241465480f8b2e5bd6806702d746573740000a8ca020080f8b2e5bd6880f8b2e5bd6806702d7465737406702d74657374";

@@ -1,0 +1,245 @@
+//! The match lifecycle: every edge of the table, acceptance rules, co-funder declines and
+//! capacity reservation.
+
+use clearinghouse_domain::{
+    CurrencyCode, FundingMode, GeoScope, Money, NeedId, Offer, OfferFields, OfferId, OfferStatus,
+    PartyId, PrincipalId, Timestamp,
+    matches::{
+        self, Acceptance, Contribution, ContributionRole, MATCH_EDGES, Match, MatchStatus, Origin,
+        Proposal, ReasonCode,
+    },
+    offer::OfferContext,
+    transition::{Actor, TransitionError},
+};
+
+const T0: Timestamp = Timestamp(1_795_000_000_000);
+
+fn who() -> PrincipalId {
+    PrincipalId("p".into())
+}
+
+fn usd(units: i64) -> Option<Money> {
+    Some(Money {
+        currency: CurrencyCode::USD,
+        minor_units: units,
+    })
+}
+
+fn contribution(offer: &str, provider: &str, amount: i64) -> Contribution {
+    Contribution {
+        offer: OfferId(offer.into()),
+        provider: PartyId(provider.into()),
+        role: ContributionRole::Funding,
+        amount: usd(amount),
+        in_kind: String::new(),
+        acceptance: Acceptance::Pending,
+        decline_reason: None,
+    }
+}
+
+fn proposal(
+    mode: FundingMode,
+    cs: Vec<Contribution>,
+) -> Result<Match, clearinghouse_domain::ValidationError> {
+    Match::propose(
+        Proposal {
+            id: "M".into(),
+            need: NeedId("N".into()),
+            requester: PartyId("state-KEN".into()),
+            funding_mode: mode,
+            contributions: cs,
+            score_milli: 800,
+            explanation: vec![],
+            origin: Origin::Broker,
+        },
+        T0,
+        who(),
+    )
+}
+
+#[test]
+fn every_pair_and_actor_agrees_with_the_table() {
+    for &from in MatchStatus::ALL {
+        for &to in MatchStatus::ALL {
+            for actor in [
+                Actor::Requester,
+                Actor::Provider,
+                Actor::Broker,
+                Actor::System,
+            ] {
+                let edge = MATCH_EDGES.iter().find(|(f, t, _)| *f == from && *t == to);
+                assert_eq!(
+                    from.check(to, actor).is_ok(),
+                    edge.is_some_and(|(_, _, w)| w.contains(&actor)),
+                    "{from}->{to} by {actor:?}"
+                );
+            }
+        }
+    }
+    let terminal: Vec<MatchStatus> = MatchStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.is_terminal())
+        .collect();
+    assert_eq!(
+        terminal,
+        vec![
+            MatchStatus::Completed,
+            MatchStatus::Declined,
+            MatchStatus::Withdrawn,
+            MatchStatus::Cancelled
+        ]
+    );
+}
+
+#[test]
+fn proposals_are_validated() {
+    let two = vec![contribution("A", "x", 1), contribution("B", "y", 1)];
+    assert!(
+        proposal(FundingMode::SingleDonor, two.clone()).is_err(),
+        "single-donor has one funder"
+    );
+    assert!(proposal(FundingMode::JointlyFunded, two).is_ok());
+    assert!(
+        proposal(
+            FundingMode::JointlyFunded,
+            vec![contribution("A", "x", 1), contribution("A", "x", 2)]
+        )
+        .is_err(),
+        "offer twice"
+    );
+    assert!(proposal(FundingMode::JointlyFunded, vec![]).is_err());
+    assert!(
+        proposal(FundingMode::SingleDonor, vec![contribution("A", "x", 0)]).is_err(),
+        "zero amount"
+    );
+}
+
+#[test]
+fn agreement_needs_the_requester_and_every_provider() {
+    let m = proposal(
+        FundingMode::JointlyFunded,
+        vec![contribution("A", "x", 1), contribution("B", "y", 1)],
+    )
+    .expect("valid");
+    let m = m
+        .accept_by_provider(&PartyId("x".into()), &who(), T0)
+        .expect("x");
+    assert_eq!(m.status, MatchStatus::Proposed);
+    let m = m.accept_by_requester(&who(), T0).expect("requester");
+    assert_eq!(m.status, MatchStatus::AcceptedByRequester);
+    assert!(
+        m.accept_by_provider(&PartyId("z".into()), &who(), T0)
+            .is_err(),
+        "no contribution of z"
+    );
+    let m = m
+        .accept_by_provider(&PartyId("y".into()), &who(), T0)
+        .expect("y");
+    assert_eq!(m.status, MatchStatus::Agreed);
+    assert!(
+        m.accept_by_requester(&who(), T0).is_err(),
+        "no answers once agreed"
+    );
+}
+
+#[test]
+fn a_co_funders_decline_returns_to_proposed_but_a_sole_funders_ends_it() {
+    let reason = (ReasonCode::FundingUnavailable, "cut".to_owned());
+    let joint = proposal(
+        FundingMode::JointlyFunded,
+        vec![contribution("A", "x", 100), contribution("B", "y", 50)],
+    )
+    .expect("valid");
+    let joint = joint.accept_by_requester(&who(), T0).expect("requester");
+    let back = joint
+        .decline_by_provider(&PartyId("y".into()), reason.clone(), &who(), T0)
+        .expect("decline");
+    assert_eq!(back.status, MatchStatus::Proposed);
+    assert_eq!(
+        back.pledged(),
+        vec![Money {
+            currency: CurrencyCode::USD,
+            minor_units: 100
+        }]
+    );
+    let solo =
+        proposal(FundingMode::SingleDonor, vec![contribution("A", "x", 100)]).expect("valid");
+    let ended = solo
+        .decline_by_provider(&PartyId("x".into()), reason, &who(), T0)
+        .expect("decline");
+    assert_eq!(ended.status, MatchStatus::Declined);
+    assert!(ended.end_reason.is_some());
+}
+
+#[test]
+fn reservation_respects_capacity_and_release_returns_it() {
+    let mut o = Offer::new(
+        OfferContext {
+            id: OfferId("O".into()),
+            provider: PartyId("x".into()),
+            now: T0,
+            actor: who(),
+        },
+        OfferFields {
+            programme_name: "p".into(),
+            description: "d".into(),
+            areas: vec![clearinghouse_domain::Area::CrossCutting],
+            assistance_kinds: vec![clearinghouse_domain::AssistanceKind::Training],
+            funding_modes: vec![FundingMode::SingleDonor],
+            scope: GeoScope {
+                global: true,
+                ..GeoScope::default()
+            },
+            budget_ceiling: usd(1000),
+            ..OfferFields::default()
+        },
+    )
+    .expect("offer");
+    o.status = OfferStatus::Active;
+    let a = Money {
+        currency: CurrencyCode::USD,
+        minor_units: 700,
+    };
+    let o1 = matches::reserve(&o, a, &who(), T0).expect("fits");
+    assert_eq!(
+        (o1.committed_minor_units, o1.status),
+        (700, OfferStatus::PartiallyCommitted)
+    );
+    match matches::reserve(&o1, a, &who(), T0) {
+        Err(TransitionError::Rule { reason, .. }) => assert_eq!(reason, "CAPACITY_EXHAUSTED"),
+        other => panic!("expected CAPACITY_EXHAUSTED, got {other:?}"),
+    }
+    let full = matches::reserve(
+        &o1,
+        Money {
+            currency: CurrencyCode::USD,
+            minor_units: 300,
+        },
+        &who(),
+        T0,
+    )
+    .expect("exactly full");
+    assert_eq!(full.status, OfferStatus::FullyCommitted);
+    let eur = Money {
+        currency: CurrencyCode::parse("EUR").expect("eur"),
+        minor_units: 1,
+    };
+    assert!(
+        matches::reserve(&o, eur, &who(), T0).is_err(),
+        "pledges are in the offer's currency"
+    );
+    let back = matches::release(
+        &full,
+        Money {
+            currency: CurrencyCode::USD,
+            minor_units: 1000,
+        },
+        &who(),
+        T0,
+    );
+    assert_eq!(
+        (back.committed_minor_units, back.status),
+        (0, OfferStatus::Active)
+    );
+}
