@@ -80,7 +80,12 @@ pub async fn run(
     .await
     .context("matching index task failed")?
     .map_err(|e| anyhow::anyhow!("cannot build the matching index: {e}"))?;
-    let app = App::new(Arc::clone(&store), Arc::new(matching));
+    let (streams_stop, streams_stop_rx) = tokio::sync::watch::channel(false);
+    let app = App::new(
+        Arc::clone(&store),
+        Arc::new(matching),
+        Arc::new(app::watch::Live::new(streams_stop_rx)),
+    );
     let limits = &config.limits;
     let max_msg = limits.max_message_bytes;
     let auth = Arc::new(Authenticator::new(
@@ -125,7 +130,8 @@ pub async fn run(
             _ = fatal_signal.changed() => error!("stopping after a storage failure"),
         }
         set_health(&shutdown_reporter, ServingStatus::NotServing).await;
-        info!("health set to NOT_SERVING; draining in-flight calls");
+        let _ = streams_stop.send(true);
+        info!("health set to NOT_SERVING; streams told to end; draining in-flight calls");
     };
 
     let addr = listener.local_addr().context("listener address")?;

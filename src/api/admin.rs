@@ -156,6 +156,7 @@ impl AdminService for AdminApi {
             let (page, fp) =
                 paging::page_in("ListAuditEntries", &filter_msg, r.page_size, &r.page_token)?;
             let filter = AuditFilter {
+                resource_kind: None,
                 resource_id: non_empty(&r.resource_id),
                 actor: non_empty(&r.actor_principal_id),
             };

@@ -95,8 +95,39 @@ fn money(base: clearinghouse_domain::CurrencyCode, units: i64) -> Option<pb::Mon
     })
 }
 
+/// The stream type of `WatchMatches`.
+pub type WatchStream = std::pin::Pin<
+    Box<dyn tokio_stream::Stream<Item = Result<pb::WatchMatchesResponse, Status>> + Send>,
+>;
+
 #[tonic::async_trait]
 impl MatchService for MatchApi {
+    type WatchMatchesStream = WatchStream;
+
+    async fn watch_matches(
+        &self,
+        req: Request<pb::WatchMatchesRequest>,
+    ) -> Result<Response<WatchStream>, Status> {
+        use tokio_stream::StreamExt;
+        let who = caller(&req)?;
+        let after = req.into_inner().after_sequence;
+        let (tx, rx) = tokio::sync::mpsc::channel(crate::app::watch::STREAM_BUFFER);
+        let app = self.app.clone();
+        tokio::spawn(async move { app.watch_matches(who, after, tx).await });
+        let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(|item| {
+            item.map(|ev| pb::WatchMatchesResponse {
+                sequence: ev.entry.sequence,
+                action: ev.entry.action.clone(),
+                match_id: ev.entry.resource_id.clone(),
+                version: ev.entry.after_version,
+                event_time: Some(convert::ts_out(ev.entry.at)),
+                r#match: Some(mconv::out(&ev.current, ev.gap)),
+            })
+            .map_err(ApiError::into_status)
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
     async fn find_offers_for_need(
         &self,
         req: Request<pb::FindOffersForNeedRequest>,

@@ -349,9 +349,11 @@ impl App {
                 origin,
             };
             let m = Match::propose(proposal, now, who.id.clone())?;
-            Ok(store
+            let created = store
                 .create(m, &meta(&who, "match.create", now, None))?
-                .into_inner())
+                .into_inner();
+            app.live.notify();
+            Ok(created)
         })
         .await
     }
@@ -539,6 +541,7 @@ impl App {
                     }
                     other => {
                         let m = other?;
+                        app.live.notify();
                         // Keep the matching index in step with the offers and the need.
                         if let Some(n) = store.get::<Need>(&m.need.0)? {
                             app.matching.on_need(&n);

@@ -13,6 +13,7 @@ pub mod offers;
 pub mod parties;
 pub mod seed;
 pub mod visibility;
+pub mod watch;
 
 use std::sync::Arc;
 
@@ -37,6 +38,8 @@ pub struct App {
     pub store: Arc<Store>,
     /// The matching engine and its settings.
     pub matching: Arc<matching::Matching>,
+    /// Wake-ups and shutdown for live streams.
+    pub live: Arc<watch::Live>,
 }
 
 /// Which page to return.
@@ -59,8 +62,16 @@ pub struct Listed<T> {
 
 impl App {
     /// Use cases over `store`, with the matching engine built from it.
-    pub fn new(store: Arc<Store>, matching: Arc<matching::Matching>) -> App {
-        App { store, matching }
+    pub fn new(
+        store: Arc<Store>,
+        matching: Arc<matching::Matching>,
+        live: Arc<watch::Live>,
+    ) -> App {
+        App {
+            store,
+            matching,
+            live,
+        }
     }
 
     /// Brings the matching index in step with a written need, then returns it.

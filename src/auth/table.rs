@@ -121,6 +121,10 @@ pub const METHOD_ROLES: &[(&str, &[Role])] = &[
         "/clearinghouse.v1.MatchService/CancelMatch",
         &[Broker, Provider],
     ),
+    (
+        "/clearinghouse.v1.MatchService/WatchMatches",
+        &[Admin, Broker, Requester, Provider],
+    ),
 ];
 
 /// Paths served without authentication: health checking and reflection.

@@ -9,6 +9,17 @@ use crate::support::{self, TestServer};
 
 /// Calls `path` with an empty request message (decoded as the default request).
 async fn call_raw(channel: Channel, key: Option<&str>, path: &'static str) -> Result<(), Status> {
+    if path.ends_with("/WatchMatches") {
+        // A stream: the decision comes with the response headers; drop it once opened.
+        let mut client = pb::match_service_client::MatchServiceClient::with_interceptor(
+            channel,
+            support::Bearer(key.map(str::to_owned)),
+        );
+        return client
+            .watch_matches(pb::WatchMatchesRequest { after_sequence: 0 })
+            .await
+            .map(|_| ());
+    }
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready()
         .await

@@ -10,3 +10,4 @@ mod parties;
 mod persistence;
 mod support;
 mod visibility;
+mod watch;

@@ -127,6 +127,8 @@ pub struct Page<T> {
 /// Filter of the audit trail.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
+    /// Only entries about this kind of resource (`match`, `need`, ...).
+    pub resource_kind: Option<String>,
     /// Only entries about this resource.
     pub resource_id: Option<String>,
     /// Only entries by this principal.
@@ -354,6 +356,8 @@ impl Tx<'_> {
             keys::index_key("audit", "actor", &meta.actor.0, sequence),
             &[],
         )?;
+        self.index
+            .insert(keys::index_key("audit", "kind", kind, sequence), &[])?;
         Ok(())
     }
 
@@ -766,10 +770,11 @@ impl Store {
     ) -> Result<Page<AuditEntry>, Error> {
         let start = after.map_or(1, |a| a.saturating_add(1));
         let mut seqs: Box<dyn Iterator<Item = Result<u64, Error>>> =
-            match (&filter.resource_id, &filter.actor) {
-                (Some(id), _) => self.index_seqs("resource", id, start),
-                (None, Some(actor)) => self.index_seqs("actor", actor, start),
-                (None, None) => Box::new(
+            match (&filter.resource_id, &filter.actor, &filter.resource_kind) {
+                (Some(id), _, _) => self.index_seqs("resource", id, start),
+                (None, Some(actor), _) => self.index_seqs("actor", actor, start),
+                (None, None, Some(kind)) => self.index_seqs("kind", kind, start),
+                (None, None, None) => Box::new(
                     self.audit
                         .range(keys::seq_key(start)..)
                         .keys()
@@ -785,7 +790,12 @@ impl Store {
             };
             let (_, rec): (u8, AuditRecordV1) = records::decode("audit", &bytes)?;
             let entry = AuditEntry::from(rec);
-            if filter.actor.as_ref().is_some_and(|a| *a != entry.actor.0) {
+            if filter.actor.as_ref().is_some_and(|a| *a != entry.actor.0)
+                || filter
+                    .resource_kind
+                    .as_ref()
+                    .is_some_and(|k| *k != entry.resource_kind)
+            {
                 continue;
             }
             if items.len() == limit {

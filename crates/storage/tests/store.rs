@@ -110,7 +110,7 @@ fn create_get_update_and_audit_in_one_transaction() {
         .list_audit(
             &AuditFilter {
                 resource_id: Some("N1".into()),
-                actor: None,
+                ..AuditFilter::default()
             },
             None,
             10,

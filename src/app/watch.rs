@@ -1,0 +1,152 @@
+//! Live match events for `WatchMatches`. Events are the audit entries of matches (so they
+//! are durable, sequenced and replayable after a reconnect); a watch channel ticks after
+//! every match write so streams wake without polling. Each stream is bounded: a client
+//! that does not keep up gets RESOURCE_EXHAUSTED and is dropped. Streams end when the
+//! server shuts down.
+
+use tokio::sync::{mpsc, watch};
+
+use clearinghouse_domain::{AuditEntry, Match, Money, Need, Principal};
+use clearinghouse_storage::AuditFilter;
+
+use super::{App, PageRequest, matches::can_see_match};
+use crate::error::ApiError;
+
+/// Events a stream may buffer before its client is considered too slow.
+pub const STREAM_BUFFER: usize = 256;
+
+/// Wake-ups for live streams and the shutdown signal they obey.
+#[derive(Debug)]
+pub struct Live {
+    tick: watch::Sender<u64>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Live {
+    /// Live events ending when `shutdown` turns true.
+    pub fn new(shutdown: watch::Receiver<bool>) -> Live {
+        Live {
+            tick: watch::channel(0).0,
+            shutdown,
+        }
+    }
+
+    /// Wakes every stream (after a match write).
+    pub fn notify(&self) {
+        self.tick.send_modify(|v| *v = v.wrapping_add(1));
+    }
+}
+
+/// One event as a stream delivers it.
+#[derive(Debug, Clone)]
+pub struct MatchEvent {
+    /// The audit entry (sequence, action, version, time).
+    pub entry: AuditEntry,
+    /// The match as it is now.
+    pub current: Match,
+    /// Its gap, when computable.
+    pub gap: Option<Money>,
+}
+
+impl App {
+    /// Feeds `tx` with the match events `who` may see after `after`, then live ones, until
+    /// the client leaves, falls behind or the server stops.
+    pub async fn watch_matches(
+        &self,
+        who: Principal,
+        after: u64,
+        tx: mpsc::Sender<Result<MatchEvent, ApiError>>,
+    ) {
+        let mut tick = self.live.tick.subscribe();
+        let mut shutdown = self.live.shutdown.clone();
+        let mut last = after;
+        loop {
+            tick.borrow_and_update();
+            // Drain everything after `last`, a page at a time.
+            loop {
+                let page = self
+                    .list_audit(
+                        AuditFilter {
+                            resource_kind: Some("match".to_owned()),
+                            ..AuditFilter::default()
+                        },
+                        PageRequest {
+                            size: 200,
+                            after: Some(last),
+                        },
+                    )
+                    .await;
+                let page = match page {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                };
+                let events = match self.events_for(&who, page.items).await {
+                    Ok(ev) => ev,
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                };
+                for (seq, ev) in events {
+                    last = seq;
+                    let Some(ev) = ev else { continue };
+                    if tx.capacity() <= 1 {
+                        let _ = tx.try_send(Err(ApiError::ResourceExhausted(format!(
+                            "the stream fell {STREAM_BUFFER} events behind; reconnect with after_sequence={}",
+                            ev.entry.sequence.saturating_sub(1)
+                        ))));
+                        return;
+                    }
+                    if tx.try_send(Ok(ev)).is_err() {
+                        return; // the client left
+                    }
+                }
+                if page.next.is_none() {
+                    break;
+                }
+            }
+            tokio::select! {
+                changed = tick.changed() => if changed.is_err() { return },
+                _ = shutdown.changed() => return,
+                () = tx.closed() => return,
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
+    }
+
+    /// Resolves audit entries to events the caller may see (`None` for hidden ones).
+    async fn events_for(
+        &self,
+        who: &Principal,
+        entries: Vec<AuditEntry>,
+    ) -> Result<Vec<(u64, Option<MatchEvent>)>, ApiError> {
+        let (app, who) = (self.clone(), who.clone());
+        self.blocking(move |store| {
+            let mut out = Vec::with_capacity(entries.len());
+            for entry in entries {
+                let seq = entry.sequence;
+                let ev = match store.get::<Match>(&entry.resource_id)? {
+                    Some(m) if can_see_match(&who, &m) => {
+                        let gap = store
+                            .get::<Need>(&m.need.0)?
+                            .and_then(|n| app.match_gap(&m, &n));
+                        Some(MatchEvent {
+                            entry,
+                            current: m,
+                            gap,
+                        })
+                    }
+                    _ => None,
+                };
+                out.push((seq, ev));
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
