@@ -157,5 +157,101 @@ fn p4_p5_rematch_and_incremental(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, p3_candidate_search, p4_p5_rematch_and_incremental);
+fn plan_allocation_2k(c: &mut Criterion) {
+    use clearinghouse_domain::FundingMode;
+    use clearinghouse_matching::{
+        allocation::{self, PlanEdge, PlanNeed, PlanOffer},
+        fit::{self, Capacity},
+    };
+    let data = synth::generate(
+        5,
+        Shape {
+            needs: 2000,
+            offers: 2000,
+            planted_pct: 5,
+        },
+    );
+    let (policy, rates) = (Policy::default(), synth::rates());
+    let ctx = FitContext {
+        policy: &policy,
+        rates: &rates,
+        today: data.today,
+        stage: NeedStage::Circulated,
+    };
+    let mut engine = Engine::new(20);
+    for o in &data.offers {
+        engine.upsert_offer(o.clone(), &ctx, &mut Work::default());
+    }
+    let joint = [FundingMode::JointlyFunded, FundingMode::PooledIoFund];
+    let pos: std::collections::HashMap<&str, usize> = data
+        .offers
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.id.0.as_str(), i))
+        .collect();
+    let offers: Vec<PlanOffer> = data
+        .offers
+        .iter()
+        .map(|o| PlanOffer {
+            id: o.id.0.clone(),
+            capacity: match fit::capacity(o, &rates) {
+                Capacity::Amount(a) => Some(a),
+                _ => None,
+            },
+            single: o
+                .fields
+                .funding_modes
+                .iter()
+                .any(|m| matches!(m, FundingMode::SingleDonor | FundingMode::InKind)),
+            joint: o.fields.funding_modes.iter().any(|m| joint.contains(m)),
+        })
+        .collect();
+    let mut needs = Vec::new();
+    let mut edges = Vec::new();
+    let t = Instant::now();
+    for n in &data.needs {
+        let idx = needs.len();
+        needs.push(PlanNeed {
+            id: n.id.0.clone(),
+            budget: fit::need_budget(n, &rates).and_then(Result::ok),
+            joint: n
+                .fields
+                .accepted_funding_modes
+                .iter()
+                .any(|m| joint.contains(m)),
+        });
+        for r in engine.offers_for_need(n, &ctx, usize::MAX, &mut Work::default()) {
+            edges.push(PlanEdge {
+                need: idx,
+                offer: pos[r.id.as_str()],
+                score_milli: r.score_milli,
+            });
+        }
+    }
+    let candidates = t.elapsed();
+    let t = Instant::now();
+    let plan = allocation::plan(&needs, &offers, &edges);
+    let planning = t.elapsed();
+    eprintln!(
+        "PlanAllocation 2k x 2k: {} candidate pairs found in {candidates:?}; plan in {planning:?}: {} lines, {} unfunded, single-donor {:?}, joint {:?}",
+        edges.len(),
+        plan.lines.len(),
+        plan.unfunded.len(),
+        plan.single_donor_method,
+        plan.joint_method
+    );
+    let mut group = c.benchmark_group("allocation");
+    group.sample_size(10);
+    group.bench_function("plan 2k needs x 2k offers (candidates given)", |b| {
+        b.iter(|| allocation::plan(&needs, &offers, &edges))
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    p3_candidate_search,
+    p4_p5_rematch_and_incremental,
+    plan_allocation_2k
+);
 criterion_main!(benches);

@@ -411,4 +411,56 @@ impl MatchService for MatchApi {
         let m = self.step(&who, r.id, &r.etag, action).await?;
         Ok(Response::new(pb::CancelMatchResponse { r#match: m }))
     }
+
+    async fn plan_allocation(
+        &self,
+        req: Request<pb::PlanAllocationRequest>,
+    ) -> Result<Response<pb::PlanAllocationResponse>, Status> {
+        use clearinghouse_matching::allocation::PlanMethod;
+        let r = req.into_inner();
+        let method = |m: PlanMethod| match m {
+            PlanMethod::Exact => pb::AllocationMethod::Exact as i32,
+            PlanMethod::Greedy => pb::AllocationMethod::Greedy as i32,
+        };
+        let result = async {
+            crate::app::needs::check_geo_filter("", &r.region, "")?;
+            let filter = crate::app::matching::PlanFilter {
+                region: non_empty(&r.region),
+                area: enums::AREA.filter("area", r.area)?,
+                gp_group: enums::GP_GROUP.filter("gp_sub_working_group", r.gp_sub_working_group)?,
+            };
+            let p = self.app.plan_allocation(filter).await?;
+            #[allow(clippy::cast_precision_loss)]
+            let objective = p.plan.objective as f64 / 1_000_000.0;
+            Ok(pb::PlanAllocationResponse {
+                lines: p
+                    .plan
+                    .lines
+                    .iter()
+                    .map(|l| pb::AllocationLine {
+                        need_id: l.need_id.clone(),
+                        offer_id: l.offer_id.clone(),
+                        amount: money(p.base, l.amount),
+                        score: score(l.score_milli),
+                    })
+                    .collect(),
+                unfunded: p
+                    .plan
+                    .unfunded
+                    .iter()
+                    .map(|(n, why)| pb::UnfundedNeed {
+                        need_id: n.clone(),
+                        reason: why.clone(),
+                    })
+                    .collect(),
+                single_donor_method: method(p.plan.single_donor_method),
+                joint_method: method(p.plan.joint_method),
+                objective,
+                needs_considered: i32::try_from(p.needs).unwrap_or(i32::MAX),
+                offers_considered: i32::try_from(p.offers).unwrap_or(i32::MAX),
+            })
+        }
+        .await;
+        respond(result)
+    }
 }

@@ -125,6 +125,10 @@ pub const METHOD_ROLES: &[(&str, &[Role])] = &[
         "/clearinghouse.v1.MatchService/WatchMatches",
         &[Admin, Broker, Requester, Provider],
     ),
+    (
+        "/clearinghouse.v1.MatchService/PlanAllocation",
+        &[Admin, Broker],
+    ),
 ];
 
 /// Paths served without authentication: health checking and reflection.

@@ -6,82 +6,7 @@ use tonic::Code;
 
 use clearinghouse::pb;
 
-use crate::support::{self, Bearer, Clients, TestServer, need, offer};
-
-type Matcher = pb::match_service_client::MatchServiceClient<
-    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Bearer>,
->;
-
-async fn matcher(server: &TestServer, key: &str) -> Matcher {
-    pb::match_service_client::MatchServiceClient::with_interceptor(
-        server.channel().await,
-        Bearer(Some(key.to_owned())),
-    )
-}
-
-async fn circulated(ken: &mut Clients, broker: &mut Clients, n: pb::Need) -> String {
-    let mut n = n;
-    n.publication_consent = pb::PublicationConsent::Granted as i32;
-    let id = ken
-        .needs
-        .create_need(pb::CreateNeedRequest {
-            need: Some(n),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create")
-        .into_inner()
-        .need
-        .expect("need")
-        .id;
-    ken.needs
-        .submit_need(pb::SubmitNeedRequest {
-            id: id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("submit");
-    broker
-        .needs
-        .authenticate_need(pb::AuthenticateNeedRequest {
-            id: id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("authenticate");
-    broker
-        .needs
-        .circulate_need(pb::CirculateNeedRequest {
-            id: id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("circulate");
-    id
-}
-
-async fn active(p: &mut Clients, o: pb::Offer) -> String {
-    let id = p
-        .offers
-        .create_offer(pb::CreateOfferRequest {
-            offer: Some(o),
-            request_id: String::new(),
-        })
-        .await
-        .expect("offer")
-        .into_inner()
-        .offer
-        .expect("offer")
-        .id;
-    p.offers
-        .activate_offer(pb::ActivateOfferRequest {
-            id: id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("activate");
-    id
-}
+use crate::support::{self, Matcher, active_offer, circulated_need, need, offer};
 
 fn usd(units: i64) -> Option<pb::Money> {
     Some(pb::Money {
@@ -118,8 +43,8 @@ async fn single_donor_match_goes_from_proposal_to_fulfilled_need() {
     let mut fra = server.as_role(pb::Role::Provider, "state-FRA").await;
     let mut n = need("Control lists");
     n.estimated_budget = usd(1_000_000);
-    let need_id = circulated(&mut ken, &mut broker, n).await;
-    let offer_id = active(
+    let need_id = circulated_need(&mut ken, &mut broker, n).await;
+    let offer_id = active_offer(
         &mut fra,
         usd_offer("FRA", 5_000_000, pb::FundingMode::SingleDonor),
     )
@@ -129,9 +54,9 @@ async fn single_donor_match_goes_from_proposal_to_fulfilled_need() {
     let rkey = server.key(pb::Role::Requester, "state-KEN").await;
     let pkey = server.key(pb::Role::Provider, "state-FRA").await;
     let (mut bm, mut rm, mut pm) = (
-        matcher(&server, &bkey).await,
-        matcher(&server, &rkey).await,
-        matcher(&server, &pkey).await,
+        server.matcher(&bkey).await,
+        server.matcher(&rkey).await,
+        server.matcher(&pkey).await,
     );
 
     let m = bm
@@ -285,7 +210,7 @@ async fn single_donor_match_goes_from_proposal_to_fulfilled_need() {
         .matches;
     assert_eq!(listed.len(), 1);
     let other = server.key(pb::Role::Requester, "state-PER").await;
-    let mut om = matcher(&server, &other).await;
+    let mut om = server.matcher(&other).await;
     assert!(
         om.list_matches(pb::ListMatchesRequest::default())
             .await
@@ -313,7 +238,7 @@ async fn three_member_consortium_agrees_and_a_co_funder_decline_reopens_the_gap(
     n.accepted_funding_modes = vec![pb::FundingMode::JointlyFunded as i32];
     n.preferred_funding_mode = pb::FundingMode::JointlyFunded as i32;
     n.estimated_budget = usd(900_000);
-    let need_id = circulated(&mut ken, &mut broker, n).await;
+    let need_id = circulated_need(&mut ken, &mut broker, n).await;
     let parties = ["state-FRA", "state-JPN", "state-DEU"];
     let ceilings = [400_000, 300_000, 500_000];
     let pledges = [400_000, 300_000, 200_000];
@@ -322,13 +247,13 @@ async fn three_member_consortium_agrees_and_a_co_funder_decline_reopens_the_gap(
     for (p, c) in parties.iter().zip(ceilings) {
         let key = server.key(pb::Role::Provider, p).await;
         let mut cl = server.clients(Some(&key)).await;
-        offers.push(active(&mut cl, usd_offer(p, c, pb::FundingMode::JointlyFunded)).await);
+        offers.push(active_offer(&mut cl, usd_offer(p, c, pb::FundingMode::JointlyFunded)).await);
         keys.push(key);
     }
     let bkey = server.key(pb::Role::Broker, "").await;
     let rkey = server.key(pb::Role::Requester, "state-KEN").await;
-    let mut bm = matcher(&server, &bkey).await;
-    let mut rm = matcher(&server, &rkey).await;
+    let mut bm = server.matcher(&bkey).await;
+    let mut rm = server.matcher(&rkey).await;
     let propose = |bm: &mut Matcher| {
         let contributions = offers
             .iter()
@@ -362,7 +287,7 @@ async fn three_member_consortium_agrees_and_a_co_funder_decline_reopens_the_gap(
     .expect("requester");
     let mut last = None;
     for key in &keys {
-        let mut pm = matcher(&server, key).await;
+        let mut pm = server.matcher(key).await;
         last = Some(
             pm.accept_match(pb::AcceptMatchRequest {
                 id: m.id.clone(),
@@ -403,7 +328,7 @@ async fn three_member_consortium_agrees_and_a_co_funder_decline_reopens_the_gap(
 
     // A co-funder withdraws its contribution after agreement: back to PROPOSED, gap shown,
     // every reservation released, the need no longer matched.
-    let mut deu = matcher(&server, &keys[2]).await;
+    let mut deu = server.matcher(&keys[2]).await;
     let back = deu
         .decline_match(pb::DeclineMatchRequest {
             id: m.id.clone(),
@@ -488,14 +413,14 @@ async fn concurrent_agreements_over_one_offers_capacity_let_exactly_one_succeed(
     let (server, _dir) = support::start().await;
     let mut broker = server.as_role(pb::Role::Broker, "").await;
     let mut fra = server.as_role(pb::Role::Provider, "state-FRA").await;
-    let offer_id = active(
+    let offer_id = active_offer(
         &mut fra,
         usd_offer("FRA", 1_000_000, pb::FundingMode::SingleDonor),
     )
     .await;
     let bkey = server.key(pb::Role::Broker, "").await;
     let pkey = server.key(pb::Role::Provider, "state-FRA").await;
-    let mut bm = matcher(&server, &bkey).await;
+    let mut bm = server.matcher(&bkey).await;
     let mut match_ids = Vec::new();
     for iso in ["KEN", "UGA"] {
         let rkey = server
@@ -504,7 +429,7 @@ async fn concurrent_agreements_over_one_offers_capacity_let_exactly_one_succeed(
         let mut req = server.clients(Some(&rkey)).await;
         let mut n = need(&format!("{iso} need"));
         n.estimated_budget = usd(700_000);
-        let need_id = circulated(&mut req, &mut broker, n).await;
+        let need_id = circulated_need(&mut req, &mut broker, n).await;
         let m = bm
             .create_match(pb::CreateMatchRequest {
                 need_id,
@@ -516,7 +441,7 @@ async fn concurrent_agreements_over_one_offers_capacity_let_exactly_one_succeed(
             .into_inner()
             .r#match
             .expect("m");
-        let mut rm = matcher(&server, &rkey).await;
+        let mut rm = server.matcher(&rkey).await;
         rm.accept_match(pb::AcceptMatchRequest {
             id: m.id.clone(),
             etag: String::new(),
@@ -528,7 +453,7 @@ async fn concurrent_agreements_over_one_offers_capacity_let_exactly_one_succeed(
     // The provider's two acceptances race; 700k + 700k exceeds the 1,000k ceiling.
     let mut tasks = Vec::new();
     for id in match_ids.clone() {
-        let mut pm = matcher(&server, &pkey).await;
+        let mut pm = server.matcher(&pkey).await;
         tasks.push(tokio::spawn(async move {
             pm.accept_match(pb::AcceptMatchRequest {
                 id,

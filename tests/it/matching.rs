@@ -5,73 +5,7 @@ use tonic::Code;
 
 use clearinghouse::pb;
 
-use crate::support::{self, Clients, TestServer, need, offer};
-
-/// A need of KEN taken to CIRCULATED (consent granted), by the requester and a broker.
-async fn circulated_need(ken: &mut Clients, broker: &mut Clients, n: pb::Need) -> String {
-    let mut n = n;
-    n.publication_consent = pb::PublicationConsent::Granted as i32;
-    let id = ken
-        .needs
-        .create_need(pb::CreateNeedRequest {
-            need: Some(n),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create")
-        .into_inner()
-        .need
-        .expect("need")
-        .id;
-    ken.needs
-        .submit_need(pb::SubmitNeedRequest {
-            id: id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("submit");
-    broker
-        .needs
-        .authenticate_need(pb::AuthenticateNeedRequest {
-            id: id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("authenticate");
-    broker
-        .needs
-        .circulate_need(pb::CirculateNeedRequest {
-            id: id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("circulate");
-    id
-}
-
-async fn active_offer(provider: &mut Clients, o: pb::Offer) -> String {
-    let id = provider
-        .offers
-        .create_offer(pb::CreateOfferRequest {
-            offer: Some(o),
-            request_id: String::new(),
-        })
-        .await
-        .expect("offer")
-        .into_inner()
-        .offer
-        .expect("offer")
-        .id;
-    provider
-        .offers
-        .activate_offer(pb::ActivateOfferRequest {
-            id: id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("activate");
-    id
-}
+use crate::support::{self, Clients, TestServer, active_offer, circulated_need, need, offer};
 
 fn joint(name: &str, ceiling_usd_cents: i64, scope: pb::GeoScope) -> pb::Offer {
     pb::Offer {
@@ -575,5 +509,111 @@ async fn policy_and_exchange_rates_change_scores_and_survive_a_restart() {
         .into_inner();
     assert_eq!(ranked.candidates.len(), 1);
     assert!((ranked.candidates[0].score - 0.5).abs() < 1e-9);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn broker_plans_an_allocation_that_respects_capacity_and_explains_the_unfunded() {
+    let (server, _dir) = support::start().await;
+    let mut broker = server.as_role(pb::Role::Broker, "").await;
+    let mut fra = server.as_role(pb::Role::Provider, "state-FRA").await;
+    let mut ids = Vec::new();
+    for iso in ["KEN", "UGA", "PER"] {
+        let key = server
+            .key(pb::Role::Requester, &format!("state-{iso}"))
+            .await;
+        let mut req = server.clients(Some(&key)).await;
+        let mut n = need(&format!("{iso} need"));
+        n.accepted_funding_modes = vec![pb::FundingMode::SingleDonor as i32];
+        n.estimated_budget = Some(pb::Money {
+            currency_code: "USD".into(),
+            minor_units: 700_000,
+        });
+        ids.push(circulated_need(&mut req, &mut broker, n).await);
+    }
+    let usd = |u| {
+        Some(pb::Money {
+            currency_code: "USD".into(),
+            minor_units: u,
+        })
+    };
+    // One Africa-wide offer that cannot fund both African needs, one for Uganda only.
+    let a = active_offer(
+        &mut fra,
+        pb::Offer {
+            budget_ceiling: usd(1_000_000),
+            ..offer("Africa")
+        },
+    )
+    .await;
+    let b = active_offer(
+        &mut fra,
+        pb::Offer {
+            budget_ceiling: usd(800_000),
+            scope: Some(pb::GeoScope {
+                countries: vec!["UGA".into()],
+                ..Default::default()
+            }),
+            ..offer("Uganda")
+        },
+    )
+    .await;
+    let bkey = server.key(pb::Role::Broker, "").await;
+    let mut bm = pb::match_service_client::MatchServiceClient::with_interceptor(
+        server.channel().await,
+        support::Bearer(Some(bkey)),
+    );
+    let plan = bm
+        .plan_allocation(pb::PlanAllocationRequest::default())
+        .await
+        .expect("plan")
+        .into_inner();
+    assert_eq!(plan.single_donor_method, pb::AllocationMethod::Exact as i32);
+    let mut lines: Vec<(String, String, i64)> = plan
+        .lines
+        .iter()
+        .map(|l| {
+            (
+                l.need_id.clone(),
+                l.offer_id.clone(),
+                l.amount.as_ref().map_or(0, |m| m.minor_units),
+            )
+        })
+        .collect();
+    lines.sort();
+    let mut want = vec![
+        (ids[0].clone(), a.clone(), 700_000),
+        (ids[1].clone(), b.clone(), 700_000),
+    ];
+    want.sort();
+    assert_eq!(
+        lines, want,
+        "both African needs funded, each offer within capacity"
+    );
+    assert_eq!(plan.unfunded.len(), 1);
+    assert_eq!(plan.unfunded[0].need_id, ids[2]);
+    assert_eq!(plan.unfunded[0].reason, "no offer passes the hard filters");
+    // Filters narrow the plan; providers may not plan.
+    let americas = bm
+        .plan_allocation(pb::PlanAllocationRequest {
+            region: "Americas".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("plan")
+        .into_inner();
+    assert_eq!(americas.needs_considered, 1);
+    let pkey = server.key(pb::Role::Provider, "state-FRA").await;
+    let mut pm = pb::match_service_client::MatchServiceClient::with_interceptor(
+        server.channel().await,
+        support::Bearer(Some(pkey)),
+    );
+    assert_eq!(
+        pm.plan_allocation(pb::PlanAllocationRequest::default())
+            .await
+            .expect_err("brokers only")
+            .code(),
+        Code::PermissionDenied
+    );
     server.stop().await;
 }

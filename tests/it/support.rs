@@ -249,3 +249,87 @@ pub fn offer(name: &str) -> pb::Offer {
         ..Default::default()
     }
 }
+
+/// A need taken to CIRCULATED with consent granted: created and submitted by `requester`,
+/// authenticated and circulated by `broker`. Returns its id.
+pub async fn circulated_need(requester: &mut Clients, broker: &mut Clients, n: pb::Need) -> String {
+    let n = pb::Need {
+        publication_consent: pb::PublicationConsent::Granted as i32,
+        ..n
+    };
+    let id = requester
+        .needs
+        .create_need(pb::CreateNeedRequest {
+            need: Some(n),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create need")
+        .into_inner()
+        .need
+        .expect("need")
+        .id;
+    requester
+        .needs
+        .submit_need(pb::SubmitNeedRequest {
+            id: id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .expect("submit");
+    broker
+        .needs
+        .authenticate_need(pb::AuthenticateNeedRequest {
+            id: id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .expect("authenticate");
+    broker
+        .needs
+        .circulate_need(pb::CirculateNeedRequest {
+            id: id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .expect("circulate");
+    id
+}
+
+/// An offer created and activated by `provider`. Returns its id.
+pub async fn active_offer(provider: &mut Clients, o: pb::Offer) -> String {
+    let id = provider
+        .offers
+        .create_offer(pb::CreateOfferRequest {
+            offer: Some(o),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create offer")
+        .into_inner()
+        .offer
+        .expect("offer")
+        .id;
+    provider
+        .offers
+        .activate_offer(pb::ActivateOfferRequest {
+            id: id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .expect("activate");
+    id
+}
+
+/// A match-service client sending `key`.
+pub type Matcher = pb::match_service_client::MatchServiceClient<Svc>;
+
+impl TestServer {
+    /// A match-service client for `key`.
+    pub async fn matcher(&self, key: &str) -> Matcher {
+        pb::match_service_client::MatchServiceClient::with_interceptor(
+            self.channel().await,
+            Bearer(Some(key.to_owned())),
+        )
+    }
+}

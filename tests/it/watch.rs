@@ -25,43 +25,7 @@ async fn watch_delivers_every_event_once_in_order_across_a_reconnect_and_ends_at
     let mut ken = server.as_role(pb::Role::Requester, "state-KEN").await;
     let mut broker = server.as_role(pb::Role::Broker, "").await;
     let mut fra = server.as_role(pb::Role::Provider, "state-FRA").await;
-    let mut n = need("Watched");
-    n.publication_consent = pb::PublicationConsent::Granted as i32;
-    let need_id = ken
-        .needs
-        .create_need(pb::CreateNeedRequest {
-            need: Some(n),
-            request_id: String::new(),
-        })
-        .await
-        .expect("need")
-        .into_inner()
-        .need
-        .expect("need")
-        .id;
-    ken.needs
-        .submit_need(pb::SubmitNeedRequest {
-            id: need_id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("submit");
-    broker
-        .needs
-        .authenticate_need(pb::AuthenticateNeedRequest {
-            id: need_id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("auth");
-    broker
-        .needs
-        .circulate_need(pb::CirculateNeedRequest {
-            id: need_id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("circulate");
+    let need_id = support::circulated_need(&mut ken, &mut broker, need("Watched")).await;
     let o = pb::Offer {
         budget_ceiling: Some(pb::Money {
             currency_code: "USD".into(),
@@ -69,25 +33,7 @@ async fn watch_delivers_every_event_once_in_order_across_a_reconnect_and_ends_at
         }),
         ..offer("Watched offer")
     };
-    let offer_id = fra
-        .offers
-        .create_offer(pb::CreateOfferRequest {
-            offer: Some(o),
-            request_id: String::new(),
-        })
-        .await
-        .expect("offer")
-        .into_inner()
-        .offer
-        .expect("offer")
-        .id;
-    fra.offers
-        .activate_offer(pb::ActivateOfferRequest {
-            id: offer_id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("activate");
+    let offer_id = support::active_offer(&mut fra, o).await;
 
     let bkey = server.key(pb::Role::Broker, "").await;
     let rkey = server.key(pb::Role::Requester, "state-KEN").await;

@@ -10,6 +10,7 @@
 //! arguments; the same input always gives the same ranking (ties break by earlier
 //! creation, then id).
 
+pub mod allocation;
 pub mod consortium;
 pub mod engine;
 pub mod features;
