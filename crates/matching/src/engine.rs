@@ -15,7 +15,8 @@ use crate::{
 };
 
 /// Runs one pair through the filters and, unless its score's upper bound cannot enter
-/// `top`, scores it; the candidate is `(created_at, id)` of whichever side is ranked.
+/// `top`, scores it with `score` (computed or cached); the candidate is `(created_at, id)`
+/// of whichever side is ranked.
 fn consider(
     top: &mut TopK,
     (need, nf): (&Need, &NeedFeatures),
@@ -23,6 +24,7 @@ fn consider(
     candidate: (clearinghouse_domain::Timestamp, &str),
     ctx: &FitContext<'_>,
     work: &mut Work,
+    score: &mut dyn FnMut(&mut Work) -> u32,
 ) {
     work.filtered += 1;
     let passes = features::passes(nf, of, ctx.today, ctx.stage);
@@ -38,8 +40,12 @@ fn consider(
     if !top.could_admit(bound) {
         return;
     }
-    work.scored += 1;
-    let score_milli = fit::score(need, offer, ctx);
+    let score_milli = score(work);
+    debug_assert_eq!(
+        score_milli,
+        fit::score(need, offer, ctx),
+        "cached score is stale"
+    );
     debug_assert!(
         bound >= score_milli,
         "upper bound {bound} below score {score_milli}"
@@ -53,6 +59,63 @@ fn consider(
     }
 }
 
+/// Scores of pairs keyed by (need slot, offer slot) with the versions they were computed
+/// for; valid while the policy, rates and date stay the same (the fingerprint).
+#[derive(Debug, Default)]
+struct ScoreCache {
+    fingerprint: u64,
+    scores: HashMap<(u32, u32), (u64, u64, u32), std::hash::BuildHasherDefault<SlotHasher>>,
+}
+
+/// A multiplicative hasher for the cache's (slot, slot) keys: the keys are small integers
+/// chosen by the engine, never by a client, so a keyed hash buys nothing here.
+#[derive(Debug, Default, Clone, Copy)]
+struct SlotHasher(u64);
+
+impl std::hash::Hasher for SlotHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// Most cached scores kept before the cache starts over.
+const CACHE_LIMIT: usize = 4_000_000;
+
+fn fingerprint(ctx: &FitContext<'_>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for (_, w) in ctx.policy.weights.named() {
+        w.to_bits().hash(&mut h);
+    }
+    ctx.rates.base.as_str().hash(&mut h);
+    for (c, r) in &ctx.rates.to_base {
+        (c.as_str(), r.num, r.den).hash(&mut h);
+    }
+    (ctx.today.0, ctx.stage == crate::fit::NeedStage::Circulated).hash(&mut h);
+    h.finish()
+}
+
+impl ScoreCache {
+    fn ready_for(&mut self, ctx: &FitContext<'_>) {
+        let f = fingerprint(ctx);
+        if f != self.fingerprint || self.scores.len() > CACHE_LIMIT {
+            self.scores.clear();
+            self.fingerprint = f;
+        }
+    }
+}
+
 /// Offers, needs and each need's current top-k.
 #[derive(Debug, Default)]
 pub struct Engine {
@@ -60,6 +123,7 @@ pub struct Engine {
     needs: Postings<Need>,
     top: HashMap<String, Vec<Ranked>>,
     k: usize,
+    cache: ScoreCache,
 }
 
 impl Engine {
@@ -89,16 +153,52 @@ impl Engine {
         k: usize,
         work: &mut Work,
     ) -> Vec<Ranked> {
+        self.rank_offers(need, None, ctx, k, work)
+    }
+
+    /// Ranks offers for `need`; with `cached` (the need's slot and the cache), scores are
+    /// looked up by (need, version, offer, version) before being computed.
+    fn rank_offers(
+        &self,
+        need: &Need,
+        cached: Option<(u32, &mut ScoreCache)>,
+        ctx: &FitContext<'_>,
+        k: usize,
+        work: &mut Work,
+    ) -> Vec<Ranked> {
         let mut top = TopK::new(k);
         let nf = NeedFeatures::of(need);
-        for (o, of) in self.offers.sharing_with_features(&need.keys()) {
+        let mut cached = cached;
+        for (oslot, o, of) in self.offers.sharing_with_features(&need.keys()) {
+            let mut score = |work: &mut Work| match cached.as_mut() {
+                Some((nslot, cache)) => {
+                    let key = (*nslot, oslot);
+                    match cache.scores.get(&key) {
+                        Some(&(nv, ov, s)) if nv == need.version && ov == of.version => {
+                            work.cached += 1;
+                            s
+                        }
+                        _ => {
+                            work.scored += 1;
+                            let s = fit::score(need, o, ctx);
+                            cache.scores.insert(key, (need.version, of.version, s));
+                            s
+                        }
+                    }
+                }
+                None => {
+                    work.scored += 1;
+                    fit::score(need, o, ctx)
+                }
+            };
             consider(
                 &mut top,
                 (need, &nf),
                 (o, of),
-                (o.created_at, &o.id.0),
+                (clearinghouse_domain::Timestamp(of.created_at), &o.id.0),
                 ctx,
                 work,
+                &mut score,
             );
         }
         top.into_sorted()
@@ -126,15 +226,20 @@ impl Engine {
     ) -> Vec<Ranked> {
         let mut top = TopK::new(k);
         let of = OfferFeatures::of(offer);
-        for (n, nf) in self.needs.sharing_with_features(&offer.keys()) {
+        for (_, n, nf) in self.needs.sharing_with_features(&offer.keys()) {
             if keep(n) {
+                let mut score = |work: &mut Work| {
+                    work.scored += 1;
+                    fit::score(n, offer, ctx)
+                };
                 consider(
                     &mut top,
                     (n, nf),
                     (offer, &of),
-                    (n.created_at, &n.id.0),
+                    (clearinghouse_domain::Timestamp(nf.created_at), &n.id.0),
                     ctx,
                     work,
+                    &mut score,
                 );
             }
         }
@@ -148,11 +253,19 @@ impl Engine {
 
     /// Recomputes every need's top-k (the full re-match).
     pub fn rematch_all(&mut self, ctx: &FitContext<'_>, work: &mut Work) {
+        let mut cache = std::mem::take(&mut self.cache);
+        cache.ready_for(ctx);
         let tops: HashMap<String, Vec<Ranked>> = self
             .needs
-            .iter()
-            .map(|n| (n.id.0.clone(), self.offers_for_need(n, ctx, self.k, work)))
+            .iter_slots()
+            .map(|(slot, n)| {
+                (
+                    n.id.0.clone(),
+                    self.rank_offers(n, Some((slot, &mut cache)), ctx, self.k, work),
+                )
+            })
             .collect();
+        self.cache = cache;
         self.top = tops;
     }
 

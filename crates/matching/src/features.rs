@@ -100,6 +100,10 @@ pub struct OfferFeatures {
     excluded: [u64; 4],
     direct_subs: u64,
     kinds: u16,
+    /// Version of the offer these features describe.
+    pub version: u64,
+    /// Creation time (ranking tie-break), milliseconds.
+    pub created_at: i64,
 }
 
 /// Filter features of a need.
@@ -117,6 +121,10 @@ pub struct NeedFeatures {
     needed_by: Option<i32>,
     preferred: u8,
     kinds: u16,
+    /// Version of the need these features describe.
+    pub version: u64,
+    /// Creation time (ranking tie-break), milliseconds.
+    pub created_at: i64,
 }
 
 fn kind_mask(k: &[AssistanceKind]) -> u16 {
@@ -168,6 +176,8 @@ impl OfferFeatures {
             excluded,
             direct_subs: sub_mask(f.sub_areas.iter().copied()),
             kinds: kind_mask(&f.assistance_kinds),
+            version: o.version,
+            created_at: o.created_at.0,
         }
     }
 }
@@ -190,6 +200,8 @@ impl NeedFeatures {
             needed_by: f.needed_by.map(|d| d.0),
             preferred: f.preferred_funding_mode.map_or(0, |m| mode_mask(&[m])),
             kinds: kind_mask(&f.assistance_kinds),
+            version: n.version,
+            created_at: n.created_at.0,
         }
     }
 }

@@ -118,7 +118,8 @@ impl Indexed for Need {
 /// Items in posting lists, with tombstones for replaced or removed items.
 #[derive(Debug, Clone)]
 pub struct Postings<T: Indexed> {
-    slots: Vec<Option<T>>,
+    /// Boxed so that checking a slot reads a pointer, not the item's own memory.
+    slots: Vec<Option<Box<T>>>,
     feats: Vec<T::Features>,
     by_id: HashMap<String, u32>,
     lists: Vec<Vec<u32>>,
@@ -152,14 +153,14 @@ impl<T: Indexed> Postings<T> {
         }
         self.by_id.insert(item.id().to_owned(), slot);
         self.feats.push(item.features());
-        self.slots.push(Some(item));
+        self.slots.push(Some(Box::new(item)));
         old
     }
 
     /// Removes an item; returns it.
     pub fn remove(&mut self, id: &str) -> Option<T> {
         let slot = self.by_id.remove(id)?;
-        let old = self.slots.get_mut(slot as usize)?.take();
+        let old = self.slots.get_mut(slot as usize)?.take().map(|b| *b);
         self.dead += 1;
         if self.dead > 1024 && self.dead * 2 > self.slots.len() {
             self.compact();
@@ -171,6 +172,7 @@ impl<T: Indexed> Postings<T> {
         let items: Vec<T> = std::mem::take(&mut self.slots)
             .into_iter()
             .flatten()
+            .map(|b| *b)
             .collect();
         *self = Self::default();
         for i in items {
@@ -180,12 +182,12 @@ impl<T: Indexed> Postings<T> {
 
     /// The item with this id.
     pub fn get(&self, id: &str) -> Option<&T> {
-        self.slots.get(*self.by_id.get(id)? as usize)?.as_ref()
+        self.slots.get(*self.by_id.get(id)? as usize)?.as_deref()
     }
 
     /// Every live item, in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.slots.iter().flatten()
+        self.slots.iter().flatten().map(|b| &**b)
     }
 
     /// Number of live items.
@@ -198,8 +200,16 @@ impl<T: Indexed> Postings<T> {
         self.by_id.is_empty()
     }
 
-    /// Live items sharing at least one of `keys`, each once, with their features.
-    pub fn sharing_with_features(&self, keys: &[usize]) -> Vec<(&T, &T::Features)> {
+    /// Every live item with its slot (a slot names one inserted version of an item).
+    pub fn iter_slots(&self) -> impl Iterator<Item = (u32, &T)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            s.as_deref()
+                .map(|t| (u32::try_from(i).unwrap_or(u32::MAX), t))
+        })
+    }
+
+    /// Live items sharing at least one of `keys`, each once, with their slot and features.
+    pub fn sharing_with_features(&self, keys: &[usize]) -> Vec<(u32, &T, &T::Features)> {
         let mut seen = vec![0u64; self.slots.len().div_ceil(64)];
         let mut out = Vec::new();
         for k in keys {
@@ -207,8 +217,8 @@ impl<T: Indexed> Postings<T> {
                 let (word, bit) = ((s / 64) as usize, 1u64 << (s % 64));
                 if seen[word] & bit == 0 {
                     seen[word] |= bit;
-                    if let Some(item) = self.slots[s as usize].as_ref() {
-                        out.push((item, &self.feats[s as usize]));
+                    if let Some(item) = self.slots[s as usize].as_deref() {
+                        out.push((s, item, &self.feats[s as usize]));
                     }
                 }
             }
@@ -226,7 +236,7 @@ impl<T: Indexed> Postings<T> {
         slots.dedup();
         slots
             .into_iter()
-            .filter_map(|s| self.slots[s as usize].as_ref())
+            .filter_map(|s| self.slots[s as usize].as_deref())
             .collect()
     }
 }

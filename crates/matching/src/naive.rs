@@ -15,6 +15,8 @@ pub struct Work {
     pub filtered: u64,
     /// Pairs scored.
     pub scored: u64,
+    /// Scores taken from the score cache instead of being computed.
+    pub cached: u64,
 }
 
 /// The best `k` offers for `need`, by checking every offer.

@@ -113,3 +113,65 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_second_rematch_takes_every_score_from_the_cache_until_the_policy_changes() {
+    let data = synth::generate(
+        77,
+        Shape {
+            needs: 60,
+            offers: 400,
+            planted_pct: 20,
+        },
+    );
+    let (policy, rates) = ctx_parts();
+    let ctx = FitContext {
+        policy: &policy,
+        rates: &rates,
+        today: data.today,
+        stage: NeedStage::Circulated,
+    };
+    let mut engine = Engine::new(10);
+    let mut w = Work::default();
+    for o in &data.offers {
+        engine.upsert_offer(o.clone(), &ctx, &mut w);
+    }
+    for n in &data.needs {
+        engine.upsert_need(n.clone(), &ctx, &mut w);
+    }
+    let mut first = Work::default();
+    engine.rematch_all(&ctx, &mut first);
+    let tops: Vec<Vec<clearinghouse_matching::Ranked>> = data
+        .needs
+        .iter()
+        .map(|n| engine.top_for(&n.id.0).to_vec())
+        .collect();
+    let mut second = Work::default();
+    engine.rematch_all(&ctx, &mut second);
+    assert!(first.scored > 0);
+    assert_eq!(
+        (second.scored, second.cached),
+        (0, first.scored),
+        "every score comes from the cache"
+    );
+    let again: Vec<Vec<clearinghouse_matching::Ranked>> = data
+        .needs
+        .iter()
+        .map(|n| engine.top_for(&n.id.0).to_vec())
+        .collect();
+    assert_eq!(tops, again);
+    // Another policy invalidates the cache.
+    let mut other = Policy::default();
+    other.weights.thematic = 0.30;
+    other.weights.language = 0.05;
+    let ctx2 = FitContext {
+        policy: &other,
+        rates: &rates,
+        today: data.today,
+        stage: NeedStage::Circulated,
+    };
+    let mut third = Work::default();
+    engine.rematch_all(&ctx2, &mut third);
+    assert_eq!(third.cached, 0);
+    assert!(third.scored > 0);
+}
