@@ -264,9 +264,15 @@ impl MatchService for MatchApi {
         let mut v = clearinghouse_domain::Violations::new("");
         let mode = enums::FUNDING_MODE.optional(&mut v, "funding_mode", r.funding_mode);
         let contributions = mconv::contributions_in(&mut v, &r.contributions);
+        let payload = pb::CreateMatchRequest {
+            request_id: String::new(),
+            ..r.clone()
+        };
+        let idem =
+            super::idempotency(&who, &r.request_id, &payload).map_err(ApiError::into_status)?;
         let out = self
             .app
-            .create_match(&who, r.need_id, mode, contributions, v)
+            .create_match(&who, r.need_id, mode, contributions, v, idem)
             .await;
         respond(out.map(|m| pb::CreateMatchResponse {
             r#match: Some(mconv::out(&m, None)),

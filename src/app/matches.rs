@@ -12,7 +12,9 @@ use clearinghouse_domain::{
     transition::Actor,
 };
 use clearinghouse_matching::{FitContext, NeedStage, fit};
-use clearinghouse_storage::{Error as StoreError, ListQuery, TxError, UpdateError, index};
+use clearinghouse_storage::{
+    Error as StoreError, IdempotencyKey, ListQuery, TxError, UpdateError, index,
+};
 
 use super::{
     App, Listed, MAX_SCAN, PageRequest, clock,
@@ -216,6 +218,7 @@ impl App {
         mode: Option<FundingMode>,
         contributions: Vec<NewContribution>,
         edge: Violations,
+        idem: Option<IdempotencyKey>,
     ) -> Result<Match, ApiError> {
         let (app, who) = (self.clone(), who.clone());
         self.blocking(move |store| {
@@ -350,7 +353,7 @@ impl App {
             };
             let m = Match::propose(proposal, now, who.id.clone())?;
             let created = store
-                .create(m, &meta(&who, "match.create", now, None))?
+                .create(m, &meta(&who, "match.create", now, idem.clone()))?
                 .into_inner();
             app.live.notify();
             Ok(created)

@@ -64,6 +64,7 @@ async fn single_donor_match_goes_from_proposal_to_fulfilled_need() {
             need_id: need_id.clone(),
             funding_mode: pb::FundingMode::SingleDonor as i32,
             contributions: vec![contribution(&offer_id, 1_000_000)],
+            request_id: "0b6c1e2a-7d3f-4a59-9c21-5e8f7a6b4c3d".into(),
         })
         .await
         .expect("propose")
@@ -71,6 +72,27 @@ async fn single_donor_match_goes_from_proposal_to_fulfilled_need() {
         .r#match
         .expect("match");
     assert_eq!(status(&m), pb::MatchStatus::Proposed);
+    // A retry with the same request_id returns the same match; another payload is refused.
+    let retry = pb::CreateMatchRequest {
+        need_id: need_id.clone(),
+        funding_mode: pb::FundingMode::SingleDonor as i32,
+        contributions: vec![contribution(&offer_id, 1_000_000)],
+        request_id: "0b6c1e2a-7d3f-4a59-9c21-5e8f7a6b4c3d".into(),
+    };
+    let again = bm
+        .create_match(retry.clone())
+        .await
+        .expect("retry")
+        .into_inner()
+        .r#match
+        .expect("m");
+    assert_eq!(again.id, m.id);
+    let other = pb::CreateMatchRequest {
+        contributions: vec![contribution(&offer_id, 900_000)],
+        ..retry
+    };
+    let e = bm.create_match(other).await.expect_err("reused request id");
+    assert_eq!(e.code(), Code::AlreadyExists);
     assert!(m.score > 0.0 && !m.explanation.is_empty());
     assert_eq!(m.iati_activity_status, 1);
 
@@ -264,6 +286,7 @@ async fn three_member_consortium_agrees_and_a_co_funder_decline_reopens_the_gap(
             need_id: need_id.clone(),
             funding_mode: pb::FundingMode::JointlyFunded as i32,
             contributions,
+            request_id: String::new(),
         };
         let mut bm = bm.clone();
         async move {
@@ -435,6 +458,7 @@ async fn concurrent_agreements_over_one_offers_capacity_let_exactly_one_succeed(
                 need_id,
                 funding_mode: pb::FundingMode::SingleDonor as i32,
                 contributions: vec![contribution(&offer_id, 700_000)],
+                request_id: String::new(),
             })
             .await
             .expect("propose")

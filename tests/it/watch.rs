@@ -70,6 +70,7 @@ async fn watch_delivers_every_event_once_in_order_across_a_reconnect_and_ends_at
                 }),
                 ..Default::default()
             }],
+            request_id: String::new(),
         })
         .await
         .expect("propose")
