@@ -250,11 +250,16 @@ pub fn offer(name: &str) -> pb::Offer {
     }
 }
 
-/// A need taken to CIRCULATED with consent granted: created and submitted by `requester`,
-/// authenticated and circulated by `broker`. Returns its id.
+/// A need taken to CIRCULATED: created and submitted by `requester`, authenticated and
+/// circulated by `broker` (consent GRANTED unless the need sets another). Returns its id.
 pub async fn circulated_need(requester: &mut Clients, broker: &mut Clients, n: pb::Need) -> String {
+    let consent = if n.publication_consent == 0 {
+        pb::PublicationConsent::Granted as i32
+    } else {
+        n.publication_consent
+    };
     let n = pb::Need {
-        publication_consent: pb::PublicationConsent::Granted as i32,
+        publication_consent: consent,
         ..n
     };
     let id = requester

@@ -15,45 +15,12 @@ async fn circulated(
     visibility: pb::Visibility,
     consent: pb::PublicationConsent,
 ) -> String {
-    let mut n = need(title);
-    n.visibility = visibility as i32;
-    n.publication_consent = consent as i32;
-    let id = ken
-        .needs
-        .create_need(pb::CreateNeedRequest {
-            need: Some(n),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create")
-        .into_inner()
-        .need
-        .expect("need")
-        .id;
-    ken.needs
-        .submit_need(pb::SubmitNeedRequest {
-            id: id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("submit");
-    broker
-        .needs
-        .authenticate_need(pb::AuthenticateNeedRequest {
-            id: id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("authenticate");
-    broker
-        .needs
-        .circulate_need(pb::CirculateNeedRequest {
-            id: id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("circulate");
-    id
+    let n = pb::Need {
+        visibility: visibility as i32,
+        publication_consent: consent as i32,
+        ..need(title)
+    };
+    support::circulated_need(ken, broker, n).await
 }
 
 async fn listed(c: &mut Clients) -> Vec<pb::Need> {
