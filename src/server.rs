@@ -39,11 +39,28 @@ async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
     }
 }
 
+/// Seams for tests: faults injected below the service.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// A fault run before every storage sync (tests of the fatal-fsync path).
+    pub sync_fault: Option<Arc<dyn clearinghouse_storage::SyncFault>>,
+}
+
 /// Runs the service on `listener` until `shutdown` resolves (or storage loses durability).
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    run_with(config, listener, shutdown, RunOptions::default()).await
+}
+
+/// [`run`] with test seams.
+pub async fn run_with(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: RunOptions,
 ) -> anyhow::Result<()> {
     config
         .validate()
@@ -54,7 +71,7 @@ pub async fn run(
     info!(data_dir = %data_dir.display(), "opening storage");
     let opts = StoreOptions {
         cache_capacity_bytes: config.cache_capacity_mib * 1024 * 1024,
-        sync_fault: None,
+        sync_fault: options.sync_fault,
     };
     let dir = data_dir.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&dir, &opts))

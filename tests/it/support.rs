@@ -52,6 +52,11 @@ pub struct Clients {
 impl TestServer {
     /// Starts a server on `dir`.
     pub async fn start_in(dir: &Path) -> TestServer {
+        Self::start_with(dir, clearinghouse::server::RunOptions::default()).await
+    }
+
+    /// Starts a server on `dir` with test seams.
+    pub async fn start_with(dir: &Path, options: clearinghouse::server::RunOptions) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let config = Config {
@@ -61,9 +66,14 @@ impl TestServer {
             ..Config::default()
         };
         let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(clearinghouse::run(config, listener, async {
-            let _ = rx.await;
-        }));
+        let handle = tokio::spawn(clearinghouse::server::run_with(
+            config,
+            listener,
+            async {
+                let _ = rx.await;
+            },
+            options,
+        ));
         // The listener is bound, so this waits for the server to serve; no sleeps.
         let channel = Channel::from_shared(format!("http://{addr}"))
             .expect("uri")
@@ -103,6 +113,15 @@ impl TestServer {
         if let Some(h) = self.handle.take() {
             h.await.expect("server task").expect("server result");
         }
+    }
+
+    /// Waits for the server to stop by itself and returns how `run` ended.
+    pub async fn stopped_by_itself(mut self) -> anyhow::Result<()> {
+        let h = self.handle.take().expect("running");
+        tokio::time::timeout(std::time::Duration::from_secs(30), h)
+            .await
+            .expect("the server stops within 30 s")
+            .expect("server task")
     }
 
     /// A channel to the server.
