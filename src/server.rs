@@ -123,6 +123,31 @@ pub async fn run_with(
         .build_v1alpha()
         .context("reflection v1alpha")?;
 
+    // Time-driven transitions (offers past valid_until), at start and every 10 minutes.
+    let expiry_app = app.clone();
+    let mut expiry_stop = streams_stop.subscribe();
+    let expiry = tokio::spawn(async move {
+        loop {
+            let (store, matching) = (
+                Arc::clone(&expiry_app.store),
+                Arc::clone(&expiry_app.matching),
+            );
+            match tokio::task::spawn_blocking(move || {
+                app::expiry::expire_offers(&store, &matching, clock::now())
+            })
+            .await
+            {
+                Ok(Err(e)) => error!(error = %e, "offer expiry failed"),
+                Err(e) => error!(error = %e, "offer expiry task failed"),
+                Ok(Ok(_)) => {}
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(600)) => {}
+                _ = expiry_stop.changed() => return,
+            }
+        }
+    });
+
     // Storage that can no longer promise durability stops the service, so that the next
     // start recovers from what is on disk.
     let (fatal_tx, fatal_rx) = tokio::sync::watch::channel(false);
@@ -186,6 +211,7 @@ pub async fn run_with(
         .context("gRPC server failed")?;
     info!("in-flight calls drained");
     watchdog.abort();
+    expiry.abort();
     if *fatal_rx.borrow() {
         return Err(anyhow::anyhow!(
             "storage can no longer guarantee durability; restart the service so recovery runs"

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod clock;
+pub mod expiry;
 pub mod matches;
 pub mod matching;
 pub mod needs;

@@ -446,6 +446,29 @@ impl Offer {
         self.move_to(OfferStatus::Active, actor, who, now, "")
     }
 
+    /// → EXPIRED (the system, once `valid_until` has passed on `now`).
+    pub fn expire(&self, now: Timestamp) -> Result<Offer, TransitionError> {
+        match self.fields.valid_until {
+            Some(until) if until < now.date() => self.move_to(
+                OfferStatus::Expired,
+                Actor::System,
+                &PrincipalId::system(),
+                now,
+                "valid_until passed",
+            ),
+            _ => Err(TransitionError::Rule {
+                reason: "NOT_DUE",
+                message: format!(
+                    "offer {} is valid until {}",
+                    self.id,
+                    self.fields
+                        .valid_until
+                        .map_or("no end".to_owned(), |d| d.to_string())
+                ),
+            }),
+        }
+    }
+
     /// → WITHDRAWN with a reason.
     pub fn withdraw(
         &self,
