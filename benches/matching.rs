@@ -17,6 +17,15 @@ use clearinghouse_matching::{
     synth::{self, Shape},
 };
 
+/// An engine holding `offers`.
+fn indexed(offers: &[clearinghouse_domain::Offer], ctx: &FitContext<'_>) -> Engine {
+    let mut engine = Engine::new(20);
+    for o in offers {
+        engine.upsert_offer(o.clone(), ctx, &mut Work::default());
+    }
+    engine
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     #[allow(
         clippy::cast_possible_truncation,
@@ -43,11 +52,7 @@ fn p3_candidate_search(c: &mut Criterion) {
         today: data.today,
         stage: NeedStage::Circulated,
     };
-    let mut engine = Engine::new(20);
-    let mut w = Work::default();
-    for o in &data.offers {
-        engine.upsert_offer(o.clone(), &ctx, &mut w);
-    }
+    let engine = indexed(&data.offers, &ctx);
     let mut lat: Vec<Duration> = Vec::new();
     let mut work = Work::default();
     for n in &data.needs {
@@ -170,11 +175,8 @@ fn p4_p5_rematch_and_incremental(c: &mut Criterion) {
 }
 
 fn plan_allocation_2k(c: &mut Criterion) {
-    use clearinghouse_domain::FundingMode;
-    use clearinghouse_matching::{
-        allocation::{self, PlanEdge, PlanNeed, PlanOffer},
-        fit::{self, Capacity},
-    };
+    use clearinghouse_matching::allocation;
+
     let data = synth::generate(
         5,
         Shape {
@@ -190,56 +192,14 @@ fn plan_allocation_2k(c: &mut Criterion) {
         today: data.today,
         stage: NeedStage::Circulated,
     };
-    let mut engine = Engine::new(20);
-    for o in &data.offers {
-        engine.upsert_offer(o.clone(), &ctx, &mut Work::default());
-    }
-    let joint = [FundingMode::JointlyFunded, FundingMode::PooledIoFund];
-    let pos: std::collections::HashMap<&str, usize> = data
-        .offers
-        .iter()
-        .enumerate()
-        .map(|(i, o)| (o.id.0.as_str(), i))
-        .collect();
-    let offers: Vec<PlanOffer> = data
-        .offers
-        .iter()
-        .map(|o| PlanOffer {
-            id: o.id.0.clone(),
-            capacity: match fit::capacity(o, &rates) {
-                Capacity::Amount(a) => Some(a),
-                _ => None,
-            },
-            single: o
-                .fields
-                .funding_modes
-                .iter()
-                .any(|m| matches!(m, FundingMode::SingleDonor | FundingMode::InKind)),
-            joint: o.fields.funding_modes.iter().any(|m| joint.contains(m)),
-        })
-        .collect();
-    let mut needs = Vec::new();
-    let mut edges = Vec::new();
+    let engine = indexed(&data.offers, &ctx);
     let t = Instant::now();
-    for n in &data.needs {
-        let idx = needs.len();
-        needs.push(PlanNeed {
-            id: n.id.0.clone(),
-            budget: fit::need_budget(n, &rates).and_then(Result::ok),
-            joint: n
-                .fields
-                .accepted_funding_modes
-                .iter()
-                .any(|m| joint.contains(m)),
-        });
-        for r in engine.offers_for_need(n, &ctx, usize::MAX, &mut Work::default()) {
-            edges.push(PlanEdge {
-                need: idx,
-                offer: pos[r.id.as_str()],
-                score_milli: r.score_milli,
-            });
-        }
-    }
+    let allocation::PlanInputs {
+        needs,
+        offers,
+        edges,
+        ..
+    } = allocation::inputs(&engine, &ctx, &|_| true, &|_| true);
     let candidates = t.elapsed();
     let t = Instant::now();
     let plan = allocation::plan(&needs, &offers, &edges);

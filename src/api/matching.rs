@@ -305,7 +305,7 @@ impl MatchService for MatchApi {
             let (page, fp) =
                 paging::page_in("ListMatches", &filter_msg, r.page_size, &r.page_token)?;
             let filter = MatchFilter {
-                status: mconv::MATCH_STATUS.filter("status", r.status)?,
+                status: enums::MATCH_STATUS.filter("status", r.status)?,
                 need: non_empty(&r.need_id),
                 offer: non_empty(&r.offer_id),
                 party: non_empty(&r.party_id),

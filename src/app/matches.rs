@@ -476,7 +476,7 @@ impl App {
                 let others_done = others.iter().all(|m| m.status == MatchStatus::Completed);
                 let now = clock::now();
                 let meta = meta(&who, action.name(), now, None);
-                let result = store.transaction::<Match, ApiError>(&meta, |txn| {
+                let result = store.transaction::<(Match, bool), ApiError>(&meta, |txn| {
                     let cur: Match = txn
                         .get(&id)?
                         .ok_or_else(|| TxError::rejected(ApiError::not_found("match", &id)))?;
@@ -533,7 +533,8 @@ impl App {
                             Ok(if done { n.fulfilled(&who.id, now)? } else { n })
                         })?;
                     }
-                    Ok(updated)
+                    // Whether offers or the need changed too (the index must follow).
+                    Ok((updated, was != is || next.status == MatchStatus::Completed))
                 });
                 match result {
                     Err(UpdateError::Store(StoreError::StaleVersion { kind: "need", .. })) => {
@@ -543,20 +544,21 @@ impl App {
                         return Err(ApiError::not_found(kind, id));
                     }
                     other => {
-                        let m = other?;
+                        let (m, touched_others) = other?;
                         app.live.notify();
-                        // Keep the matching index in step with the offers and the need.
-                        if let Some(n) = store.get::<Need>(&m.need.0)? {
-                            app.matching.on_need(&n);
-                        }
-                        for c in &m.contributions {
-                            if let Some(o) = store.get::<Offer>(&c.offer.0)? {
-                                app.matching.on_offer(&o);
+                        let need = store.get::<Need>(&m.need.0)?;
+                        if touched_others {
+                            // Keep the matching index in step with the offers and the need.
+                            if let Some(n) = &need {
+                                app.matching.on_need(n);
+                            }
+                            for c in &m.contributions {
+                                if let Some(o) = store.get::<Offer>(&c.offer.0)? {
+                                    app.matching.on_offer(&o);
+                                }
                             }
                         }
-                        let gap = store
-                            .get::<Need>(&m.need.0)?
-                            .and_then(|n| app.match_gap(&m, &n));
+                        let gap = need.and_then(|n| app.match_gap(&m, &n));
                         return Ok((m, gap));
                     }
                 }

@@ -590,7 +590,7 @@ pub struct PlannedAllocation {
 impl App {
     /// A dry-run allocation over the circulated needs and open offers that pass `filter`.
     pub async fn plan_allocation(&self, filter: PlanFilter) -> Result<PlannedAllocation, ApiError> {
-        use clearinghouse_matching::allocation::{self, PlanEdge, PlanNeed, PlanOffer};
+        use clearinghouse_matching::allocation;
         let app = self.clone();
         self.blocking(move |_| {
             app.matching.with_ctx(NeedStage::Circulated, |ctx| {
@@ -599,92 +599,26 @@ impl App {
                     .engine
                     .read()
                     .unwrap_or_else(PoisonError::into_inner);
-                let joint = [FundingMode::JointlyFunded, FundingMode::PooledIoFund];
-                let offers: Vec<&Offer> = e
-                    .offers()
-                    .iter()
-                    .filter(|o| {
-                        o.status.is_open()
-                            && filter
-                                .gp_group
-                                .is_none_or(|g| o.fields.gp_sub_working_group == Some(g))
-                    })
-                    .filter(|o| fit::capacity(o, ctx.rates) != Capacity::NoRate)
-                    .collect();
-                let offer_pos: std::collections::HashMap<&str, usize> = offers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, o)| (o.id.0.as_str(), i))
-                    .collect();
-                let plan_offers: Vec<PlanOffer> =
-                    offers
-                        .iter()
-                        .map(|o| PlanOffer {
-                            id: o.id.0.clone(),
-                            capacity: match fit::capacity(o, ctx.rates) {
-                                Capacity::Amount(a) => Some(a),
-                                _ => None,
-                            },
-                            single: o.fields.funding_modes.iter().any(|m| {
-                                matches!(m, FundingMode::SingleDonor | FundingMode::InKind)
-                            }),
-                            joint: o.fields.funding_modes.iter().any(|m| joint.contains(m)),
-                        })
-                        .collect();
-                let mut plan_needs = Vec::new();
-                let mut edges = Vec::new();
-                let mut skipped = Vec::new();
-                for n in e.needs().iter().filter(|n| n.status.is_matchable()) {
-                    let region_ok = filter
+                let keep_need = |n: &Need| {
+                    filter
                         .region
                         .as_ref()
-                        .is_none_or(|r| n.country().is_some_and(|c| c.region == r));
-                    if !region_ok || filter.area.is_some_and(|a| n.fields.area != Some(a)) {
-                        continue;
-                    }
-                    let budget = match fit::need_budget(n, ctx.rates) {
-                        Some(Err(())) => {
-                            skipped.push((
-                                n.id.0.clone(),
-                                format!("no exchange rate into {} for its budget", ctx.rates.base),
-                            ));
-                            continue;
-                        }
-                        Some(Ok(b)) => Some(b),
-                        None => None,
-                    };
-                    let idx = plan_needs.len();
-                    plan_needs.push(PlanNeed {
-                        id: n.id.0.clone(),
-                        budget,
-                        joint: n
-                            .fields
-                            .accepted_funding_modes
-                            .iter()
-                            .any(|m| joint.contains(m)),
-                    });
-                    for r in e.offers_for_need(
-                        n,
-                        ctx,
-                        usize::MAX,
-                        &mut clearinghouse_matching::naive::Work::default(),
-                    ) {
-                        if let Some(&o) = offer_pos.get(r.id.as_str()) {
-                            edges.push(PlanEdge {
-                                need: idx,
-                                offer: o,
-                                score_milli: r.score_milli,
-                            });
-                        }
-                    }
-                }
-                let mut plan = allocation::plan(&plan_needs, &plan_offers, &edges);
-                plan.unfunded.extend(skipped);
+                        .is_none_or(|r| n.country().is_some_and(|c| c.region == r))
+                        && filter.area.is_none_or(|a| n.fields.area == Some(a))
+                };
+                let keep_offer = |o: &Offer| {
+                    filter
+                        .gp_group
+                        .is_none_or(|g| o.fields.gp_sub_working_group == Some(g))
+                };
+                let inputs = allocation::inputs(&e, ctx, &keep_need, &keep_offer);
+                let mut plan = allocation::plan(&inputs.needs, &inputs.offers, &inputs.edges);
+                plan.unfunded.extend(inputs.skipped);
                 Ok(PlannedAllocation {
                     plan,
                     base: ctx.rates.base,
-                    needs: plan_needs.len(),
-                    offers: plan_offers.len(),
+                    needs: inputs.needs.len(),
+                    offers: inputs.offers.len(),
                 })
             })
         })

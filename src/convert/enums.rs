@@ -186,6 +186,30 @@ bridge!(
 );
 bridge!(PARTY_KIND, pb::PartyKind, d::PartyKind, "PARTY_KIND_");
 bridge!(ROLE, pb::Role, d::Role, "ROLE_");
+bridge!(
+    MATCH_STATUS,
+    pb::MatchStatus,
+    d::MatchStatus,
+    "MATCH_STATUS_"
+);
+bridge!(
+    REASON,
+    pb::ReasonCode,
+    d::matches::ReasonCode,
+    "REASON_CODE_"
+);
+bridge!(
+    CONTRIBUTION_ROLE,
+    pb::ContributionRole,
+    d::matches::ContributionRole,
+    "CONTRIBUTION_ROLE_"
+);
+bridge!(
+    ACCEPTANCE,
+    pb::Acceptance,
+    d::matches::Acceptance,
+    "ACCEPTANCE_"
+);
 
 #[cfg(test)]
 mod tests {
@@ -217,5 +241,9 @@ mod tests {
         check(&GP_GROUP);
         check(&PARTY_KIND);
         check(&ROLE);
+        check(&MATCH_STATUS);
+        check(&REASON);
+        check(&CONTRIBUTION_ROLE);
+        check(&ACCEPTANCE);
     }
 }

@@ -2,35 +2,11 @@
 
 use clearinghouse_domain::{
     self as d, Match, Money, Violations,
-    matches::{Acceptance, ContributionRole, MatchStatus, ReasonCode},
+    matches::{ContributionRole, ReasonCode},
 };
 
-use super::{enums::Bridge, etag_out, history_out, money_in, money_out, ts_out};
+use super::{enums, etag_out, history_out, money_in, money_out, ts_out};
 use crate::{app::matches::NewContribution, pb};
-
-macro_rules! local_bridge {
-    ($name:ident, $pb:ty, $d:ty, $prefix:literal) => {
-        #[doc = concat!("Bridge of `", stringify!($pb), "`.")]
-        pub const $name: Bridge<$d> = Bridge::new(
-            $prefix,
-            |i| <$pb>::try_from(i).ok().map(|e| e.as_str_name()),
-            |s| <$pb>::from_str_name(s).map(|e| e as i32),
-            <$d>::from_code,
-            <$d>::code,
-            <$d>::ALL,
-        );
-    };
-}
-
-local_bridge!(MATCH_STATUS, pb::MatchStatus, MatchStatus, "MATCH_STATUS_");
-local_bridge!(REASON, pb::ReasonCode, ReasonCode, "REASON_CODE_");
-local_bridge!(
-    ROLE,
-    pb::ContributionRole,
-    ContributionRole,
-    "CONTRIBUTION_ROLE_"
-);
-local_bridge!(ACCEPTANCE, pb::Acceptance, Acceptance, "ACCEPTANCE_");
 
 /// Contributions asked for in a `CreateMatch`.
 pub fn contributions_in(v: &mut Violations, cs: &[pb::Contribution]) -> Vec<NewContribution> {
@@ -43,7 +19,7 @@ pub fn contributions_in(v: &mut Violations, cs: &[pb::Contribution]) -> Vec<NewC
             }
             NewContribution {
                 offer: d::OfferId(c.offer_id.clone()),
-                role: ROLE
+                role: enums::CONTRIBUTION_ROLE
                     .optional(v, &format!("contributions[{i}].role"), c.role)
                     .unwrap_or(ContributionRole::Funding),
                 amount: money_in(v, &format!("contributions[{i}].amount"), c.amount.as_ref()),
@@ -56,7 +32,7 @@ pub fn contributions_in(v: &mut Violations, cs: &[pb::Contribution]) -> Vec<NewC
 /// A reason code and text, the code required.
 pub fn reason_in(code: i32, text: &str) -> Result<(ReasonCode, String), crate::error::ApiError> {
     let mut v = Violations::new("");
-    let c = REASON.required(&mut v, "reason_code", code);
+    let c = enums::REASON.required(&mut v, "reason_code", code);
     v.text("reason_text", text, false, 2000);
     if c == Some(ReasonCode::Other) && text.trim().is_empty() {
         v.add("reason_text", "is required with reason_code OTHER");
@@ -73,18 +49,21 @@ pub fn out(m: &Match, gap: Option<Money>) -> pb::Match {
         etag: etag_out(m.version),
         need_id: m.need.0.clone(),
         requester_party_id: m.requester.0.clone(),
-        funding_mode: super::enums::FUNDING_MODE.out(m.funding_mode),
+        funding_mode: enums::FUNDING_MODE.out(m.funding_mode),
         contributions: m
             .contributions
             .iter()
             .map(|c| pb::Contribution {
                 offer_id: c.offer.0.clone(),
                 provider_party_id: c.provider.0.clone(),
-                role: ROLE.out(c.role),
+                role: enums::CONTRIBUTION_ROLE.out(c.role),
                 amount: money_out(c.amount),
                 in_kind: c.in_kind.clone(),
-                acceptance: ACCEPTANCE.out(c.acceptance),
-                decline_reason_code: c.decline_reason.as_ref().map_or(0, |r| REASON.out(r.0)),
+                acceptance: enums::ACCEPTANCE.out(c.acceptance),
+                decline_reason_code: c
+                    .decline_reason
+                    .as_ref()
+                    .map_or(0, |r| enums::REASON.out(r.0)),
                 decline_reason_text: c
                     .decline_reason
                     .as_ref()
@@ -92,13 +71,13 @@ pub fn out(m: &Match, gap: Option<Money>) -> pb::Match {
                     .unwrap_or_default(),
             })
             .collect(),
-        requester_acceptance: ACCEPTANCE.out(m.requester_acceptance),
-        status: MATCH_STATUS.out(m.status),
+        requester_acceptance: enums::ACCEPTANCE.out(m.requester_acceptance),
+        status: enums::MATCH_STATUS.out(m.status),
         status_history: history_out(&m.history),
         score: f64::from(m.score_milli) / 1000.0,
         explanation: m.explanation.clone(),
         origin: m.origin.code().to_owned(),
-        end_reason_code: m.end_reason.as_ref().map_or(0, |r| REASON.out(r.0)),
+        end_reason_code: m.end_reason.as_ref().map_or(0, |r| enums::REASON.out(r.0)),
         end_reason_text: m
             .end_reason
             .as_ref()

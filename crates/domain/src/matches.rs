@@ -307,13 +307,13 @@ impl Match {
             contributions,
             requester_acceptance: Acceptance::Pending,
             status: MatchStatus::Proposed,
-            history: vec![StatusChange {
-                from: None,
-                to: MatchStatus::Proposed.code().to_owned(),
-                at: now,
-                actor: actor.clone(),
-                reason: String::new(),
-            }],
+            history: vec![StatusChange::new(
+                None,
+                MatchStatus::Proposed.code(),
+                now,
+                &actor,
+                "",
+            )],
             score_milli: p.score_milli,
             explanation: p.explanation,
             origin: p.origin,
@@ -336,13 +336,13 @@ impl Match {
             return Ok(());
         }
         self.status.check(to, actor)?;
-        self.history.push(StatusChange {
-            from: Some(self.status.code().to_owned()),
-            to: to.code().to_owned(),
-            at: now,
-            actor: who.clone(),
-            reason: reason.to_owned(),
-        });
+        self.history.push(StatusChange::new(
+            Some(self.status.code()),
+            to.code(),
+            now,
+            who,
+            reason,
+        ));
         self.status = to;
         self.updated_at = now;
         Ok(())
@@ -572,13 +572,13 @@ pub fn derived_offer_status(o: &Offer) -> OfferStatus {
 fn set_offer_status(o: &mut Offer, now: Timestamp, who: &PrincipalId) {
     let to = derived_offer_status(o);
     if to != o.status {
-        o.history.push(StatusChange {
-            from: Some(o.status.code().to_owned()),
-            to: to.code().to_owned(),
-            at: now,
-            actor: who.clone(),
-            reason: String::new(),
-        });
+        o.history.push(StatusChange::new(
+            Some(o.status.code()),
+            to.code(),
+            now,
+            who,
+            "",
+        ));
         o.status = to;
     }
     o.updated_at = now;

@@ -476,13 +476,13 @@ impl Need {
             requester: ctx.requester.id.clone(),
             fields,
             status: NeedStatus::Draft,
-            history: vec![StatusChange {
-                from: None,
-                to: NeedStatus::Draft.code().to_owned(),
-                at: ctx.now,
-                actor: ctx.actor.clone(),
-                reason: String::new(),
-            }],
+            history: vec![StatusChange::new(
+                None,
+                NeedStatus::Draft.code(),
+                ctx.now,
+                &ctx.actor,
+                "",
+            )],
             consent_window_ends: None,
             follow_up_due: consent::follow_up_due(request_date),
             feedback: Vec::new(),
@@ -551,13 +551,13 @@ impl Need {
     ) -> Result<Need, TransitionError> {
         self.status.check(to, actor)?;
         let mut next = self.clone();
-        next.history.push(StatusChange {
-            from: Some(self.status.code().to_owned()),
-            to: to.code().to_owned(),
-            at: now,
-            actor: who.clone(),
-            reason: reason.to_owned(),
-        });
+        next.history.push(StatusChange::new(
+            Some(self.status.code()),
+            to.code(),
+            now,
+            who,
+            reason,
+        ));
         next.status = to;
         next.updated_at = now;
         next.updated_by = who.clone();

@@ -353,13 +353,13 @@ impl Offer {
             fields,
             committed_minor_units: 0,
             status: OfferStatus::Draft,
-            history: vec![StatusChange {
-                from: None,
-                to: OfferStatus::Draft.code().to_owned(),
-                at: ctx.now,
-                actor: ctx.actor.clone(),
-                reason: String::new(),
-            }],
+            history: vec![StatusChange::new(
+                None,
+                OfferStatus::Draft.code(),
+                ctx.now,
+                &ctx.actor,
+                "",
+            )],
             created_at: ctx.now,
             updated_at: ctx.now,
             created_by: ctx.actor.clone(),
@@ -413,13 +413,13 @@ impl Offer {
     ) -> Result<Offer, TransitionError> {
         self.status.check(to, actor)?;
         let mut next = self.clone();
-        next.history.push(StatusChange {
-            from: Some(self.status.code().to_owned()),
-            to: to.code().to_owned(),
-            at: now,
-            actor: who.clone(),
-            reason: reason.to_owned(),
-        });
+        next.history.push(StatusChange::new(
+            Some(self.status.code()),
+            to.code(),
+            now,
+            who,
+            reason,
+        ));
         next.status = to;
         next.updated_at = now;
         next.updated_by = who.clone();

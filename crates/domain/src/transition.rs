@@ -42,6 +42,25 @@ pub struct StatusChange {
     pub reason: String,
 }
 
+impl StatusChange {
+    /// A change from `from` (none for the first entry) to `to`.
+    pub fn new(
+        from: Option<&str>,
+        to: &str,
+        at: Timestamp,
+        actor: &PrincipalId,
+        reason: &str,
+    ) -> StatusChange {
+        StatusChange {
+            from: from.map(str::to_owned),
+            to: to.to_owned(),
+            at,
+            actor: actor.clone(),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
 /// Why a transition or rule check was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {

@@ -349,3 +349,93 @@ pub fn hungarian_max(w: &[Vec<i64>]) -> Vec<usize> {
     }
     col_of_row
 }
+
+/// What a plan is computed from, gathered from the engine.
+#[derive(Debug, Clone, Default)]
+pub struct PlanInputs {
+    /// Needs.
+    pub needs: Vec<PlanNeed>,
+    /// Offers.
+    pub offers: Vec<PlanOffer>,
+    /// Candidate pairs (they passed the hard filters) with their scores.
+    pub edges: Vec<PlanEdge>,
+    /// Needs left out before planning, with the reason.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Gathers the open needs and offers of `engine` that `keep_need` / `keep_offer` accept,
+/// with their capacities and budgets in the base currency and every candidate pair.
+/// Offers whose amounts have no exchange rate are left out; so are needs, with a reason.
+pub fn inputs(
+    engine: &crate::Engine,
+    ctx: &crate::FitContext<'_>,
+    keep_need: &dyn Fn(&clearinghouse_domain::Need) -> bool,
+    keep_offer: &dyn Fn(&clearinghouse_domain::Offer) -> bool,
+) -> PlanInputs {
+    use clearinghouse_domain::FundingMode;
+
+    use crate::fit::{self, Capacity};
+
+    let joint = [FundingMode::JointlyFunded, FundingMode::PooledIoFund];
+    let mut out = PlanInputs::default();
+    let mut offer_pos = std::collections::HashMap::new();
+    for o in engine
+        .offers()
+        .iter()
+        .filter(|o| o.status.is_open() && keep_offer(o))
+    {
+        let capacity = match fit::capacity(o, ctx.rates) {
+            Capacity::NoRate => continue,
+            Capacity::Amount(a) => Some(a),
+            Capacity::Unlimited => None,
+        };
+        offer_pos.insert(o.id.0.clone(), out.offers.len());
+        out.offers.push(PlanOffer {
+            id: o.id.0.clone(),
+            capacity,
+            single: o
+                .fields
+                .funding_modes
+                .iter()
+                .any(|m| matches!(m, FundingMode::SingleDonor | FundingMode::InKind)),
+            joint: o.fields.funding_modes.iter().any(|m| joint.contains(m)),
+        });
+    }
+    for n in engine
+        .needs()
+        .iter()
+        .filter(|n| n.status.is_matchable() && keep_need(n))
+    {
+        let budget = match fit::need_budget(n, ctx.rates) {
+            Some(Err(())) => {
+                out.skipped.push((
+                    n.id.0.clone(),
+                    format!("no exchange rate into {} for its budget", ctx.rates.base),
+                ));
+                continue;
+            }
+            Some(Ok(b)) => Some(b),
+            None => None,
+        };
+        let idx = out.needs.len();
+        out.needs.push(PlanNeed {
+            id: n.id.0.clone(),
+            budget,
+            joint: n
+                .fields
+                .accepted_funding_modes
+                .iter()
+                .any(|m| joint.contains(m)),
+        });
+        for r in engine.offers_for_need(n, ctx, usize::MAX, &mut crate::naive::Work::default()) {
+            if let Some(&o) = offer_pos.get(&r.id) {
+                out.edges.push(PlanEdge {
+                    need: idx,
+                    offer: o,
+                    score_milli: r.score_milli,
+                });
+            }
+        }
+    }
+    out
+}

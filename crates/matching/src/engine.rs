@@ -37,7 +37,7 @@ fn consider(
         return;
     }
     let bound = features::upper_bound(nf, of, &ctx.policy.weights);
-    if !top.could_admit(bound) {
+    if !top.admits(bound) {
         return;
     }
     let score_milli = score(work);

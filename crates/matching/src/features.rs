@@ -30,7 +30,8 @@ fn subregions() -> &'static [&'static str] {
     })
 }
 
-fn regions() -> &'static [&'static str] {
+/// The M49 regions of the country table, in table order.
+pub(crate) fn regions() -> &'static [&'static str] {
     static R: OnceLock<Vec<&'static str>> = OnceLock::new();
     R.get_or_init(|| {
         let mut v: Vec<&'static str> = Vec::new();

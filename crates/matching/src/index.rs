@@ -4,25 +4,11 @@
 //! geographic filters always shares a list, so looking candidates up in the lists and
 //! then running the full filters finds exactly what checking every pair finds.
 
-use std::{collections::HashMap, sync::OnceLock};
+use std::collections::HashMap;
 
 use clearinghouse_domain::{Need, Offer, SubArea, geo};
 
-use crate::features::{NeedFeatures, OfferFeatures};
-
-/// The M49 regions of the country table, in table order.
-fn regions() -> &'static [&'static str] {
-    static R: OnceLock<Vec<&'static str>> = OnceLock::new();
-    R.get_or_init(|| {
-        let mut v: Vec<&'static str> = Vec::new();
-        for c in geo::countries() {
-            if !v.contains(&c.region) {
-                v.push(c.region);
-            }
-        }
-        v
-    })
-}
+use crate::features::{NeedFeatures, OfferFeatures, regions};
 
 fn region_of_country(iso3: &str) -> Option<usize> {
     let c = geo::country(iso3)?;

@@ -58,19 +58,14 @@ impl TopK {
         }
     }
 
-    /// Whether a candidate with this score could still enter (cheap pre-check).
+    /// Whether a candidate with this score (or at most this score, for an upper bound)
+    /// could still enter; ties may win on creation order, so equality admits.
     pub fn admits(&self, score_milli: u32) -> bool {
         self.heap.len() < self.k
             || self
                 .heap
                 .peek()
                 .is_some_and(|w| score_milli >= w.0.score_milli)
-    }
-
-    /// Whether a candidate scoring at most `bound` could still enter (ties may win on
-    /// creation order, so equality admits).
-    pub fn could_admit(&self, bound: u32) -> bool {
-        self.admits(bound)
     }
 
     /// Offers a candidate.
