@@ -478,10 +478,7 @@ fn store_only<T>(r: Result<T, UpdateError<std::convert::Infallible>>) -> Result<
 impl Store {
     /// Opens (creating if needed) the store in `path` and starts the committer thread.
     pub fn open(path: &Path, opts: &StoreOptions) -> Result<Store, Error> {
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(opts.cache_capacity_bytes)
-            .open()?;
+        let db = open_sled(path, opts.cache_capacity_bytes)?;
         let db_file = path.join("db");
         let file = fs::File::open(&db_file).map_err(|e| {
             Error::Engine(format!(
@@ -854,6 +851,30 @@ impl Store {
     /// Total size on disk in bytes, as sled reports it.
     pub fn size_on_disk(&self) -> Result<u64, Error> {
         Ok(self.db.size_on_disk()?)
+    }
+}
+
+/// Opens sled, waiting up to ~2 s for the directory lock: after a `Store` is dropped in
+/// the same process, sled's flusher thread releases the lock asynchronously, so an
+/// immediate reopen can find it still held (WouldBlock).
+fn open_sled(path: &Path, cache_capacity: u64) -> Result<sled::Db, Error> {
+    let mut wait = std::time::Duration::from_millis(5);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_capacity)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.kind() == io::ErrorKind::WouldBlock
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(std::time::Duration::from_millis(200));
+            }
+            other => return Ok(other?),
+        }
     }
 }
 
