@@ -121,6 +121,15 @@ impl ApiError {
     }
 }
 
+/// "a need", "an offer": the kind with its indefinite article.
+pub fn with_article(kind: &str) -> String {
+    let vowel = kind
+        .chars()
+        .next()
+        .is_some_and(|c| matches!(c.to_ascii_lowercase(), 'a' | 'e' | 'i' | 'o' | 'u'));
+    format!("{} {kind}", if vowel { "an" } else { "a" })
+}
+
 fn info(code: Code, reason: &str, message: String) -> Status {
     let mut d = ErrorDetails::new();
     d.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
@@ -129,7 +138,11 @@ fn info(code: Code, reason: &str, message: String) -> Status {
 
 fn store_status(e: StoreError) -> Status {
     match e {
-        StoreError::Engine(_) | StoreError::Corrupt(_) | StoreError::Encode(_) => {
+        StoreError::Engine(_)
+        | StoreError::Corrupt(_)
+        | StoreError::Encode(_)
+        | StoreError::Conflict
+        | StoreError::Rejected => {
             tracing::error!(error = %e, "storage failure");
             Status::internal("storage failure; the server log has the details")
         }
@@ -158,7 +171,8 @@ fn store_status(e: StoreError) -> Status {
             Code::AlreadyExists,
             "EXTERNAL_ID_TAKEN",
             format!(
-                "a {kind} with {key} already exists: {existing_id}; update that one or choose another external_id"
+                "{} with {key} already exists: {existing_id}; update that one or choose another external_id",
+                with_article(kind)
             ),
         ),
         StoreError::IdempotencyConflict { request_id } => info(
@@ -212,5 +226,23 @@ impl From<clearinghouse_domain::need::NeedUpdateError> for ApiError {
             clearinghouse_domain::need::NeedUpdateError::Invalid(v) => ApiError::Invalid(v),
             clearinghouse_domain::need::NeedUpdateError::Rule(t) => ApiError::Transition(t),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_texts_read_as_english() {
+        assert_eq!(with_article("offer"), "an offer");
+        assert_eq!(with_article("need"), "a need");
+        let s = ApiError::Store(StoreError::UniqueTaken {
+            kind: "offer",
+            key: "party/external_id=x".into(),
+            existing_id: "O1".into(),
+        })
+        .into_status();
+        assert!(s.message().starts_with("an offer with"), "{}", s.message());
     }
 }

@@ -98,11 +98,17 @@ pub async fn run_with(
     .context("matching index task failed")?
     .map_err(|e| anyhow::anyhow!("cannot build the matching index: {e}"))?;
     let (streams_stop, streams_stop_rx) = tokio::sync::watch::channel(false);
-    let app = App::new(
-        Arc::clone(&store),
-        Arc::new(matching),
-        Arc::new(app::watch::Live::new(streams_stop_rx)),
-    );
+    let app_store = Arc::clone(&store);
+    let app = tokio::task::spawn_blocking(move || {
+        App::new(
+            app_store,
+            Arc::new(matching),
+            Arc::new(app::watch::Live::new(streams_stop_rx)),
+        )
+    })
+    .await
+    .context("use-case setup task failed")?
+    .map_err(|e| anyhow::anyhow!("cannot set up the use cases: {e}"))?;
     let limits = &config.limits;
     let max_msg = limits.max_message_bytes;
     let auth = Arc::new(Authenticator::new(
@@ -144,6 +150,26 @@ pub async fn run_with(
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_secs(600)) => {}
                 _ = expiry_stop.changed() => return,
+            }
+        }
+    });
+
+    // The matching index follows the store after every write; this also catches it up
+    // periodically, whatever happened to a call.
+    let follow_app = app.clone();
+    let mut follow_stop = streams_stop.subscribe();
+    let follower = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = follow_stop.changed() => return,
+            }
+            let (store, matching) = (
+                Arc::clone(&follow_app.store),
+                Arc::clone(&follow_app.matching),
+            );
+            if let Err(e) = tokio::task::spawn_blocking(move || matching.follow(&store)).await {
+                error!(error = %e, "matching index follower task failed");
             }
         }
     });
@@ -212,6 +238,7 @@ pub async fn run_with(
     info!("in-flight calls drained");
     watchdog.abort();
     expiry.abort();
+    follower.abort();
     if *fatal_rx.borrow() {
         return Err(anyhow::anyhow!(
             "storage can no longer guarantee durability; restart the service so recovery runs"

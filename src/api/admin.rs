@@ -27,10 +27,17 @@ impl AdminService for AdminApi {
         req: Request<pb::CreatePrincipalRequest>,
     ) -> Result<Response<pb::CreatePrincipalResponse>, Status> {
         let who = caller(&req)?;
-        let p = req.into_inner().principal.unwrap_or_default();
+        let r = req.into_inner();
+        let idem = super::idempotency(
+            &who,
+            &r.request_id,
+            &r.principal.clone().unwrap_or_default(),
+        );
+        let p = r.principal.unwrap_or_default();
         let mut v = clearinghouse_domain::Violations::new("principal");
         let role = enums::ROLE.optional(&mut v, "role", p.role);
         let result = async {
+            let idem = idem?;
             v.into_result()?;
             let input = NewPrincipal {
                 display_name: p.display_name,
@@ -38,7 +45,7 @@ impl AdminService for AdminApi {
                 party: non_empty(&p.party_id).map(PartyId),
                 expires_at: p.expire_time.as_ref().map(convert::ts_in),
             };
-            let (created, key) = self.app.create_principal(&who, input).await?;
+            let (created, key) = self.app.create_principal(&who, input, idem).await?;
             Ok::<_, ApiError>(pb::CreatePrincipalResponse {
                 principal: Some(principal::out(&created)),
                 api_key: key.expose().to_owned(),
@@ -55,6 +62,7 @@ impl AdminService for AdminApi {
         let r = req.into_inner();
         let result = async {
             let (page, fp) = paging::page_in(
+                &self.app.tokens,
                 "ListPrincipals",
                 &pb::ListPrincipalsRequest::default(),
                 r.page_size,
@@ -63,7 +71,7 @@ impl AdminService for AdminApi {
             let listed = self.app.list_principals(page).await?;
             Ok(pb::ListPrincipalsResponse {
                 principals: listed.items.iter().map(principal::out).collect(),
-                next_page_token: paging::token_out(&fp, listed.next),
+                next_page_token: paging::token_out(&self.app.tokens, &fp, listed.next),
             })
         }
         .await;
@@ -89,6 +97,19 @@ impl AdminService for AdminApi {
         let s = self.app.matching_settings();
         Ok(Response::new(pb::GetMatchingPolicyResponse {
             policy: Some(policy_out(&s)),
+            base_currency_code: s.base_currency.as_str().to_owned(),
+            rates: s
+                .rates
+                .iter()
+                .map(|(c, num, den)| pb::ExchangeRate {
+                    currency_code: c.as_str().to_owned(),
+                    rate: clearinghouse_matching::Rate {
+                        num: *num,
+                        den: *den,
+                    }
+                    .to_string(),
+                })
+                .collect(),
         }))
     }
 
@@ -97,7 +118,9 @@ impl AdminService for AdminApi {
         req: Request<pb::UpdateMatchingPolicyRequest>,
     ) -> Result<Response<pb::UpdateMatchingPolicyResponse>, Status> {
         let who = caller(&req)?;
-        let p = req.into_inner().policy.unwrap_or_default();
+        let r = req.into_inner();
+        let mask = r.update_mask.map(|m| m.paths).unwrap_or_default();
+        let p = r.policy.unwrap_or_default();
         let result = async {
             let etag = convert::etag_in("policy.etag", &p.etag)?;
             let policy = clearinghouse_matching::Policy {
@@ -113,7 +136,7 @@ impl AdminService for AdminApi {
                 top_k: usize::try_from(p.top_k).unwrap_or(0),
                 exact_consortium_max: usize::try_from(p.exact_consortium_max).unwrap_or(0),
             };
-            self.app.update_policy(&who, policy, etag).await
+            self.app.update_policy(&who, policy, mask, etag).await
         }
         .await;
         respond(result.map(|s| pb::UpdateMatchingPolicyResponse {
@@ -132,13 +155,17 @@ impl AdminService for AdminApi {
             .into_iter()
             .map(|x| (x.currency_code, x.rate))
             .collect();
-        let out = self
-            .app
-            .set_exchange_rates(&who, r.base_currency_code, rates)
-            .await;
+        let out = async {
+            let etag = convert::etag_in("etag", &r.etag)?;
+            self.app
+                .set_exchange_rates(&who, r.base_currency_code, rates, etag)
+                .await
+        }
+        .await;
         respond(out.map(|s| pb::SetExchangeRatesResponse {
             base_currency_code: s.base_currency.as_str().to_owned(),
             rate_count: i32::try_from(s.rates.len()).unwrap_or(i32::MAX),
+            etag: convert::etag_out(s.version),
         }))
     }
 
@@ -153,8 +180,13 @@ impl AdminService for AdminApi {
             ..r.clone()
         };
         let result = async {
-            let (page, fp) =
-                paging::page_in("ListAuditEntries", &filter_msg, r.page_size, &r.page_token)?;
+            let (page, fp) = paging::page_in(
+                &self.app.tokens,
+                "ListAuditEntries",
+                &filter_msg,
+                r.page_size,
+                &r.page_token,
+            )?;
             let filter = AuditFilter {
                 resource_kind: None,
                 resource_id: non_empty(&r.resource_id),
@@ -163,7 +195,7 @@ impl AdminService for AdminApi {
             let listed = self.app.list_audit(filter, page).await?;
             Ok(pb::ListAuditEntriesResponse {
                 entries: listed.items.iter().map(principal::audit_out).collect(),
-                next_page_token: paging::token_out(&fp, listed.next),
+                next_page_token: paging::token_out(&self.app.tokens, &fp, listed.next),
             })
         }
         .await;

@@ -43,31 +43,34 @@ fn score(milli: u32) -> f64 {
     f64::from(milli) / 1000.0
 }
 
-/// Reads paging of a candidate list: (offset, size, fingerprint).
+/// Reads paging of a candidate list: (cursor, size, fingerprint).
 fn candidate_page(
+    key: &crate::app::tokens::TokenKey,
     method: &str,
     id: &str,
     page_size: i32,
     token: &str,
-) -> Result<(usize, usize, paging::Fingerprint), ApiError> {
+) -> Result<
+    (
+        Option<clearinghouse_matching::rank::Ranked>,
+        usize,
+        paging::Fingerprint,
+    ),
+    ApiError,
+> {
     let filter = pb::GetNeedRequest { id: id.to_owned() };
-    let (page, fp) = paging::page_in(method, &filter, page_size, token)?;
-    let size = if page_size == 0 {
-        DEFAULT_CANDIDATES
-    } else {
-        page.size.min(MAX_CANDIDATES)
+    if page_size < 0 {
+        return Err(ApiError::invalid(
+            "page_size",
+            "cannot be negative; send 0 for the default of 20",
+        ));
+    }
+    let (after, fp) = paging::ranking_in(key, method, &filter, token)?;
+    let size = match usize::try_from(page_size).unwrap_or(0) {
+        0 => DEFAULT_CANDIDATES,
+        n => n.min(MAX_CANDIDATES),
     };
-    let offset = page
-        .after
-        .map_or(0, |a| usize::try_from(a).unwrap_or(usize::MAX));
-    Ok((offset, size, fp))
-}
-
-fn next_token(fp: &paging::Fingerprint, more: bool, offset: usize, size: usize) -> String {
-    paging::token_out(
-        fp,
-        more.then(|| u64::try_from(offset + size).unwrap_or(u64::MAX)),
-    )
+    Ok((after, size, fp))
 }
 
 impl MatchApi {
@@ -135,14 +138,20 @@ impl MatchService for MatchApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let result = async {
-            let (offset, size, fp) =
-                candidate_page("FindOffersForNeed", &r.need_id, r.page_size, &r.page_token)?;
-            let (found, more) = self
+            let (after, size, fp) = candidate_page(
+                &self.app.tokens,
+                "FindOffersForNeed",
+                &r.need_id,
+                r.page_size,
+                &r.page_token,
+            )?;
+            let found = self
                 .app
-                .find_offers_for_need(&who, r.need_id.clone(), offset, size)
+                .find_offers_for_need(&who, r.need_id.clone(), after, size)
                 .await?;
             Ok(pb::FindOffersForNeedResponse {
                 candidates: found
+                    .items
                     .iter()
                     .map(|f| pb::OfferCandidate {
                         offer_id: f.item.id.0.clone(),
@@ -152,7 +161,7 @@ impl MatchService for MatchApi {
                         factors: factors(&f.explanation),
                     })
                     .collect(),
-                next_page_token: next_token(&fp, more, offset, size),
+                next_page_token: paging::ranking_out(&self.app.tokens, &fp, found.next.as_ref()),
             })
         }
         .await;
@@ -166,14 +175,20 @@ impl MatchService for MatchApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let result = async {
-            let (offset, size, fp) =
-                candidate_page("FindNeedsForOffer", &r.offer_id, r.page_size, &r.page_token)?;
-            let (found, more) = self
+            let (after, size, fp) = candidate_page(
+                &self.app.tokens,
+                "FindNeedsForOffer",
+                &r.offer_id,
+                r.page_size,
+                &r.page_token,
+            )?;
+            let found = self
                 .app
-                .find_needs_for_offer(&who, r.offer_id.clone(), offset, size)
+                .find_needs_for_offer(&who, r.offer_id.clone(), after, size)
                 .await?;
             Ok(pb::FindNeedsForOfferResponse {
                 candidates: found
+                    .items
                     .iter()
                     .map(|f| pb::NeedCandidate {
                         need_id: f.item.id.0.clone(),
@@ -183,7 +198,7 @@ impl MatchService for MatchApi {
                         factors: factors(&f.explanation),
                     })
                     .collect(),
-                next_page_token: next_token(&fp, more, offset, size),
+                next_page_token: paging::ranking_out(&self.app.tokens, &fp, found.next.as_ref()),
             })
         }
         .await;
@@ -302,8 +317,13 @@ impl MatchService for MatchApi {
             ..r.clone()
         };
         let result = async {
-            let (page, fp) =
-                paging::page_in("ListMatches", &filter_msg, r.page_size, &r.page_token)?;
+            let (page, fp) = paging::page_in(
+                &self.app.tokens,
+                "ListMatches",
+                &filter_msg,
+                r.page_size,
+                &r.page_token,
+            )?;
             let filter = MatchFilter {
                 status: enums::MATCH_STATUS.filter("status", r.status)?,
                 need: non_empty(&r.need_id),
@@ -313,7 +333,7 @@ impl MatchService for MatchApi {
             let listed = self.app.list_matches(&who, filter, page).await?;
             Ok(pb::ListMatchesResponse {
                 matches: listed.items.iter().map(|m| mconv::out(m, None)).collect(),
-                next_page_token: paging::token_out(&fp, listed.next),
+                next_page_token: paging::token_out(&self.app.tokens, &fp, listed.next),
             })
         }
         .await;

@@ -9,7 +9,6 @@ use crate::{
     app::{
         App,
         needs::{NeedAction, NeedFilter, TransitionInput, check_geo_filter},
-        visibility,
     },
     convert::{self, enums, need},
     error::ApiError,
@@ -39,9 +38,7 @@ impl NeedApi {
                 .await
         }
         .await;
-        result
-            .map(|n| need::out(&n, visibility::need_contact(who, &n)))
-            .map_err(ApiError::into_status)
+        result.map(|n| need::out(&n)).map_err(ApiError::into_status)
     }
 }
 
@@ -62,7 +59,7 @@ impl NeedService for NeedApi {
             .create_need(&who, n.requester_party_id.clone(), fields, v, idem)
             .await;
         respond(out.map(|x| pb::CreateNeedResponse {
-            need: Some(need::out(&x, visibility::need_contact(&who, &x))),
+            need: Some(need::out(&x)),
         }))
     }
 
@@ -74,7 +71,7 @@ impl NeedService for NeedApi {
         let id = req.into_inner().id;
         let out = self.app.get_need(&who, id).await;
         respond(out.map(|x| pb::GetNeedResponse {
-            need: Some(need::out(&x, visibility::need_contact(&who, &x))),
+            need: Some(need::out(&x)),
         }))
     }
 
@@ -90,7 +87,13 @@ impl NeedService for NeedApi {
             ..r.clone()
         };
         let result = async {
-            let (page, fp) = paging::page_in("ListNeeds", &filter_msg, r.page_size, &r.page_token)?;
+            let (page, fp) = paging::page_in(
+                &self.app.tokens,
+                "ListNeeds",
+                &filter_msg,
+                r.page_size,
+                &r.page_token,
+            )?;
             check_geo_filter(&r.country_code, &r.region, &r.subregion)?;
             let filter = NeedFilter {
                 status: enums::NEED_STATUS.filter("status", r.status)?,
@@ -105,12 +108,8 @@ impl NeedService for NeedApi {
             };
             let listed = self.app.list_needs(&who, filter, page).await?;
             Ok(pb::ListNeedsResponse {
-                needs: listed
-                    .items
-                    .iter()
-                    .map(|x| need::out(x, visibility::need_contact(&who, x)))
-                    .collect(),
-                next_page_token: paging::token_out(&fp, listed.next),
+                needs: listed.items.iter().map(need::out).collect(),
+                next_page_token: paging::token_out(&self.app.tokens, &fp, listed.next),
             })
         }
         .await;
@@ -135,7 +134,7 @@ impl NeedService for NeedApi {
         }
         .await;
         respond(result.map(|x| pb::UpdateNeedResponse {
-            need: Some(need::out(&x, visibility::need_contact(&who, &x))),
+            need: Some(need::out(&x)),
         }))
     }
 

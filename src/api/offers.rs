@@ -10,7 +10,6 @@ use crate::{
         App,
         needs::check_geo_filter,
         offers::{OfferAction, OfferFilter},
-        visibility,
     },
     convert::{self, enums, offer},
     error::ApiError,
@@ -41,7 +40,7 @@ impl OfferApi {
         }
         .await;
         result
-            .map(|o| offer::out(&o, visibility::offer_contact(who, &o)))
+            .map(|o| offer::out(&o))
             .map_err(ApiError::into_status)
     }
 }
@@ -63,7 +62,7 @@ impl OfferService for OfferApi {
             .create_offer(&who, o.provider_party_id.clone(), fields, v, idem)
             .await;
         respond(out.map(|x| pb::CreateOfferResponse {
-            offer: Some(offer::out(&x, visibility::offer_contact(&who, &x))),
+            offer: Some(offer::out(&x)),
         }))
     }
 
@@ -75,7 +74,7 @@ impl OfferService for OfferApi {
         let id = req.into_inner().id;
         let out = self.app.get_offer(&who, id).await;
         respond(out.map(|x| pb::GetOfferResponse {
-            offer: Some(offer::out(&x, visibility::offer_contact(&who, &x))),
+            offer: Some(offer::out(&x)),
         }))
     }
 
@@ -91,8 +90,13 @@ impl OfferService for OfferApi {
             ..r.clone()
         };
         let result = async {
-            let (page, fp) =
-                paging::page_in("ListOffers", &filter_msg, r.page_size, &r.page_token)?;
+            let (page, fp) = paging::page_in(
+                &self.app.tokens,
+                "ListOffers",
+                &filter_msg,
+                r.page_size,
+                &r.page_token,
+            )?;
             check_geo_filter(&r.country_code, &r.region, "")?;
             let filter = OfferFilter {
                 status: enums::OFFER_STATUS.filter("status", r.status)?,
@@ -106,12 +110,8 @@ impl OfferService for OfferApi {
             };
             let listed = self.app.list_offers(&who, filter, page).await?;
             Ok(pb::ListOffersResponse {
-                offers: listed
-                    .items
-                    .iter()
-                    .map(|x| offer::out(x, visibility::offer_contact(&who, x)))
-                    .collect(),
-                next_page_token: paging::token_out(&fp, listed.next),
+                offers: listed.items.iter().map(offer::out).collect(),
+                next_page_token: paging::token_out(&self.app.tokens, &fp, listed.next),
             })
         }
         .await;
@@ -136,7 +136,7 @@ impl OfferService for OfferApi {
         }
         .await;
         respond(result.map(|x| pb::UpdateOfferResponse {
-            offer: Some(offer::out(&x, visibility::offer_contact(&who, &x))),
+            offer: Some(offer::out(&x)),
         }))
     }
 

@@ -63,8 +63,13 @@ impl PartyService for PartyApi {
             ..r.clone()
         };
         let result = async {
-            let (page, fp) =
-                paging::page_in("ListParties", &filter_msg, r.page_size, &r.page_token)?;
+            let (page, fp) = paging::page_in(
+                &self.app.tokens,
+                "ListParties",
+                &filter_msg,
+                r.page_size,
+                &r.page_token,
+            )?;
             check_geo_filter(&r.country_code, &r.region, "")?;
             let filter = PartyFilter {
                 kind: enums::PARTY_KIND.filter("kind", r.kind)?,
@@ -74,7 +79,7 @@ impl PartyService for PartyApi {
             let listed = self.app.list_parties(filter, page).await?;
             Ok(pb::ListPartiesResponse {
                 parties: listed.items.iter().map(party::out).collect(),
-                next_page_token: paging::token_out(&fp, listed.next),
+                next_page_token: paging::token_out(&self.app.tokens, &fp, listed.next),
             })
         }
         .await;

@@ -3,7 +3,7 @@
 use clearinghouse_domain::{
     AuditEntry, Party, Principal, PrincipalId, TransitionError, principal::NewPrincipal,
 };
-use clearinghouse_storage::{AuditFilter, ListQuery};
+use clearinghouse_storage::{AuditFilter, Created, IdempotencyKey, ListQuery};
 
 use super::{App, Listed, MAX_SCAN, PageRequest, clock, meta, new_id};
 use crate::{
@@ -13,13 +13,17 @@ use crate::{
 
 impl App {
     /// Creates a principal and returns it with its key (shown once).
+    /// With an idempotency key, the key's secret is derived from the deployment's key
+    /// seed, the principal id and the request id, so a retry that is replayed returns the
+    /// same key instead of minting a second principal.
     pub async fn create_principal(
         &self,
         who: &Principal,
         input: NewPrincipal,
+        idem: Option<IdempotencyKey>,
     ) -> Result<(Principal, ApiKey), ApiError> {
         let who = who.clone();
-        self.blocking(move |store| {
+        self.write(move |store| {
             let now = clock::now();
             let role = input.validate(now)?;
             if let Some(p) = &input.party
@@ -27,11 +31,19 @@ impl App {
             {
                 return Err(ApiError::invalid(
                     "principal.party_id",
-                    format!("no party '{p}'; see ListParties"),
+                    format!("no party '{}'; see ListParties", super::short(&p.0)),
                 ));
             }
             let id = new_id();
-            let (key, key_hash) = keys::generate(&id);
+            let seed = match &idem {
+                Some(_) => Some(keys::seed(store)?),
+                None => None,
+            };
+            let mint = |id: &str| match (&seed, &idem) {
+                (Some(seed), Some(k)) => keys::derive(id, seed, &k.request_id),
+                _ => keys::generate(id),
+            };
+            let (key, key_hash) = mint(&id);
             let principal = Principal {
                 id: PrincipalId(id),
                 version: 1,
@@ -44,11 +56,24 @@ impl App {
                 created_at: now,
                 created_by: who.id.clone(),
             };
-            let p = store
-                .create(principal, &meta(&who, "principal.create", now, None))?
-                .into_inner();
-            tracing::info!(principal_id = %p.id, role = %p.role, "principal created");
-            Ok((p, key))
+            match store.create(
+                principal,
+                &meta(&who, "principal.create", now, idem.clone()),
+            )? {
+                Created::New(p) => {
+                    tracing::info!(principal_id = %p.id, role = %p.role, "principal created");
+                    Ok((p, key))
+                }
+                Created::Replayed(p) => {
+                    let (key, hash) = mint(&p.id.0);
+                    if hash != p.key_hash {
+                        return Err(ApiError::Internal(
+                            "a replayed principal's key does not derive again".to_owned(),
+                        ));
+                    }
+                    Ok((p, key))
+                }
+            }
         })
         .await
     }
@@ -85,9 +110,9 @@ impl App {
             }));
         }
         let who = who.clone();
-        self.blocking(move |store| {
+        self.write(move |store| {
             let now = clock::now();
-            let r = store.update::<Principal, ApiError>(
+            let r = store.update_unchecked::<Principal, ApiError>(
                 &id,
                 None,
                 &meta(&who, "principal.revoke", now, None),

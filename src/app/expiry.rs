@@ -38,13 +38,13 @@ pub fn expire_offers(
             let page =
                 store.list::<Offer>(&q, &|o| o.fields.valid_until.is_some_and(|u| u < today))?;
             for o in &page.items {
-                match store.update::<Offer, ApiError>(&o.id.0, Some(o.version), &meta, |cur| {
-                    Ok(cur.expire(now)?)
-                }) {
-                    Ok(done) => {
-                        matching.on_offer(&done);
-                        expired += 1;
-                    }
+                match store.update_unchecked::<Offer, ApiError>(
+                    &o.id.0,
+                    Some(o.version),
+                    &meta,
+                    |cur| Ok(cur.expire(now)?),
+                ) {
+                    Ok(_) => expired += 1,
                     // Changed meanwhile (or no longer due): the next run looks again.
                     Err(
                         clearinghouse_storage::UpdateError::Store(
@@ -61,6 +61,7 @@ pub fn expire_offers(
             }
         }
     }
+    matching.follow(store);
     if expired > 0 {
         tracing::info!(expired, "offers past valid_until expired");
     }

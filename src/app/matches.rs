@@ -13,7 +13,7 @@ use clearinghouse_domain::{
 };
 use clearinghouse_matching::{FitContext, NeedStage, fit};
 use clearinghouse_storage::{
-    Error as StoreError, IdempotencyKey, ListQuery, TxError, UpdateError, index,
+    Error as StoreError, IdempotencyKey, ListQuery, TxError, Txn, UpdateError, index,
 };
 
 use super::{
@@ -174,6 +174,144 @@ fn apply(
     })
 }
 
+/// What a proposal asks for.
+struct Ask<'a> {
+    need_id: &'a str,
+    mode: Option<FundingMode>,
+    contributions: &'a [NewContribution],
+    match_id: &'a str,
+}
+
+/// Checks a proposal inside the creating transaction: the need is visible and open,
+/// the funding mode is accepted, every offer is visible, the caller's own (providers),
+/// works in the mode and fits the need.
+fn propose(
+    txn: &mut Txn<'_>,
+    who: &Principal,
+    ask: &Ask<'_>,
+    mut edge: Violations,
+    ctx: &FitContext<'_>,
+) -> Result<Proposal, TxError<ApiError>> {
+    let reject = |e: ApiError| TxError::Rejected(e);
+    let need: Option<Need> = txn.get(ask.need_id)?;
+    let need = match need {
+        Some(n) if visibility::can_see_need(who, &n) => n,
+        _ => return Err(reject(ApiError::not_found("need", ask.need_id))),
+    };
+    if !need.status.is_matchable() {
+        return Err(reject(rule(
+            "NEED_NOT_MATCHABLE",
+            format!(
+                "need {} is {}; only circulated needs take matches",
+                need.id, need.status
+            ),
+        )));
+    }
+    let Some(mode) = ask.mode else {
+        edge.add("funding_mode", "is required");
+        return Err(reject(rejected(edge, None)));
+    };
+    if !need.fields.accepted_funding_modes.contains(&mode) {
+        edge.add("funding_mode", format!("the need does not accept {mode}"));
+    }
+    let joint_modes = [FundingMode::JointlyFunded, FundingMode::PooledIoFund];
+    let mut built = Vec::new();
+    let (mut score, mut lines) = (1000u32, Vec::new());
+    for (i, c) in ask.contributions.iter().enumerate() {
+        let offer: Option<Offer> = txn.get(&c.offer.0)?;
+        let Some(offer) = offer.filter(|o| visibility::can_see_offer(who, o)) else {
+            edge.add(
+                format!("contributions[{i}].offer_id"),
+                format!("no open offer '{}'", super::short(&c.offer.0)),
+            );
+            continue;
+        };
+        if who.role == Role::Provider && who.party.as_ref() != Some(&offer.provider) {
+            return Err(reject(ApiError::PermissionDenied(format!(
+                "a provider proposes matches from its own offers; {} is not yours",
+                offer.id
+            ))));
+        }
+        let mode_ok = if joint_modes.contains(&mode) {
+            offer
+                .fields
+                .funding_modes
+                .iter()
+                .any(|m| joint_modes.contains(m))
+        } else {
+            offer.fields.funding_modes.contains(&mode)
+        };
+        if !mode_ok {
+            return Err(reject(rule(
+                "FUNDING_MODE_MISMATCH",
+                format!("offer {} does not work in {mode}", offer.id),
+            )));
+        }
+        if let (Some(a), Some(ceiling)) = (c.amount, offer.fields.budget_ceiling)
+            && a.currency != ceiling.currency
+        {
+            edge.add(
+                format!("contributions[{i}].amount.currency_code"),
+                format!("pledge in the offer's currency {}", ceiling.currency),
+            );
+        }
+        match fit::explain(&need, &offer, ctx) {
+            Ok(e) => {
+                score = score.min(e.score_milli);
+                let reasons: Vec<String> = e
+                    .factors
+                    .iter()
+                    .filter(|f| f.weight > 0.0)
+                    .map(|f| format!("{}: {}", f.kind.name(), f.reason))
+                    .collect();
+                lines.push(format!(
+                    "offer {} ({:.3}): {}",
+                    offer.id,
+                    f64::from(e.score_milli) / 1000.0,
+                    reasons.join("; ")
+                ));
+            }
+            Err(rejections) => {
+                let why: Vec<String> = rejections.into_iter().map(|r| r.reason).collect();
+                return Err(reject(rule(
+                    "OFFER_DOES_NOT_FIT",
+                    format!(
+                        "offer {} does not fit the need: {}",
+                        offer.id,
+                        why.join("; ")
+                    ),
+                )));
+            }
+        }
+        built.push(matches::Contribution {
+            offer: offer.id.clone(),
+            provider: offer.provider.clone(),
+            role: c.role,
+            amount: c.amount,
+            in_kind: c.in_kind.clone(),
+            acceptance: matches::Acceptance::Pending,
+            decline_reason: None,
+        });
+    }
+    if !edge.is_empty() {
+        return Err(reject(rejected(edge, None)));
+    }
+    Ok(Proposal {
+        id: ask.match_id.to_owned(),
+        need: need.id.clone(),
+        requester: need.requester.clone(),
+        funding_mode: mode,
+        contributions: built,
+        score_milli: score,
+        explanation: lines,
+        origin: if who.role == Role::Provider {
+            Origin::Provider
+        } else {
+            Origin::Broker
+        },
+    })
+}
+
 impl App {
     fn base_units(&self, m: Money) -> Option<i64> {
         rates_of(&self.matching.settings()).to_base(m)
@@ -210,7 +348,9 @@ impl App {
         }
     }
 
-    /// Proposes a match after checking the need, every offer's fit and the funding mode.
+    /// Proposes a match after checking the need, every offer's fit and the funding mode,
+    /// all in one transaction. A retry with the same request id returns the original
+    /// match before anything is checked again (the need may have changed since).
     pub async fn create_match(
         &self,
         who: &Principal,
@@ -221,142 +361,47 @@ impl App {
         idem: Option<IdempotencyKey>,
     ) -> Result<Match, ApiError> {
         let (app, who) = (self.clone(), who.clone());
-        self.blocking(move |store| {
-            let mut edge = edge;
-            let need = match store.get::<Need>(&need_id)? {
-                Some(n) if visibility::can_see_need(&who, &n) => n,
-                _ => return Err(ApiError::not_found("need", need_id)),
-            };
-            if !need.status.is_matchable() {
-                return Err(rule(
-                    "NEED_NOT_MATCHABLE",
-                    format!(
-                        "need {} is {}; only circulated needs take matches",
-                        need.id, need.status
-                    ),
-                ));
-            }
-            let Some(mode) = mode else {
-                edge.add("funding_mode", "is required");
-                return Err(rejected(edge, None));
-            };
-            if !need.fields.accepted_funding_modes.contains(&mode) {
-                edge.add("funding_mode", format!("the need does not accept {mode}"));
-            }
+        let match_id = new_id();
+        self.write(move |store| {
             let settings = app.matching.settings();
             let (policy, rates) = (policy_of(&settings), rates_of(&settings));
+            let now = clock::now();
             let ctx = FitContext {
                 policy: &policy,
                 rates: &rates,
-                today: clock::now().date(),
+                today: now.date(),
                 stage: NeedStage::Circulated,
             };
-            let joint_modes = [FundingMode::JointlyFunded, FundingMode::PooledIoFund];
-            let mut built = Vec::new();
-            let (mut score, mut lines) = (1000u32, Vec::new());
-            for (i, c) in contributions.iter().enumerate() {
-                let Some(offer) = store
-                    .get::<Offer>(&c.offer.0)?
-                    .filter(|o| visibility::can_see_offer(&who, o))
-                else {
-                    edge.add(
-                        format!("contributions[{i}].offer_id"),
-                        format!("no open offer '{}'", c.offer),
-                    );
-                    continue;
-                };
-                if who.role == Role::Provider && who.party.as_ref() != Some(&offer.provider) {
-                    return Err(ApiError::PermissionDenied(format!(
-                        "a provider proposes matches from its own offers; {} is not yours",
-                        offer.id
-                    )));
-                }
-                let mode_ok = if joint_modes.contains(&mode) {
-                    offer
-                        .fields
-                        .funding_modes
-                        .iter()
-                        .any(|m| joint_modes.contains(m))
-                } else {
-                    offer.fields.funding_modes.contains(&mode)
-                };
-                if !mode_ok {
-                    return Err(rule(
-                        "FUNDING_MODE_MISMATCH",
-                        format!("offer {} does not work in {mode}", offer.id),
-                    ));
-                }
-                if let (Some(a), Some(ceiling)) = (c.amount, offer.fields.budget_ceiling)
-                    && a.currency != ceiling.currency
+            let meta = meta(&who, "match.create", now, idem.clone());
+            let created = store.transaction::<Match, ApiError>(&meta, |txn| {
+                if let Some(k) = &idem
+                    && let Some(prior) = txn.replay::<Match, _>(k)?
                 {
-                    edge.add(
-                        format!("contributions[{i}].amount.currency_code"),
-                        format!("pledge in the offer's currency {}", ceiling.currency),
-                    );
+                    return Ok(prior);
                 }
-                match fit::explain(&need, &offer, &ctx) {
-                    Ok(e) => {
-                        score = score.min(e.score_milli);
-                        let reasons: Vec<String> = e
-                            .factors
-                            .iter()
-                            .filter(|f| f.weight > 0.0)
-                            .map(|f| format!("{}: {}", f.kind.name(), f.reason))
-                            .collect();
-                        lines.push(format!(
-                            "offer {} ({:.3}): {}",
-                            offer.id,
-                            f64::from(e.score_milli) / 1000.0,
-                            reasons.join("; ")
-                        ));
-                    }
-                    Err(rejections) => {
-                        let why: Vec<String> = rejections.into_iter().map(|r| r.reason).collect();
-                        return Err(rule(
-                            "OFFER_DOES_NOT_FIT",
-                            format!(
-                                "offer {} does not fit the need: {}",
-                                offer.id,
-                                why.join("; ")
-                            ),
-                        ));
-                    }
+                let ask = Ask {
+                    need_id: &need_id,
+                    mode,
+                    contributions: &contributions,
+                    match_id: &match_id,
+                };
+                let proposal = propose(txn, &who, &ask, edge.clone(), &ctx)?;
+                let m = Match::propose(proposal, now, who.id.clone())
+                    .map_err(|e| TxError::rejected(e.into()))?;
+                if let Some(k) = &idem {
+                    txn.remember::<Match, _>(k, &m.id)?;
                 }
-                built.push(matches::Contribution {
-                    offer: offer.id.clone(),
-                    provider: offer.provider.clone(),
-                    role: c.role,
-                    amount: c.amount,
-                    in_kind: c.in_kind.clone(),
-                    acceptance: matches::Acceptance::Pending,
-                    decline_reason: None,
-                });
-            }
-            if !edge.is_empty() {
-                return Err(rejected(edge, None));
-            }
-            let origin = if who.role == Role::Provider {
-                Origin::Provider
-            } else {
-                Origin::Broker
+                txn.create(&m)?;
+                Ok(m)
+            });
+            let m = match created {
+                Err(UpdateError::Store(StoreError::NotFound { kind, id })) => {
+                    return Err(ApiError::not_found(kind, id));
+                }
+                other => other?,
             };
-            let now = clock::now();
-            let proposal = Proposal {
-                id: new_id(),
-                need: need.id.clone(),
-                requester: need.requester.clone(),
-                funding_mode: mode,
-                contributions: built,
-                score_milli: score,
-                explanation: lines,
-                origin,
-            };
-            let m = Match::propose(proposal, now, who.id.clone())?;
-            let created = store
-                .create(m, &meta(&who, "match.create", now, idem.clone()))?
-                .into_inner();
             app.live.notify();
-            Ok(created)
+            Ok(m)
         })
         .await
     }
@@ -435,8 +480,11 @@ impl App {
         .await
     }
 
-    /// Runs one lifecycle step, reserving or releasing capacity and re-deriving the
-    /// need's status in the same transaction.
+    /// Runs one lifecycle step in one transaction: the match exists and the caller takes
+    /// part in it, then the etag, then the step; reaching a reserving status reserves
+    /// every contribution from its offer (budget and an engagement), leaving one releases
+    /// them, and the need's coverage is recomputed from the need's matches read in the
+    /// same transaction.
     pub async fn transition_match(
         &self,
         who: &Principal,
@@ -445,128 +493,85 @@ impl App {
         action: MatchAction,
     ) -> Result<(Match, Option<Money>), ApiError> {
         let (app, who) = (self.clone(), who.clone());
-        self.blocking(move |store| {
-            for _attempt in 0..8 {
-                let Some(seen) = store.get::<Match>(&id)?.filter(|m| can_see_match(&who, m)) else {
-                    return Err(ApiError::not_found("match", &id));
+        self.write(move |store| {
+            let now = clock::now();
+            let meta = meta(&who, action.name(), now, None);
+            let result = store.transaction::<Match, ApiError>(&meta, |txn| {
+                let cur: Option<Match> = txn.get(&id)?;
+                let Some(cur) = cur.filter(|m| can_see_match(&who, m)) else {
+                    return Err(TxError::rejected(ApiError::not_found("match", &id)));
                 };
-                let need: Need = store.get(&seen.need.0)?.ok_or_else(|| {
-                    ApiError::Internal(format!("match {id} names a missing need"))
-                })?;
-                // Other matches of the need that hold reservations, read before the transaction;
-                // the need's version guards against them changing meanwhile.
-                let others: Vec<Match> = store
-                    .list::<Match>(
-                        &ListQuery {
-                            index: Some((index::NEED, &need.id.0)),
-                            after: None,
-                            limit: 10_000,
-                            max_scan: MAX_SCAN,
-                        },
-                        &|m| m.id != id && m.status.reserves(),
-                    )?
-                    .items;
-                let mut others_base = Some(0i64);
-                for m in &others {
-                    for p in m.pledged() {
-                        others_base = others_base
-                            .and_then(|t| app.base_units(p).map(|v| t.saturating_add(v)));
-                    }
+                if let Some(e) = etag
+                    && e != cur.version
+                {
+                    return Err(TxError::Store(StoreError::StaleVersion {
+                        kind: "match",
+                        id: id.clone(),
+                        expected: e,
+                        actual: cur.version,
+                    }));
                 }
-                let others_done = others.iter().all(|m| m.status == MatchStatus::Completed);
-                let now = clock::now();
-                let meta = meta(&who, action.name(), now, None);
-                let result = store.transaction::<(Match, bool), ApiError>(&meta, |txn| {
-                    let cur: Match = txn
-                        .get(&id)?
-                        .ok_or_else(|| TxError::rejected(ApiError::not_found("match", &id)))?;
-                    if let Some(e) = etag
-                        && e != cur.version
-                    {
-                        return Err(TxError::rejected(ApiError::Store(
-                            StoreError::StaleVersion {
-                                kind: "match",
-                                id: id.clone(),
-                                expected: e,
-                                actual: cur.version,
-                            },
-                        )));
-                    }
-                    let next = apply(&action, &cur, &who, now).map_err(TxError::rejected)?;
-                    let (was, is) = (cur.status.reserves(), next.status.reserves());
-                    if !was && is {
-                        for c in next.reserving() {
-                            let amount = c.amount.unwrap_or(Money {
-                                currency: clearinghouse_domain::CurrencyCode::USD,
-                                minor_units: 0,
-                            });
-                            txn.update::<Offer, ApiError>(&c.offer.0, None, |o| {
-                                Ok(matches::reserve(o, amount, &who.id, now)?)
-                            })?;
-                        }
-                    }
-                    if was && !is {
-                        for c in cur.reserving() {
-                            let amount = c.amount.unwrap_or(Money {
-                                currency: clearinghouse_domain::CurrencyCode::USD,
-                                minor_units: 0,
-                            });
-                            txn.update::<Offer, ApiError>(&c.offer.0, None, |o| {
-                                Ok(matches::release(o, amount, &who.id, now))
-                            })?;
-                        }
-                    }
-                    let updated = txn.update::<Match, ApiError>(&id, None, |_| Ok(next.clone()))?;
-                    if was != is || next.status == MatchStatus::Completed {
-                        let mine = if is {
-                            next.pledged().into_iter().try_fold(0i64, |t, p| {
-                                app.base_units(p).map(|v| t.saturating_add(v))
+                let next = apply(&action, &cur, &who, now).map_err(TxError::rejected)?;
+                let (was, is) = (cur.status.reserves(), next.status.reserves());
+                if was != is {
+                    let changing = if is { &next } else { &cur };
+                    for c in changing.reserving() {
+                        // Other matches holding a reservation on this offer.
+                        let engaged: Vec<Match> = txn.list_by_index(index::OFFER, &c.offer.0)?;
+                        let engaged = engaged
+                            .iter()
+                            .filter(|m| m.id != id && m.status.reserves())
+                            .count();
+                        let engaged = u32::try_from(engaged).unwrap_or(u32::MAX);
+                        let (amount, offer) = (c.amount, c.offer.0.clone());
+                        txn.update::<Offer, ApiError>(&offer, None, &|_| Ok(()), &|o| {
+                            Ok(if is {
+                                matches::reserve(o, amount, engaged, &who.id, now)?
+                            } else {
+                                matches::release(o, amount, engaged, &who.id, now)
                             })
-                        } else {
-                            Some(0)
-                        };
-                        let total = others_base.zip(mine).map(|(a, b)| a.saturating_add(b));
-                        let cov = app.coverage(&need, total, is || !others.is_empty());
-                        let done = next.status == MatchStatus::Completed && others_done;
-                        txn.update::<Need, ApiError>(&need.id.0, Some(need.version), |n| {
-                            let n = n.with_coverage(cov, &who.id, now)?;
-                            Ok(if done { n.fulfilled(&who.id, now)? } else { n })
                         })?;
                     }
-                    // Whether offers or the need changed too (the index must follow).
-                    Ok((updated, was != is || next.status == MatchStatus::Completed))
-                });
-                match result {
-                    Err(UpdateError::Store(StoreError::StaleVersion { kind: "need", .. })) => {
-                        continue;
-                    }
-                    Err(UpdateError::Store(StoreError::NotFound { kind, id })) => {
-                        return Err(ApiError::not_found(kind, id));
-                    }
-                    other => {
-                        let (m, touched_others) = other?;
-                        app.live.notify();
-                        let need = store.get::<Need>(&m.need.0)?;
-                        if touched_others {
-                            // Keep the matching index in step with the offers and the need.
-                            if let Some(n) = &need {
-                                app.matching.on_need(n);
-                            }
-                            for c in &m.contributions {
-                                if let Some(o) = store.get::<Offer>(&c.offer.0)? {
-                                    app.matching.on_offer(&o);
-                                }
-                            }
-                        }
-                        let gap = need.and_then(|n| app.match_gap(&m, &n));
-                        return Ok((m, gap));
-                    }
                 }
-            }
-            Err(rule(
-                "BUSY",
-                "the need kept changing under concurrent matches; retry".to_owned(),
-            ))
+                let updated =
+                    txn.update::<Match, ApiError>(&id, None, &|_| Ok(()), &|_| Ok(next.clone()))?;
+                if was != is || next.status == MatchStatus::Completed {
+                    let others: Vec<Match> = txn.list_by_index(index::NEED, &next.need.0)?;
+                    let others: Vec<&Match> = others
+                        .iter()
+                        .filter(|m| m.id != id && m.status.reserves())
+                        .collect();
+                    let mut total = Some(0i64);
+                    let pledges = others.iter().flat_map(|m| m.pledged()).chain(if is {
+                        next.pledged()
+                    } else {
+                        Vec::new()
+                    });
+                    for p in pledges {
+                        total = total.and_then(|t| app.base_units(p).map(|v| t.saturating_add(v)));
+                    }
+                    let others_done = others.iter().all(|m| m.status == MatchStatus::Completed);
+                    let done = next.status == MatchStatus::Completed && others_done;
+                    let any = is || !others.is_empty();
+                    txn.update::<Need, ApiError>(&next.need.0, None, &|_| Ok(()), &|n| {
+                        let cov = app.coverage(n, total, any);
+                        let n = n.with_coverage(cov, &who.id, now)?;
+                        Ok(if done { n.fulfilled(&who.id, now)? } else { n })
+                    })?;
+                }
+                Ok(updated)
+            });
+            let m = match result {
+                Err(UpdateError::Store(StoreError::NotFound { kind, id })) => {
+                    return Err(ApiError::not_found(kind, id));
+                }
+                other => other?,
+            };
+            app.live.notify();
+            let gap = store
+                .get::<Need>(&m.need.0)?
+                .and_then(|n| app.match_gap(&m, &n));
+            Ok((m, gap))
         })
         .await
     }

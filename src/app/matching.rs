@@ -1,9 +1,12 @@
 //! Matching use cases: candidates, explanations, consortia, and the policy and exchange
 //! rates they use. The engine (`clearinghouse-matching`) is rebuilt from storage at start
-//! and updated after every need or offer write; it lives behind a lock that is never held
-//! across an await.
+//! and follows the store's audit trail after every write ([`Matching::follow`]); it lives
+//! behind a lock that is never held across an await.
 
-use std::sync::{PoisonError, RwLock};
+use std::{
+    collections::HashMap,
+    sync::{Mutex, PoisonError, RwLock},
+};
 
 use clearinghouse_domain::{
     CurrencyCode, FundingMode, MatchingSettings, Need, NeedStatus, Offer, Principal, Role,
@@ -14,17 +17,27 @@ use clearinghouse_matching::{
     consortium::{self, Consortium, Contender},
     fit::{self, Capacity},
     naive::Work,
+    rank::Ranked,
 };
 use clearinghouse_storage::{ListQuery, Store, WriteMeta};
 
 use super::{App, clock, meta, visibility};
 use crate::error::ApiError;
 
-/// The engine and the settings in force.
+/// The engine, the settings in force, and how far the engine has followed the store.
+///
+/// The engine is a projection of the store: [`Matching::follow`] reads the audit trail
+/// after the last entry it applied (up to the durable watermark) and loads the current
+/// record of every need, offer and settings change it names. Every write path calls it
+/// in its own blocking task, and a background task calls it periodically, so the engine
+/// converges whatever happens to a call; updates are version-monotonic, so a late or
+/// repeated one changes nothing.
 #[derive(Debug)]
 pub struct Matching {
     engine: RwLock<Engine>,
     settings: RwLock<MatchingSettings>,
+    /// Audit sequence applied so far; held while following.
+    applied: Mutex<u64>,
 }
 
 /// The settings a fresh deployment starts with: `matching.md`'s default weights, USD as
@@ -92,7 +105,9 @@ pub fn rates_of(s: &MatchingSettings) -> ExchangeRates {
     r
 }
 
-fn engine_keeps_need(n: &Need) -> bool {
+/// Whether the engine indexes a need in this status (brokers look ahead from
+/// AUTHENTICATED; terminal needs leave).
+pub fn engine_keeps_need(n: &Need) -> bool {
     matches!(
         n.status,
         NeedStatus::Authenticated
@@ -123,6 +138,9 @@ fn read_all<R: clearinghouse_storage::Resource>(store: &Store) -> Result<Vec<R>,
     }
 }
 
+/// Most audit entries one [`Matching::follow`] round reads.
+const FOLLOW_PAGE: usize = 1_000;
+
 impl Matching {
     /// Loads the settings (creating the defaults) and indexes every open offer and need.
     pub fn load(store: &Store, now: Timestamp) -> Result<Matching, ApiError> {
@@ -141,6 +159,9 @@ impl Matching {
                     .unwrap_or_else(|| default_settings(now))
             }
         };
+        // Everything after this position is applied again by `follow` (harmlessly: the
+        // engine ignores versions it already holds).
+        let applied = store.audit_watermark()?;
         let policy = policy_of(&settings);
         let rates = rates_of(&settings);
         let ctx = FitContext {
@@ -149,7 +170,7 @@ impl Matching {
             today: now.date(),
             stage: NeedStage::AuthenticatedToo,
         };
-        let mut engine = Engine::new(policy.top_k);
+        let mut engine = Engine::untracked();
         let mut work = Work::default();
         for o in read_all::<Offer>(store)?
             .into_iter()
@@ -171,6 +192,7 @@ impl Matching {
         Ok(Matching {
             engine: RwLock::new(engine),
             settings: RwLock::new(settings),
+            applied: Mutex::new(applied),
         })
     }
 
@@ -193,35 +215,99 @@ impl Matching {
         })
     }
 
-    /// Keeps the index in step with a written need.
-    pub fn on_need(&self, n: &Need) {
+    /// Brings the engine up to the store (see the type's docs); failures are logged and
+    /// left to the next call, which starts from the same position.
+    pub fn follow(&self, store: &Store) {
+        if let Err(e) = self.try_follow(store) {
+            tracing::warn!(error = %e, "matching index could not follow the store; retrying later");
+        }
+    }
+
+    /// Audit sequence the engine has applied.
+    pub fn applied(&self) -> u64 {
+        *self.applied.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn try_follow(&self, store: &Store) -> Result<(), ApiError> {
+        let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let page = store.list_audit(
+                &clearinghouse_storage::AuditFilter::default(),
+                Some(*applied),
+                FOLLOW_PAGE,
+            )?;
+            let Some(last) = page.items.last().map(|e| e.sequence) else {
+                return Ok(());
+            };
+            let mut touched: Vec<(&str, &str)> = Vec::new();
+            for e in &page.items {
+                let kind = match e.resource_kind.as_str() {
+                    "need" => "need",
+                    "offer" => "offer",
+                    "settings" => "settings",
+                    _ => continue,
+                };
+                if !touched.contains(&(kind, e.resource_id.as_str())) {
+                    touched.push((kind, e.resource_id.as_str()));
+                }
+            }
+            for (kind, id) in touched {
+                match kind {
+                    "need" => {
+                        if let Some(n) = store.get::<Need>(id)? {
+                            self.apply_need(&n);
+                        }
+                    }
+                    "offer" => {
+                        if let Some(o) = store.get::<Offer>(id)? {
+                            self.apply_offer(&o);
+                        }
+                    }
+                    _ => {
+                        if let Some(s) = store.get::<MatchingSettings>(id)? {
+                            self.apply_settings(s);
+                        }
+                    }
+                }
+            }
+            *applied = last;
+            if page.next.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn apply_need(&self, n: &Need) {
         self.with_ctx(NeedStage::AuthenticatedToo, |ctx| {
             let mut e = self.engine.write().unwrap_or_else(PoisonError::into_inner);
             if engine_keeps_need(n) {
                 e.upsert_need(n.clone(), ctx, &mut Work::default());
             } else {
-                e.remove_need(&n.id.0);
+                e.remove_need(&n.id.0, n.version);
             }
         });
     }
 
-    /// Keeps the index in step with a written offer.
-    pub fn on_offer(&self, o: &Offer) {
+    fn apply_offer(&self, o: &Offer) {
         self.with_ctx(NeedStage::AuthenticatedToo, |ctx| {
             let mut e = self.engine.write().unwrap_or_else(PoisonError::into_inner);
             if o.status.is_open() {
                 e.upsert_offer(o.clone(), ctx, &mut Work::default());
             } else {
-                e.remove_offer(&o.id.0, ctx, &mut Work::default());
+                e.remove_offer(&o.id.0, o.version, ctx, &mut Work::default());
             }
         });
     }
 
-    fn replace_settings(&self, s: MatchingSettings) {
-        *self
+    /// Takes `s` unless the settings in force are as new or newer.
+    pub fn apply_settings(&self, s: MatchingSettings) {
+        let mut cur = self
             .settings
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = s;
+            .unwrap_or_else(PoisonError::into_inner);
+        if s.version > cur.version {
+            *cur = s;
+        }
     }
 }
 
@@ -244,13 +330,47 @@ fn owns_offer(who: &Principal, o: &Offer) -> bool {
     is_broker(who) || (who.role == Role::Provider && who.party.as_ref() == Some(&o.provider))
 }
 
+fn rule(reason: &'static str, message: String) -> ApiError {
+    ApiError::Transition(TransitionError::Rule { reason, message })
+}
+
+/// Refuses candidates for a need the engine does not rank for this caller yet (or any
+/// more), saying why and what would change it.
+fn check_rankable(who: &Principal, need: &Need) -> Result<(), ApiError> {
+    let open = match stage_for(who) {
+        NeedStage::AuthenticatedToo => engine_keeps_need(need),
+        NeedStage::Circulated => need.status.is_matchable(),
+    };
+    if open {
+        return Ok(());
+    }
+    let when = if is_broker(who) {
+        "brokers see candidates once a need is AUTHENTICATED"
+    } else {
+        "candidates are ranked once a broker has circulated the need"
+    };
+    Err(rule(
+        "NEED_NOT_RANKED",
+        format!("need {} is {}; {when}", need.id, need.status),
+    ))
+}
+
 /// A ranked candidate with the record it names and its explanation.
 #[derive(Debug, Clone)]
 pub struct Found<T> {
-    /// The offer or need.
+    /// The offer or need, as stored now (contact removed where the caller may not see it).
     pub item: T,
     /// Its explanation.
     pub explanation: Explanation,
+}
+
+/// A page of ranked candidates and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct Ranking<T> {
+    /// Candidates, best first.
+    pub items: Vec<Found<T>>,
+    /// Cursor of the next page: the last candidate of this one (`None` at the end).
+    pub next: Option<Ranked>,
 }
 
 /// A consortium with the offers of its members.
@@ -281,55 +401,68 @@ impl App {
         }
     }
 
-    /// Ranked offers for a need: `offset` and `size` page through the ranking; the flag
-    /// says whether more follow.
+    /// Ranked offers for a need, a page after `after`. The engine ranks; every offer
+    /// returned is read again from the store and checked (visible, still fitting), so a
+    /// change the engine has not followed yet never reaches the caller.
     pub async fn find_offers_for_need(
         &self,
         who: &Principal,
         need_id: String,
-        offset: usize,
+        after: Option<Ranked>,
         size: usize,
-    ) -> Result<(Vec<Found<Offer>>, bool), ApiError> {
+    ) -> Result<Ranking<Offer>, ApiError> {
         let (app, who) = (self.clone(), who.clone());
         self.blocking(move |store| {
             let need = app.visible_need(&who, store, &need_id)?;
             if !owns_need(&who, &need) {
                 return Err(ApiError::not_found("need", need_id));
             }
+            check_rankable(&who, &need)?;
             app.matching.with_ctx(stage_for(&who), |ctx| {
-                let e = app
-                    .matching
-                    .engine
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner);
-                let ranked = e.offers_for_need(&need, ctx, offset + size + 1, &mut Work::default());
-                let more = ranked.len() > offset + size;
-                let items = ranked
-                    .iter()
-                    .skip(offset)
-                    .take(size)
-                    .filter_map(|r| e.offers().get(&r.id))
-                    .filter_map(|o| {
-                        fit::explain(&need, o, ctx).ok().map(|explanation| Found {
-                            item: o.clone(),
+                let ranked = {
+                    let e = app
+                        .matching
+                        .engine
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    e.offers_for_need_after(&need, ctx, size + 1, after, &mut Work::default())
+                };
+                let more = ranked.len() > size;
+                let mut items = Vec::new();
+                for r in ranked.iter().take(size) {
+                    let Some(o) = store.get::<Offer>(&r.id)? else {
+                        continue;
+                    };
+                    if !visibility::can_see_offer(&who, &o) {
+                        continue;
+                    }
+                    if let Ok(explanation) = fit::explain(&need, &o, ctx) {
+                        items.push(Found {
+                            item: visibility::redact_offer(&who, o),
                             explanation,
-                        })
-                    })
-                    .collect();
-                Ok((items, more))
+                        });
+                    }
+                }
+                let next = if more {
+                    ranked.get(size.saturating_sub(1)).cloned()
+                } else {
+                    None
+                };
+                Ok(Ranking { items, next })
             })
         })
         .await
     }
 
-    /// Ranked needs for an offer, among those the caller may see.
+    /// Ranked needs for an offer, among those the caller may see (checked again on each
+    /// need as stored now).
     pub async fn find_needs_for_offer(
         &self,
         who: &Principal,
         offer_id: String,
-        offset: usize,
+        after: Option<Ranked>,
         size: usize,
-    ) -> Result<(Vec<Found<Need>>, bool), ApiError> {
+    ) -> Result<Ranking<Need>, ApiError> {
         let (app, who) = (self.clone(), who.clone());
         self.blocking(move |store| {
             let offer = app.visible_offer(&who, store, &offer_id)?;
@@ -337,33 +470,44 @@ impl App {
                 return Err(ApiError::not_found("offer", offer_id));
             }
             app.matching.with_ctx(stage_for(&who), |ctx| {
-                let e = app
-                    .matching
-                    .engine
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner);
-                let keep = |n: &Need| visibility::can_see_need(&who, n);
-                let ranked = e.needs_for_offer_where(
-                    &offer,
-                    ctx,
-                    offset + size + 1,
-                    &keep,
-                    &mut Work::default(),
-                );
-                let more = ranked.len() > offset + size;
-                let items = ranked
-                    .iter()
-                    .skip(offset)
-                    .take(size)
-                    .filter_map(|r| e.needs().get(&r.id))
-                    .filter_map(|n| {
-                        fit::explain(n, &offer, ctx).ok().map(|explanation| Found {
-                            item: n.clone(),
+                let ranked = {
+                    let e = app
+                        .matching
+                        .engine
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    let keep = |n: &Need| visibility::can_see_need(&who, n);
+                    e.needs_for_offer_after(
+                        &offer,
+                        ctx,
+                        size + 1,
+                        after,
+                        &keep,
+                        &mut Work::default(),
+                    )
+                };
+                let more = ranked.len() > size;
+                let mut items = Vec::new();
+                for r in ranked.iter().take(size) {
+                    let Some(n) = store.get::<Need>(&r.id)? else {
+                        continue;
+                    };
+                    if !visibility::can_see_need(&who, &n) {
+                        continue;
+                    }
+                    if let Ok(explanation) = fit::explain(&n, &offer, ctx) {
+                        items.push(Found {
+                            item: visibility::redact_need(&who, n),
                             explanation,
-                        })
-                    })
-                    .collect();
-                Ok((items, more))
+                        });
+                    }
+                }
+                let next = if more {
+                    ranked.get(size.saturating_sub(1)).cloned()
+                } else {
+                    None
+                };
+                Ok(Ranking { items, next })
             })
         })
         .await
@@ -408,8 +552,8 @@ impl App {
             if !owns_need(&who, &need) {
                 return Err(ApiError::not_found("need", need_id));
             }
+            check_rankable(&who, &need)?;
             let joint = [FundingMode::JointlyFunded, FundingMode::PooledIoFund];
-            let rule = |reason, message: String| ApiError::Transition(TransitionError::Rule { reason, message });
             let modes: Vec<FundingMode> = need.fields.accepted_funding_modes.iter().copied().filter(|m| joint.contains(m)).collect();
             if modes.is_empty() {
                 return Err(rule("NOT_JOINTLY_FUNDED", "the need accepts neither JOINTLY_FUNDED nor POOLED_IO_FUND; consortia are for jointly funded needs".to_owned()));
@@ -426,11 +570,15 @@ impl App {
                     }
                     Some(Ok(b)) => b,
                 };
-                let e = app.matching.engine.read().unwrap_or_else(PoisonError::into_inner);
-                let ranked = e.offers_for_need(&need, ctx, usize::MAX, &mut Work::default());
+                let (ranked, offers): (Vec<Ranked>, HashMap<String, Offer>) = {
+                    let e = app.matching.engine.read().unwrap_or_else(PoisonError::into_inner);
+                    let ranked = e.offers_for_need(&need, ctx, usize::MAX, &mut Work::default());
+                    let offers = ranked.iter().filter_map(|r| e.offers().get(&r.id).map(|o| (r.id.clone(), o.clone()))).collect();
+                    (ranked, offers)
+                };
                 let mut contenders = Vec::new();
                 for r in &ranked {
-                    let Some(o) = e.offers().get(&r.id) else { continue };
+                    let Some(o) = offers.get(&r.id) else { continue };
                     if !o.fields.funding_modes.iter().any(|m| modes.contains(m)) {
                         continue; // single-donor offers never join a consortium
                     }
@@ -447,8 +595,13 @@ impl App {
                     contenders.push(Contender { offer_id: r.id.clone(), score_milli: r.score_milli, min, max });
                 }
                 let c = consortium::suggest(budget, &contenders, ctx.policy.exact_consortium_max);
-                let offers = c.members.iter().filter_map(|m| e.offers().get(&m.offer_id).cloned()).collect();
-                Ok(SuggestedConsortium { consortium: c, offers, considered: contenders.len(), base: ctx.rates.base })
+                let mut members = Vec::new();
+                for m in &c.members {
+                    if let Some(o) = store.get::<Offer>(&m.offer_id)? {
+                        members.push(visibility::redact_offer(&who, o));
+                    }
+                }
+                Ok(SuggestedConsortium { consortium: c, offers: members, considered: contenders.len(), base: ctx.rates.base })
             })
         })
         .await
@@ -459,24 +612,56 @@ impl App {
         self.matching.settings()
     }
 
-    /// Replaces the policy (validated), checking the etag.
+    /// Changes the policy fields named in `mask` to their values in `values`, checking
+    /// the etag (required) and validating the result.
     pub async fn update_policy(
         &self,
         who: &Principal,
-        policy: Policy,
+        values: Policy,
+        mask: Vec<String>,
         etag: Option<u64>,
     ) -> Result<MatchingSettings, ApiError> {
-        policy.validate()?;
+        let mut v = Violations::new("");
+        if etag.is_none() {
+            v.add(
+                "policy.etag",
+                "is required; send the etag from GetMatchingPolicy",
+            );
+        }
+        if mask.is_empty() {
+            v.add(
+                "update_mask",
+                "is required; name the fields to change, e.g. [\"language_weight\"]",
+            );
+        }
+        for (i, path) in mask.iter().enumerate() {
+            if !POLICY_FIELDS.contains(&path.as_str()) {
+                v.add(
+                    format!("update_mask.paths[{i}]"),
+                    format!(
+                        "'{}' is not a field of the matching policy; use one of {}",
+                        crate::app::short(path),
+                        POLICY_FIELDS.join(", ")
+                    ),
+                );
+            }
+        }
+        v.into_result()?;
         let (app, who) = (self.clone(), who.clone());
-        self.blocking(move |store| {
+        self.write(move |store| {
             let now = clock::now();
-            let w = policy.weights;
-            let updated = store.update::<MatchingSettings, ApiError>(
+            let updated = store.update_unchecked::<MatchingSettings, ApiError>(
                 MatchingSettings::ID,
                 etag,
                 &meta(&who, "settings.policy", now, None),
                 |cur| {
+                    let mut p = policy_of(cur);
+                    for path in &mask {
+                        apply_policy_field(&mut p, &values, path);
+                    }
+                    p.validate()?;
                     let mut next = cur.clone();
+                    let w = p.weights;
                     next.weights = [
                         w.thematic,
                         w.geography,
@@ -486,80 +671,126 @@ impl App {
                         w.timing,
                         w.language,
                     ];
-                    next.top_k = u32::try_from(policy.top_k).unwrap_or(20);
-                    next.exact_consortium_max =
-                        u32::try_from(policy.exact_consortium_max).unwrap_or(16);
+                    next.top_k = u32::try_from(p.top_k).unwrap_or(20);
+                    next.exact_consortium_max = u32::try_from(p.exact_consortium_max).unwrap_or(16);
                     next.updated_at = now;
                     Ok(next)
                 },
             )?;
-            app.matching.replace_settings(updated.clone());
+            app.matching.apply_settings(updated.clone());
             tracing::info!(version = updated.version, "matching policy updated");
             Ok(updated)
         })
         .await
     }
 
-    /// Replaces the exchange-rate table.
+    /// Replaces the exchange-rate table, checking the etag of the settings (required).
     pub async fn set_exchange_rates(
         &self,
         who: &Principal,
         base: String,
         rates: Vec<(String, String)>,
+        etag: Option<u64>,
     ) -> Result<MatchingSettings, ApiError> {
         let mut v = Violations::new("");
+        if etag.is_none() {
+            v.add(
+                "etag",
+                "is required; send policy.etag from GetMatchingPolicy",
+            );
+        }
         let base_code = CurrencyCode::parse(&base);
         if base_code.is_none() {
             v.add(
                 "base_currency_code",
-                format!("'{base}' is not an ISO 4217 currency code"),
+                format!(
+                    "'{}' is not an ISO 4217 currency code",
+                    crate::app::short(&base)
+                ),
             );
         }
         v.count("rates", rates.len(), 0, 200);
         let mut table = Vec::new();
-        for (i, (c, r)) in rates.iter().enumerate() {
-            let code = CurrencyCode::parse(c);
-            if code.is_none() {
-                v.add(
-                    format!("rates[{i}].currency_code"),
-                    format!("'{c}' is not an ISO 4217 currency code"),
-                );
-            }
-            let rate = Rate::parse(r);
-            if rate.is_none() {
-                v.add(
-                    format!("rates[{i}].rate"),
-                    format!("'{r}' is not a positive decimal with at most 9 decimals"),
-                );
-            }
-            if let (Some(code), Some(rate)) = (code, rate) {
-                if Some(code) == base_code || table.iter().any(|(x, _, _)| *x == code) {
+        if rates.len() <= 200 {
+            for (i, (c, r)) in rates.iter().enumerate() {
+                let code = CurrencyCode::parse(c);
+                if code.is_none() {
                     v.add(
                         format!("rates[{i}].currency_code"),
-                        format!("{code} is the base or listed twice"),
+                        format!(
+                            "'{}' is not an ISO 4217 currency code",
+                            crate::app::short(c)
+                        ),
                     );
                 }
-                table.push((code, rate.num, rate.den));
+                let rate = Rate::parse(r);
+                if rate.is_none() {
+                    v.add(
+                        format!("rates[{i}].rate"),
+                        format!(
+                            "'{}' is not a positive decimal with at most 9 decimals",
+                            crate::app::short(r)
+                        ),
+                    );
+                }
+                if let (Some(code), Some(rate)) = (code, rate) {
+                    if Some(code) == base_code || table.iter().any(|(x, _, _)| *x == code) {
+                        v.add(
+                            format!("rates[{i}].currency_code"),
+                            format!("{code} is the base or listed twice"),
+                        );
+                    }
+                    table.push((code, rate.num, rate.den));
+                }
             }
         }
         v.into_result()?;
         let base_code =
             base_code.ok_or_else(|| ApiError::Internal("base currency vanished".into()))?;
         let (app, who) = (self.clone(), who.clone());
-        self.blocking(move |store| {
+        self.write(move |store| {
             let now = clock::now();
-            let updated = store.update::<MatchingSettings, ApiError>(MatchingSettings::ID, None, &meta(&who, "settings.rates", now, None), |cur| {
+            let updated = store.update_unchecked::<MatchingSettings, ApiError>(MatchingSettings::ID, etag, &meta(&who, "settings.rates", now, None), |cur| {
                 let mut next = cur.clone();
                 next.base_currency = base_code;
                 next.rates.clone_from(&table);
                 next.updated_at = now;
                 Ok(next)
             })?;
-            app.matching.replace_settings(updated.clone());
+            app.matching.apply_settings(updated.clone());
             tracing::info!(base = %updated.base_currency, rates = updated.rates.len(), "exchange rates updated");
             Ok(updated)
         })
         .await
+    }
+}
+
+/// The fields of the matching policy an update mask may name.
+pub const POLICY_FIELDS: &[&str] = &[
+    "thematic_weight",
+    "geography_weight",
+    "funding_weight",
+    "budget_weight",
+    "assistance_weight",
+    "timing_weight",
+    "language_weight",
+    "top_k",
+    "exact_consortium_max",
+];
+
+fn apply_policy_field(p: &mut Policy, src: &Policy, path: &str) {
+    let (w, s) = (&mut p.weights, &src.weights);
+    match path {
+        "thematic_weight" => w.thematic = s.thematic,
+        "geography_weight" => w.geography = s.geography,
+        "funding_weight" => w.funding = s.funding,
+        "budget_weight" => w.budget = s.budget,
+        "assistance_weight" => w.assistance = s.assistance,
+        "timing_weight" => w.timing = s.timing,
+        "language_weight" => w.language = s.language,
+        "top_k" => p.top_k = src.top_k,
+        "exact_consortium_max" => p.exact_consortium_max = src.exact_consortium_max,
+        _ => {}
     }
 }
 
@@ -589,16 +820,13 @@ pub struct PlannedAllocation {
 
 impl App {
     /// A dry-run allocation over the circulated needs and open offers that pass `filter`.
+    /// The engine's read lock is held only while the inputs are copied out, so a long
+    /// plan never holds up index updates or candidate queries.
     pub async fn plan_allocation(&self, filter: PlanFilter) -> Result<PlannedAllocation, ApiError> {
         use clearinghouse_matching::allocation;
         let app = self.clone();
         self.blocking(move |_| {
             app.matching.with_ctx(NeedStage::Circulated, |ctx| {
-                let e = app
-                    .matching
-                    .engine
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner);
                 let keep_need = |n: &Need| {
                     filter
                         .region
@@ -611,7 +839,14 @@ impl App {
                         .gp_group
                         .is_none_or(|g| o.fields.gp_sub_working_group == Some(g))
                 };
-                let inputs = allocation::inputs(&e, ctx, &keep_need, &keep_offer);
+                let inputs = {
+                    let e = app
+                        .matching
+                        .engine
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    allocation::inputs(&e, ctx, &keep_need, &keep_offer)
+                };
                 let mut plan = allocation::plan(&inputs.needs, &inputs.offers, &inputs.edges);
                 plan.unfunded.extend(inputs.skipped);
                 Ok(PlannedAllocation {

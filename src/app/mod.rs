@@ -13,6 +13,7 @@ pub mod needs;
 pub mod offers;
 pub mod parties;
 pub mod seed;
+pub mod tokens;
 pub mod visibility;
 pub mod watch;
 
@@ -41,6 +42,8 @@ pub struct App {
     pub matching: Arc<matching::Matching>,
     /// Wake-ups and shutdown for live streams.
     pub live: Arc<watch::Live>,
+    /// The key of page tokens.
+    pub tokens: Arc<tokens::TokenKey>,
 }
 
 /// Which page to return.
@@ -67,38 +70,33 @@ impl App {
         store: Arc<Store>,
         matching: Arc<matching::Matching>,
         live: Arc<watch::Live>,
-    ) -> App {
-        App {
+    ) -> Result<App, ApiError> {
+        let tokens = Arc::new(tokens::TokenKey::load(&store)?);
+        Ok(App {
             store,
             matching,
             live,
-        }
+            tokens,
+        })
     }
 
-    /// Brings the matching index in step with a written need, then returns it.
-    pub async fn reindex_need(
-        &self,
-        need: clearinghouse_domain::Need,
-    ) -> Result<clearinghouse_domain::Need, ApiError> {
-        let m = Arc::clone(&self.matching);
-        self.blocking(move |_| {
-            m.on_need(&need);
-            Ok(need)
+    /// Runs a change `f` against the store on the blocking pool, then brings the
+    /// matching index up to the store in the same blocking task: the task runs to the
+    /// end even when the caller goes away (a cancelled call, a timeout), so the index can
+    /// never be left behind a write.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
+    {
+        let (store, matching) = (Arc::clone(&self.store), Arc::clone(&self.matching));
+        tokio::task::spawn_blocking(move || {
+            let out = f(&store);
+            matching.follow(&store);
+            out
         })
         .await
-    }
-
-    /// Brings the matching index in step with a written offer, then returns it.
-    pub async fn reindex_offer(
-        &self,
-        offer: clearinghouse_domain::Offer,
-    ) -> Result<clearinghouse_domain::Offer, ApiError> {
-        let m = Arc::clone(&self.matching);
-        self.blocking(move |_| {
-            m.on_offer(&offer);
-            Ok(offer)
-        })
-        .await
+        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
     }
 
     /// Runs `f` against the store on the blocking pool.
@@ -148,5 +146,15 @@ pub fn rejected(edge: Violations, later: Option<ValidationError>) -> ApiError {
     match edge.merge(later) {
         Some(e) => ApiError::Invalid(e),
         None => ApiError::Internal("validation failed without naming a field".to_owned()),
+    }
+}
+
+/// At most the first 40 characters of a value a client sent, for an error message
+/// (never the whole of an arbitrarily long input).
+pub fn short(value: &str) -> String {
+    const MAX: usize = 40;
+    match value.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &value[..i]),
+        None => value.to_owned(),
     }
 }

@@ -1,10 +1,11 @@
 //! Needs: record, read, list, edit and move through the lifecycle.
 
 use clearinghouse_domain::{
-    Area, FundingMode, Need, NeedField, NeedFields, NeedId, NeedStatus, Party, PartyId, Principal,
-    Role, SubArea, Timestamp, Violations, geo, need::NeedContext, transition::Actor,
+    Area, FeedbackEntry, FundingMode, Match, Need, NeedFeedback, NeedField, NeedFields, NeedId,
+    NeedStatus, Party, PartyId, Principal, PublicationConsent, Role, SubArea, Timestamp,
+    Violations, geo, need::NeedContext, transition::Actor,
 };
-use clearinghouse_storage::{IdempotencyKey, ListQuery, index};
+use clearinghouse_storage::{IdempotencyKey, ListQuery, Store, TxError, UpdateError, index};
 
 use super::{
     App, Listed, MAX_SCAN, PageRequest, actor_of, clock, meta, new_id, rejected, visibility,
@@ -137,7 +138,7 @@ impl NeedAction {
             NeedAction::Reject => n.reject(actor, id, now, text)?,
             NeedAction::Circulate => n.circulate(actor, id, now)?,
             NeedAction::Withdraw => n.withdraw(actor, id, now, text)?,
-            NeedAction::AddFeedback => n.add_feedback(id, now, text)?,
+            NeedAction::AddFeedback => n.record_feedback(id, now, text)?.0,
             NeedAction::Close => n.close(actor, id, now)?,
         })
     }
@@ -154,6 +155,67 @@ fn check_owner(who: &Principal, n: &Need) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Maps the store's NOT_FOUND of a need to the use case's (same message whatever the
+/// reason), and everything else as it is.
+fn need_result(r: Result<Need, UpdateError<ApiError>>, id: &str) -> Result<Need, ApiError> {
+    match r {
+        Err(UpdateError::Store(clearinghouse_storage::Error::NotFound { .. })) => {
+            Err(ApiError::not_found("need", id))
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Every feedback entry of a need: those it carries itself (written before feedback had
+/// its own records), then its feedback records, oldest first.
+fn feedback_of(store: &Store, need: &Need) -> Result<Vec<NeedFeedback>, ApiError> {
+    let mut all = need.feedback.clone();
+    let mut after = None;
+    loop {
+        let page = store.list::<FeedbackEntry>(
+            &ListQuery {
+                index: Some((index::NEED, &need.id.0)),
+                after,
+                limit: 500,
+                max_scan: usize::MAX,
+            },
+            &|_| true,
+        )?;
+        all.extend(page.items.into_iter().map(|f| f.feedback));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// The need as `who` sees it: feedback filled in, contact removed unless allowed.
+pub fn presented(store: &Store, who: &Principal, mut need: Need) -> Result<Need, ApiError> {
+    need.feedback = feedback_of(store, &need)?;
+    Ok(visibility::redact_need(who, need))
+}
+
+/// Whether `who` may read `n`: the visibility rules, plus a provider named in one of
+/// the need's matches (api.md: "any need in a match it is part of").
+pub fn may_read_need(store: &Store, who: &Principal, n: &Need) -> Result<bool, ApiError> {
+    if visibility::can_see_need(who, n) {
+        return Ok(true);
+    }
+    let (Role::Provider, Some(own)) = (who.role, &who.party) else {
+        return Ok(false);
+    };
+    let page = store.list::<Match>(
+        &ListQuery {
+            index: Some((index::NEED, &n.id.0)),
+            after: None,
+            limit: 1,
+            max_scan: MAX_SCAN,
+        },
+        &|m| m.contributions.iter().any(|c| c.provider == *own),
+    )?;
+    Ok(!page.items.is_empty())
+}
+
 impl App {
     /// Records a need in DRAFT. `edge` holds the violations found while decoding.
     pub async fn create_need(
@@ -168,7 +230,8 @@ impl App {
             (Role::Requester, Some(own)) => {
                 if !requester.is_empty() && requester != own.0 {
                     return Err(ApiError::PermissionDenied(format!(
-                        "this key acts for party {own}; it cannot record needs of {requester}"
+                        "this key acts for party {own}; it cannot record needs of {}",
+                        super::short(&requester)
                     )));
                 }
                 own.clone()
@@ -176,7 +239,7 @@ impl App {
             _ => PartyId(requester),
         };
         let who = who.clone();
-        self.blocking(move |store| {
+        self.write(move |store| {
             let now = clock::now();
             let mut edge = edge;
             let party: Option<Party> = if requester.0.is_empty() {
@@ -190,7 +253,7 @@ impl App {
                 if p.is_none() {
                     edge.add(
                         "requester_party_id",
-                        format!("no party '{requester}'; see ListParties"),
+                        format!("no party '{}'; see ListParties", super::short(&requester.0)),
                     );
                 }
                 p
@@ -213,7 +276,7 @@ impl App {
                 (Err(e), _) => return Err(rejected(edge, Some(e))),
             };
             let created = store.create(need, &meta(&who, "need.create", now, idem))?;
-            Ok(created.into_inner())
+            presented(store, &who, created.into_inner())
         })
         .await
     }
@@ -222,7 +285,7 @@ impl App {
     pub async fn get_need(&self, who: &Principal, id: String) -> Result<Need, ApiError> {
         let who = who.clone();
         self.blocking(move |store| match store.get::<Need>(&id)? {
-            Some(n) if visibility::can_see_need(&who, &n) => Ok(n),
+            Some(n) if may_read_need(store, &who, &n)? => presented(store, &who, n),
             _ => Err(ApiError::not_found("need", id)),
         })
         .await
@@ -257,15 +320,21 @@ impl App {
             let p = store.list::<Need>(&q, &|n| {
                 filter.matches(n) && visibility::can_see_need(&who, n)
             })?;
+            let items = p
+                .items
+                .into_iter()
+                .map(|n| presented(store, &who, n))
+                .collect::<Result<_, _>>()?;
             Ok(Listed {
-                items: p.items,
+                items,
                 next: p.next,
             })
         })
         .await
     }
 
-    /// Applies a field-mask update, checking ownership and the etag in the transaction.
+    /// Applies a field-mask update. In the transaction: the need exists and the caller
+    /// may see and change it, then the etag, then the fields.
     pub async fn update_need(
         &self,
         who: &Principal,
@@ -294,43 +363,52 @@ impl App {
                 Some(f) => fields.push(f),
                 None => edge.add(
                     format!("update_mask.paths[{i}]"),
-                    format!("'{path}' is not an editable field of a need"),
+                    format!(
+                        "'{}' is not an editable field of a need",
+                        super::short(path)
+                    ),
                 ),
             }
         }
         if !edge.is_empty() {
             return Err(rejected(edge, None));
         }
+        let withholds = fields.contains(&NeedField::PublicationConsent)
+            && src.publication_consent == PublicationConsent::Withheld;
+        let action = if withholds {
+            "need.consent_withheld"
+        } else {
+            "need.update"
+        };
         let who = who.clone();
-        let written = self
-            .blocking(move |store| {
-                let current = store
-                    .get::<Need>(&id)?
-                    .ok_or_else(|| ApiError::not_found("need", &id))?;
-                check_owner(&who, &current)?;
-                let party: Party = store.get(&current.requester.0)?.ok_or_else(|| {
-                    ApiError::Internal(format!(
+        self.write(move |store| {
+            let now = clock::now();
+            let updated = store.transaction::<Need, ApiError>(&meta(&who, action, now, None), |txn| {
+                let cur: Option<Need> = txn.get(&id)?;
+                let Some(cur) = cur else {
+                    return Err(TxError::rejected(ApiError::not_found("need", &id)));
+                };
+                check_owner(&who, &cur).map_err(TxError::rejected)?;
+                let party: Party = txn.get(&cur.requester.0)?.ok_or_else(|| {
+                    TxError::rejected(ApiError::Internal(format!(
                         "need {id} names missing party {}",
-                        current.requester
-                    ))
+                        cur.requester
+                    )))
                 })?;
-                let now = clock::now();
-                let updated = store.update::<Need, ApiError>(
-                    &id,
-                    etag,
-                    &meta(&who, "need.update", now, None),
-                    |cur| {
-                        check_owner(&who, cur)?;
-                        Ok(cur.updated(&party, &src, &fields, now, &who.id)?)
-                    },
-                )?;
-                Ok(updated)
-            })
-            .await?;
-        self.reindex_need(written).await
+                txn.update(&id, etag, &|n: &Need| check_owner(&who, n), &|n: &Need| {
+                    Ok(n.updated(&party, &src, &fields, now, &who.id)?)
+                })
+            });
+            if withholds && updated.is_ok() {
+                tracing::info!(need_id = %id, "publication consent withheld; the need is now COMMITTEE_ONLY");
+            }
+            presented(store, &who, need_result(updated, &id)?)
+        })
+        .await
     }
 
-    /// Runs one lifecycle transition, checking ownership and the etag in the transaction.
+    /// Runs one lifecycle transition. In the transaction: the need exists and the caller
+    /// may see and change it, then the etag, then the transition's own rules.
     pub async fn transition_need(
         &self,
         who: &Principal,
@@ -341,28 +419,51 @@ impl App {
             require_reason(&input.text)?;
         }
         let who = who.clone();
-        let written = self
-            .blocking(move |store| {
-                let now = clock::now();
-                let actor = actor_of(&who);
-                let updated = store.update::<Need, ApiError>(
-                    &input.id,
-                    input.etag,
-                    &meta(&who, action.name(), now, None),
-                    |cur| {
-                        check_owner(&who, cur)?;
-                        action.apply(cur, actor, &who, now, &input.text)
-                    },
-                );
-                match updated {
-                    Err(clearinghouse_storage::UpdateError::Store(
-                        clearinghouse_storage::Error::NotFound { .. },
-                    )) => Err(ApiError::not_found("need", &input.id)),
-                    other => Ok(other?),
-                }
-            })
-            .await?;
-        self.reindex_need(written).await
+        let feedback_id = new_id();
+        self.write(move |store| {
+            let now = clock::now();
+            let actor = actor_of(&who);
+            let id = input.id.clone();
+            let updated =
+                store.transaction::<Need, ApiError>(&meta(&who, action.name(), now, None), |txn| {
+                    let access = |n: &Need| check_owner(&who, n);
+                    match action {
+                        NeedAction::AddFeedback => {
+                            let next = txn.update(&id, input.etag, &access, &|n: &Need| {
+                                Ok(n.record_feedback(&who.id, now, &input.text)?.0)
+                            })?;
+                            txn.create(&FeedbackEntry {
+                                id: feedback_id.clone(),
+                                version: 1,
+                                need: next.id.clone(),
+                                feedback: NeedFeedback {
+                                    text: input.text.clone(),
+                                    at: now,
+                                    author: who.id.clone(),
+                                },
+                            })?;
+                            Ok(next)
+                        }
+                        NeedAction::Close => {
+                            let recorded: Vec<FeedbackEntry> =
+                                txn.list_by_index(index::NEED, &id)?;
+                            txn.update(&id, input.etag, &access, &|n: &Need| {
+                                let mut with = n.clone();
+                                with.feedback
+                                    .extend(recorded.iter().map(|f| f.feedback.clone()));
+                                let mut closed = with.close(actor, &who.id, now)?;
+                                closed.feedback.clone_from(&n.feedback);
+                                Ok(closed)
+                            })
+                        }
+                        _ => txn.update(&id, input.etag, &access, &|n: &Need| {
+                            action.apply(n, actor, &who, now, &input.text)
+                        }),
+                    }
+                });
+            presented(store, &who, need_result(updated, &id)?)
+        })
+        .await
     }
 }
 

@@ -4,7 +4,7 @@ use clearinghouse_domain::{
     Area, FundingMode, Offer, OfferField, OfferFields, OfferId, OfferStatus, Party, PartyId,
     Principal, Role, SubArea, Timestamp, Violations, offer::OfferContext,
 };
-use clearinghouse_storage::{IdempotencyKey, ListQuery, index};
+use clearinghouse_storage::{IdempotencyKey, ListQuery, TxError, index};
 
 use super::{
     App, Listed, MAX_SCAN, PageRequest, actor_of, clock, meta, new_id, rejected, visibility,
@@ -100,7 +100,7 @@ fn check_parties(
         if store.get::<Party>(&p.0)?.is_none() {
             edge.add(
                 format!("implementing_party_ids[{i}]"),
-                format!("no party '{p}'; see ListParties"),
+                format!("no party '{}'; see ListParties", super::short(&p.0)),
             );
         }
     }
@@ -129,7 +129,7 @@ impl App {
             _ => PartyId(provider),
         };
         let who = who.clone();
-        self.blocking(move |store| {
+        self.write(move |store| {
             let now = clock::now();
             let mut edge = edge;
             if provider.0.is_empty() {
@@ -140,7 +140,7 @@ impl App {
             } else if store.get::<Party>(&provider.0)?.is_none() {
                 edge.add(
                     "provider_party_id",
-                    format!("no party '{provider}'; see ListParties"),
+                    format!("no party '{}'; see ListParties", super::short(&provider.0)),
                 );
             }
             check_parties(store, &mut edge, &fields.implementing_parties)?;
@@ -158,9 +158,10 @@ impl App {
                 (Ok(_), false) => return Err(rejected(edge, None)),
                 (Err(e), _) => return Err(rejected(edge, Some(e))),
             };
-            Ok(store
+            let created = store
                 .create(offer, &meta(&who, "offer.create", now, idem))?
-                .into_inner())
+                .into_inner();
+            Ok(visibility::redact_offer(&who, created))
         })
         .await
     }
@@ -169,7 +170,7 @@ impl App {
     pub async fn get_offer(&self, who: &Principal, id: String) -> Result<Offer, ApiError> {
         let who = who.clone();
         self.blocking(move |store| match store.get::<Offer>(&id)? {
-            Some(o) if visibility::can_see_offer(&who, &o) => Ok(o),
+            Some(o) if visibility::can_see_offer(&who, &o) => Ok(visibility::redact_offer(&who, o)),
             _ => Err(ApiError::not_found("offer", id)),
         })
         .await
@@ -195,7 +196,11 @@ impl App {
                 filter.matches(o) && visibility::can_see_offer(&who, o)
             })?;
             Ok(Listed {
-                items: p.items,
+                items: p
+                    .items
+                    .into_iter()
+                    .map(|o| visibility::redact_offer(&who, o))
+                    .collect(),
                 next: p.next,
             })
         })
@@ -231,33 +236,65 @@ impl App {
                 Some(f) => fields.push(f),
                 None => edge.add(
                     format!("update_mask.paths[{i}]"),
-                    format!("'{path}' is not an editable field of an offer"),
+                    format!(
+                        "'{}' is not an editable field of an offer",
+                        super::short(path)
+                    ),
                 ),
             }
         }
         let who = who.clone();
-        let written = self
-            .blocking(move |store| {
-                if fields.contains(&OfferField::ImplementingPartyIds) {
-                    check_parties(store, &mut edge, &src.implementing_parties)?;
-                }
-                if !edge.is_empty() {
-                    return Err(rejected(edge, None));
-                }
-                let now = clock::now();
-                let updated = store.update::<Offer, ApiError>(
-                    &id,
-                    etag,
-                    &meta(&who, "offer.update", now, None),
-                    |cur| {
-                        check_owner(&who, cur)?;
-                        Ok(cur.updated(&src, &fields, now, &who.id)?)
-                    },
-                );
-                not_found_as_offer(updated, &id)
-            })
-            .await?;
-        self.reindex_offer(written).await
+        self.write(move |store| {
+            if !edge.is_empty() {
+                return Err(rejected(edge, None));
+            }
+            let now = clock::now();
+            let updated = store.transaction::<Offer, ApiError>(
+                &meta(&who, "offer.update", now, None),
+                |txn| {
+                    let cur: Option<Offer> = txn.get(&id)?;
+                    let Some(cur) = cur else {
+                        return Err(TxError::rejected(ApiError::not_found("offer", &id)));
+                    };
+                    check_owner(&who, &cur).map_err(TxError::rejected)?;
+                    if etag.is_some_and(|e| e != cur.version) {
+                        // The version comes before what is wrong with the fields.
+                        return txn.update(
+                            &id,
+                            etag,
+                            &|o: &Offer| check_owner(&who, o),
+                            &|o: &Offer| Ok(o.clone()),
+                        );
+                    }
+                    if fields.contains(&OfferField::ImplementingPartyIds) {
+                        let mut v = Violations::new("");
+                        for (i, p) in src.implementing_parties.iter().enumerate() {
+                            let party: Option<Party> = txn.get(&p.0)?;
+                            if party.is_none() {
+                                v.add(
+                                    format!("implementing_party_ids[{i}]"),
+                                    format!("no party '{}'; see ListParties", super::short(&p.0)),
+                                );
+                            }
+                        }
+                        if !v.is_empty() {
+                            return Err(TxError::rejected(rejected(v, None)));
+                        }
+                    }
+                    txn.update(
+                        &id,
+                        etag,
+                        &|o: &Offer| check_owner(&who, o),
+                        &|o: &Offer| Ok(o.updated(&src, &fields, now, &who.id)?),
+                    )
+                },
+            );
+            Ok(visibility::redact_offer(
+                &who,
+                not_found_as_offer(updated, &id)?,
+            ))
+        })
+        .await
     }
 
     /// Activates or withdraws an offer.
@@ -273,30 +310,31 @@ impl App {
             super::needs::require_reason(&reason)?;
         }
         let who = who.clone();
-        let written = self
-            .blocking(move |store| {
-                let now = clock::now();
-                let actor = actor_of(&who);
-                let name = match action {
-                    OfferAction::Activate => "offer.activate",
-                    OfferAction::Withdraw => "offer.withdraw",
-                };
-                let updated = store.update::<Offer, ApiError>(
-                    &id,
-                    etag,
-                    &meta(&who, name, now, None),
-                    |cur| {
-                        check_owner(&who, cur)?;
-                        Ok(match action {
-                            OfferAction::Activate => cur.activate(actor, &who.id, now)?,
-                            OfferAction::Withdraw => cur.withdraw(actor, &who.id, now, &reason)?,
-                        })
-                    },
-                );
-                not_found_as_offer(updated, &id)
-            })
-            .await?;
-        self.reindex_offer(written).await
+        self.write(move |store| {
+            let now = clock::now();
+            let actor = actor_of(&who);
+            let name = match action {
+                OfferAction::Activate => "offer.activate",
+                OfferAction::Withdraw => "offer.withdraw",
+            };
+            let updated = store.update::<Offer, ApiError>(
+                &id,
+                etag,
+                &meta(&who, name, now, None),
+                |cur| check_owner(&who, cur),
+                |cur| {
+                    Ok(match action {
+                        OfferAction::Activate => cur.activate(actor, &who.id, now)?,
+                        OfferAction::Withdraw => cur.withdraw(actor, &who.id, now, &reason)?,
+                    })
+                },
+            );
+            Ok(visibility::redact_offer(
+                &who,
+                not_found_as_offer(updated, &id)?,
+            ))
+        })
+        .await
     }
 }
 

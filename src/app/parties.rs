@@ -29,7 +29,7 @@ impl App {
         idem: Option<IdempotencyKey>,
     ) -> Result<Party, ApiError> {
         let who = who.clone();
-        self.blocking(move |store| {
+        self.write(move |store| {
             let now = clock::now();
             let party = match (
                 Party::new(PartyId(new_id()), fields, now, who.id.clone()),
@@ -122,7 +122,10 @@ impl App {
                 Some(f) => fields.push(f),
                 None => edge.add(
                     format!("update_mask.paths[{i}]"),
-                    format!("'{path}' is not an editable field of a party"),
+                    format!(
+                        "'{}' is not an editable field of a party",
+                        super::short(path)
+                    ),
                 ),
             }
         }
@@ -130,9 +133,9 @@ impl App {
             return Err(rejected(edge, None));
         }
         let who = who.clone();
-        self.blocking(move |store| {
+        self.write(move |store| {
             let now = clock::now();
-            let r = store.update::<Party, ApiError>(
+            let r = store.update_unchecked::<Party, ApiError>(
                 &id,
                 etag,
                 &meta(&who, "party.update", now, None),

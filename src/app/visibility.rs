@@ -63,3 +63,20 @@ pub fn offer_contact(p: &Principal, o: &Offer) -> ContactView {
         _ => ContactView::Hidden,
     }
 }
+
+/// The need as `p` may see it: its point of contact removed unless `p` may see it.
+/// Every use case returns needs through this, so every edge shows the same thing.
+pub fn redact_need(p: &Principal, mut n: Need) -> Need {
+    if need_contact(p, &n) == ContactView::Hidden {
+        n.fields.contact = clearinghouse_domain::need::Contact::default();
+    }
+    n
+}
+
+/// The offer as `p` may see it: its point of contact removed unless `p` may see it.
+pub fn redact_offer(p: &Principal, mut o: Offer) -> Offer {
+    if offer_contact(p, &o) == ContactView::Hidden {
+        o.fields.contact = clearinghouse_domain::need::Contact::default();
+    }
+    o
+}

@@ -35,6 +35,32 @@ pub fn generate(principal_id: &str) -> (ApiKey, [u8; 32]) {
     (ApiKey(format!("{PREFIX}{principal_id}_{secret_hex}")), hash)
 }
 
+/// The deployment's seed for keys created with a request id (chosen at random once and
+/// kept in the store, like the page-token key).
+pub fn seed(store: &clearinghouse_storage::Store) -> Result<[u8; 32], crate::error::ApiError> {
+    let mut fresh = [0u8; 32];
+    rand::rng().fill_bytes(&mut fresh);
+    let bytes = store.meta_value("principal_key_seed", &fresh)?;
+    bytes.try_into().map_err(|_| {
+        crate::error::ApiError::Internal("the stored key seed has the wrong length".to_owned())
+    })
+}
+
+/// The key of a principal created with `request_id`: its secret is
+/// SHA-256(seed ‖ principal id ‖ request id), so a replayed request gets the same key.
+/// Whoever holds the data directory (which holds the seed) could derive it; whoever holds
+/// the data directory controls the registry anyway.
+pub fn derive(principal_id: &str, seed: &[u8; 32], request_id: &str) -> (ApiKey, [u8; 32]) {
+    let mut h = Sha256::new();
+    h.update(seed);
+    h.update(principal_id.as_bytes());
+    h.update([0]);
+    h.update(request_id.as_bytes());
+    let secret_hex = hex::encode(h.finalize());
+    let hash = hash_secret(&secret_hex);
+    (ApiKey(format!("{PREFIX}{principal_id}_{secret_hex}")), hash)
+}
+
 /// SHA-256 of a key's secret part.
 pub fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()

@@ -93,6 +93,7 @@ pub async fn admin(args: &ClientArgs, cmd: AdminCmd) -> anyhow::Result<()> {
                             party_id: party.unwrap_or_default(),
                             ..Default::default()
                         }),
+                        ..Default::default()
                     },
                 )?)
                 .await

@@ -6,7 +6,6 @@ use super::{
     contact_in, contact_out, date_in, date_out, enums, etag_out, history_out, money_in, money_out,
     ts_out,
 };
-pub use crate::app::visibility::ContactView;
 use crate::pb;
 
 /// The writable fields of a need from the wire; defaults apply to unset enums.
@@ -58,8 +57,9 @@ pub fn fields_in(v: &mut Violations, n: &pb::Need) -> NeedFields {
     }
 }
 
-/// A need for the wire; the contact only where the view allows it.
-pub fn out(n: &Need, view: ContactView) -> pb::Need {
+/// A need for the wire. The use cases have already removed the contact where the
+/// caller may not see it (`app::visibility::redact_need`).
+pub fn out(n: &Need) -> pb::Need {
     let f = &n.fields;
     let c = n.country();
     pb::Need {
@@ -95,10 +95,7 @@ pub fn out(n: &Need, view: ContactView) -> pb::Need {
         publication_consent: enums::CONSENT.out(f.publication_consent),
         visibility: enums::VISIBILITY.out(f.visibility),
         public_summary: f.public_summary.clone(),
-        contact: match view {
-            ContactView::Shown => contact_out(&f.contact),
-            ContactView::Hidden => None,
-        },
+        contact: contact_out(&f.contact),
         status: enums::NEED_STATUS.out(n.status),
         status_history: history_out(&n.history),
         consent_window_ends: date_out(n.consent_window_ends),

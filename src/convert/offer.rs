@@ -6,7 +6,7 @@ use super::{
     contact_in, contact_out, date_in, date_out, enums, etag_out, history_out, money_in, money_out,
     ts_out,
 };
-use crate::{convert::need::ContactView, pb};
+use crate::pb;
 
 /// The writable fields of an offer from the wire.
 pub fn fields_in(v: &mut Violations, o: &pb::Offer) -> OfferFields {
@@ -60,8 +60,9 @@ pub fn fields_in(v: &mut Violations, o: &pb::Offer) -> OfferFields {
     }
 }
 
-/// An offer for the wire; the contact only where the view allows it.
-pub fn out(o: &Offer, view: ContactView) -> pb::Offer {
+/// An offer for the wire. The use cases have already removed the contact where the
+/// caller may not see it (`app::visibility::redact_offer`).
+pub fn out(o: &Offer) -> pb::Offer {
     let f = &o.fields;
     pb::Offer {
         id: o.id.0.clone(),
@@ -71,10 +72,7 @@ pub fn out(o: &Offer, view: ContactView) -> pb::Offer {
         implementing_party_ids: f.implementing_parties.iter().map(|p| p.0.clone()).collect(),
         programme_name: f.programme_name.clone(),
         description: f.description.clone(),
-        contact: match view {
-            ContactView::Shown => contact_out(&f.contact),
-            ContactView::Hidden => None,
-        },
+        contact: contact_out(&f.contact),
         areas: enums::AREA.out_list(&f.areas),
         sub_areas: enums::SUB_AREA.out_list(&f.sub_areas),
         weapon_domains: enums::WEAPON_DOMAIN.out_list(&f.weapon_domains),

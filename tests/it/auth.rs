@@ -179,6 +179,7 @@ async fn requesters_and_providers_need_a_party_and_keys_are_never_listed() {
                 role: pb::Role::Requester as i32,
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect_err("party required");
@@ -195,6 +196,7 @@ async fn requesters_and_providers_need_a_party_and_keys_are_never_listed() {
                 party_id: "state-XXX".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect_err("unknown party");

@@ -130,6 +130,7 @@ async fn kill_nine_under_load_loses_no_acknowledged_write() {
                 party_id: "state-KEN".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("principal")

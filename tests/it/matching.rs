@@ -394,6 +394,13 @@ async fn policy_and_exchange_rates_change_scores_and_survive_a_restart() {
     );
 
     let mut admin = server.admin().await;
+    let first = admin
+        .admin
+        .get_matching_policy(pb::GetMatchingPolicyRequest {})
+        .await
+        .expect("policy")
+        .into_inner();
+    let etag = first.policy.expect("policy").etag;
     let e = admin
         .admin
         .set_exchange_rates(pb::SetExchangeRatesRequest {
@@ -402,6 +409,7 @@ async fn policy_and_exchange_rates_change_scores_and_survive_a_restart() {
                 currency_code: "EUR".into(),
                 rate: "abc".into(),
             }],
+            etag: etag.clone(),
         })
         .await
         .expect_err("bad rate");
@@ -409,7 +417,7 @@ async fn policy_and_exchange_rates_change_scores_and_survive_a_restart() {
         support::violations(&e, Code::InvalidArgument),
         vec!["rates[0].rate"]
     );
-    admin
+    let set = admin
         .admin
         .set_exchange_rates(pb::SetExchangeRatesRequest {
             base_currency_code: "USD".into(),
@@ -417,9 +425,22 @@ async fn policy_and_exchange_rates_change_scores_and_survive_a_restart() {
                 currency_code: "EUR".into(),
                 rate: "1.08".into(),
             }],
+            etag: etag.clone(),
         })
         .await
-        .expect("rates");
+        .expect("rates")
+        .into_inner();
+    assert_ne!(set.etag, etag, "the settings moved to a new version");
+    let stale_rates = admin
+        .admin
+        .set_exchange_rates(pb::SetExchangeRatesRequest {
+            base_currency_code: "USD".into(),
+            rates: Vec::new(),
+            etag,
+        })
+        .await
+        .expect_err("stale etag");
+    assert_eq!(stale_rates.code(), Code::Aborted);
     let after = bm
         .explain_fit(pb::ExplainFitRequest {
             need_id: need_id.clone(),
@@ -434,22 +455,38 @@ async fn policy_and_exchange_rates_change_scores_and_survive_a_restart() {
         budget(&after).reason
     );
 
-    let policy = admin
+    let read = admin
         .admin
         .get_matching_policy(pb::GetMatchingPolicyRequest {})
         .await
         .expect("policy")
-        .into_inner()
-        .policy
-        .expect("policy");
+        .into_inner();
+    assert_eq!(read.base_currency_code, "USD");
+    assert_eq!(read.rates.len(), 1);
+    assert_eq!(read.rates[0].rate, "1.08");
+    let policy = read.policy.expect("policy");
     assert!((policy.thematic_weight - 0.35).abs() < 1e-9);
+    let weights = || {
+        pb_mask(&[
+            "thematic_weight",
+            "geography_weight",
+            "funding_weight",
+            "budget_weight",
+            "assistance_weight",
+            "timing_weight",
+            "language_weight",
+        ])
+    };
     let bad = pb::MatchingPolicy {
         thematic_weight: 0.9,
         ..policy.clone()
     };
     let e = admin
         .admin
-        .update_matching_policy(pb::UpdateMatchingPolicyRequest { policy: Some(bad) })
+        .update_matching_policy(pb::UpdateMatchingPolicyRequest {
+            policy: Some(bad),
+            update_mask: pb_mask(&["thematic_weight"]),
+        })
         .await
         .expect_err("sum");
     assert_eq!(
@@ -471,6 +508,7 @@ async fn policy_and_exchange_rates_change_scores_and_survive_a_restart() {
         .admin
         .update_matching_policy(pb::UpdateMatchingPolicyRequest {
             policy: Some(budget_only.clone()),
+            update_mask: weights(),
         })
         .await
         .expect("update");
@@ -478,6 +516,7 @@ async fn policy_and_exchange_rates_change_scores_and_survive_a_restart() {
         .admin
         .update_matching_policy(pb::UpdateMatchingPolicyRequest {
             policy: Some(budget_only),
+            update_mask: weights(),
         })
         .await
         .expect_err("stale etag");
@@ -616,4 +655,10 @@ async fn broker_plans_an_allocation_that_respects_capacity_and_explains_the_unfu
         Code::PermissionDenied
     );
     server.stop().await;
+}
+
+fn pb_mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
+    Some(prost_types::FieldMask {
+        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+    })
 }

@@ -171,6 +171,7 @@ impl TestServer {
                     party_id: party.to_owned(),
                     ..Default::default()
                 }),
+                ..Default::default()
             })
             .await
             .expect("create principal")

@@ -33,7 +33,7 @@ pub use geo::{Country, GeoScope};
 pub use ids::{NeedId, OfferId, PartyId, PrincipalId};
 pub use matches::{Match, MatchStatus};
 pub use money::{CurrencyCode, Money};
-pub use need::{Need, NeedFeedback, NeedField, NeedFields};
+pub use need::{FeedbackEntry, Need, NeedFeedback, NeedField, NeedFields};
 pub use need_status::NeedStatus;
 pub use offer::{Offer, OfferField, OfferFields};
 pub use offer_status::OfferStatus;

@@ -535,9 +535,11 @@ impl Match {
         Ok(next)
     }
 
-    /// Contributions that hold (or would hold) a reservation: not declined, with an amount.
+    /// Contributions that hold (or would hold) a reservation: every one not declined.
+    /// A pledged amount reserves budget; every contribution, in-kind included, takes
+    /// one of its offer's engagements.
     pub fn reserving(&self) -> impl Iterator<Item = &Contribution> {
-        self.live().filter(|c| c.amount.is_some())
+        self.live()
     }
 
     /// Sum of the live pledged amounts per currency (for the gap shown to brokers).
@@ -557,20 +559,23 @@ fn rule(reason: &'static str, message: String) -> TransitionError {
     TransitionError::Rule { reason, message }
 }
 
-/// The offer status its commitment implies (an offer without a ceiling never fills).
-pub fn derived_offer_status(o: &Offer) -> OfferStatus {
+/// The offer status its commitment implies: full when its ceiling is reserved or its
+/// maximum number of engagements is reached (an offer with neither limit never fills).
+pub fn derived_offer_status(o: &Offer, engagements: u32) -> OfferStatus {
     if !o.status.is_open() && o.status != OfferStatus::FullyCommitted {
         return o.status;
     }
+    let max = o.fields.max_engagements;
     match o.fields.budget_ceiling {
         Some(c) if o.committed_minor_units >= c.minor_units => OfferStatus::FullyCommitted,
-        _ if o.committed_minor_units > 0 => OfferStatus::PartiallyCommitted,
+        _ if max > 0 && engagements >= max => OfferStatus::FullyCommitted,
+        _ if o.committed_minor_units > 0 || engagements > 0 => OfferStatus::PartiallyCommitted,
         _ => OfferStatus::Active,
     }
 }
 
-fn set_offer_status(o: &mut Offer, now: Timestamp, who: &PrincipalId) {
-    let to = derived_offer_status(o);
+fn set_offer_status(o: &mut Offer, engagements: u32, now: Timestamp, who: &PrincipalId) {
+    let to = derived_offer_status(o, engagements);
     if to != o.status {
         o.history.push(StatusChange::new(
             Some(o.status.code()),
@@ -584,11 +589,14 @@ fn set_offer_status(o: &mut Offer, now: Timestamp, who: &PrincipalId) {
     o.updated_at = now;
 }
 
-/// Reserves `amount` from the offer's remaining capacity, or refuses with
-/// `CAPACITY_EXHAUSTED` (or `CURRENCY_MISMATCH`).
+/// Reserves a contribution from the offer: `amount` from its remaining budget (none for
+/// an in-kind contribution) and one engagement, `engaged` being the number of other
+/// matches already reserving from it. Refuses with `CAPACITY_EXHAUSTED`,
+/// `ENGAGEMENTS_EXHAUSTED`, `ABOVE_MAX_CONTRIBUTION` or `CURRENCY_MISMATCH`.
 pub fn reserve(
     o: &Offer,
-    amount: Money,
+    amount: Option<Money>,
+    engaged: u32,
     who: &PrincipalId,
     now: Timestamp,
 ) -> Result<Offer, TransitionError> {
@@ -598,51 +606,72 @@ pub fn reserve(
             format!("offer {} is {}; it cannot take on a match", o.id, o.status),
         ));
     }
-    let mut next = o.clone();
-    if let Some(c) = o.fields.budget_ceiling {
-        if c.currency != amount.currency {
-            return Err(rule(
-                "CURRENCY_MISMATCH",
-                format!(
-                    "offer {} budgets in {}; pledge the amount in {}",
-                    o.id, c.currency, c.currency
-                ),
-            ));
-        }
-        let remaining = c.minor_units - o.committed_minor_units;
-        if amount.minor_units > remaining {
-            return Err(rule(
-                "CAPACITY_EXHAUSTED",
-                format!(
-                    "offer {} has {} {} left; the contribution needs {}",
-                    o.id,
-                    remaining.max(0),
-                    c.currency,
-                    amount.minor_units
-                ),
-            ));
-        }
-    }
-    if let Some(max) = o.fields.max_contribution
-        && max.currency == amount.currency
-        && amount.minor_units > max.minor_units
-    {
+    let max = o.fields.max_engagements;
+    if max > 0 && engaged >= max {
         return Err(rule(
-            "ABOVE_MAX_CONTRIBUTION",
-            format!("offer {} gives at most {} per project", o.id, max),
+            "ENGAGEMENTS_EXHAUSTED",
+            format!(
+                "offer {} takes at most {max} engagement(s) and has {engaged} already",
+                o.id
+            ),
         ));
     }
-    next.committed_minor_units = next
-        .committed_minor_units
-        .saturating_add(amount.minor_units);
-    set_offer_status(&mut next, now, who);
+    let mut next = o.clone();
+    if let Some(amount) = amount {
+        if let Some(c) = o.fields.budget_ceiling {
+            if c.currency != amount.currency {
+                return Err(rule(
+                    "CURRENCY_MISMATCH",
+                    format!(
+                        "offer {} budgets in {}; pledge the amount in {}",
+                        o.id, c.currency, c.currency
+                    ),
+                ));
+            }
+            let remaining = c.minor_units - o.committed_minor_units;
+            if amount.minor_units > remaining {
+                return Err(rule(
+                    "CAPACITY_EXHAUSTED",
+                    format!(
+                        "offer {} has {} {} left; the contribution needs {}",
+                        o.id,
+                        remaining.max(0),
+                        c.currency,
+                        amount.minor_units
+                    ),
+                ));
+            }
+        }
+        if let Some(max) = o.fields.max_contribution
+            && max.currency == amount.currency
+            && amount.minor_units > max.minor_units
+        {
+            return Err(rule(
+                "ABOVE_MAX_CONTRIBUTION",
+                format!("offer {} gives at most {} per project", o.id, max),
+            ));
+        }
+        next.committed_minor_units = next
+            .committed_minor_units
+            .saturating_add(amount.minor_units);
+    }
+    set_offer_status(&mut next, engaged + 1, now, who);
     Ok(next)
 }
 
-/// Returns a reservation to the offer.
-pub fn release(o: &Offer, amount: Money, who: &PrincipalId, now: Timestamp) -> Offer {
+/// Returns a contribution's reservation to the offer; `engaged` is the number of other
+/// matches still reserving from it.
+pub fn release(
+    o: &Offer,
+    amount: Option<Money>,
+    engaged: u32,
+    who: &PrincipalId,
+    now: Timestamp,
+) -> Offer {
     let mut next = o.clone();
-    next.committed_minor_units = (next.committed_minor_units - amount.minor_units).max(0);
-    set_offer_status(&mut next, now, who);
+    if let Some(amount) = amount {
+        next.committed_minor_units = (next.committed_minor_units - amount.minor_units).max(0);
+    }
+    set_offer_status(&mut next, engaged, now, who);
     next
 }

@@ -2,7 +2,7 @@
 //!
 //! Entry points: [`Need::new`] (validated creation), [`Need::updated`] (field-mask
 //! update with the editability rules), and the lifecycle methods (`submit`,
-//! `authenticate`, `reject`, `circulate`, `withdraw`, `add_feedback`, `close`).
+//! `authenticate`, `reject`, `circulate`, `withdraw`, `record_feedback`, `close`).
 
 use crate::{
     codes::{
@@ -167,6 +167,19 @@ pub struct NeedFeedback {
     pub author: PrincipalId,
 }
 
+/// One feedback entry stored as its own record, beside its need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedbackEntry {
+    /// Id chosen by the server.
+    pub id: String,
+    /// Version (always 1: feedback is never edited).
+    pub version: u64,
+    /// The need it is about.
+    pub need: NeedId,
+    /// The feedback.
+    pub feedback: NeedFeedback,
+}
+
 /// A recorded need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Need {
@@ -186,7 +199,9 @@ pub struct Need {
     pub consent_window_ends: Option<Date>,
     /// Follow-up letter due date.
     pub follow_up_due: Date,
-    /// Outcome feedback.
+    /// Outcome feedback, oldest first. Feedback is stored in its own records
+    /// ([`FeedbackEntry`]); the store's readers fill this list (a need written before
+    /// that may also carry entries of its own).
     pub feedback: Vec<NeedFeedback>,
     /// Creation time.
     pub created_at: Timestamp,
@@ -536,9 +551,26 @@ impl Need {
         if let Some(d) = next.fields.request_date {
             next.follow_up_due = consent::follow_up_due(d);
         }
+        if next.withholds_publication() {
+            // The State objects: the need stops being published at once (see
+            // `withholds_publication`).
+            next.fields.visibility = Visibility::CommitteeOnly;
+        }
         next.updated_at = now;
         next.updated_by = actor.clone();
         Ok(next)
+    }
+
+    /// Whether the requester withholds publication of a need that is (or may next be)
+    /// circulated. The 2010 procedure lets a State object to its request being sent to
+    /// providers and published; an objection made after circulation takes effect at
+    /// once: the need becomes COMMITTEE_ONLY, so it leaves providers' and analysts'
+    /// lists, searches and candidate rankings (reports count it only). Matches already
+    /// proposed stay: they were brokered with the named providers, who keep seeing the
+    /// match; the Committee decides whether to withdraw them.
+    pub fn withholds_publication(&self) -> bool {
+        self.fields.publication_consent == PublicationConsent::Withheld
+            && !matches!(self.status, NeedStatus::Draft | NeedStatus::Submitted)
     }
 
     fn move_to(
@@ -641,13 +673,15 @@ impl Need {
         self.move_to(NeedStatus::Withdrawn, actor, who, now, reason)
     }
 
-    /// Appends outcome feedback (any status from SUBMITTED on).
-    pub fn add_feedback(
+    /// Validates outcome feedback (any status from SUBMITTED on) and returns the need
+    /// touched by it with the entry to store beside it: feedback lives in its own
+    /// records, so a need never grows with it.
+    pub fn record_feedback(
         &self,
         who: &PrincipalId,
         now: Timestamp,
         text: &str,
-    ) -> Result<Need, NeedUpdateError> {
+    ) -> Result<(Need, NeedFeedback), NeedUpdateError> {
         let mut v = Violations::new("");
         v.text("text", text, true, 4000);
         v.into_result()?;
@@ -658,14 +692,14 @@ impl Need {
             }));
         }
         let mut next = self.clone();
-        next.feedback.push(NeedFeedback {
+        next.updated_at = now;
+        next.updated_by = who.clone();
+        let entry = NeedFeedback {
             text: text.to_owned(),
             at: now,
             author: who.clone(),
-        });
-        next.updated_at = now;
-        next.updated_by = who.clone();
-        Ok(next)
+        };
+        Ok((next, entry))
     }
 
     /// FULFILLED → CLOSED, once outcome feedback exists.

@@ -45,7 +45,7 @@ impl ValidationError {
 }
 
 /// Accumulates violations; the field names are prefixed with a path.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Violations {
     prefix: String,
     list: Vec<FieldViolation>,

@@ -2,8 +2,8 @@
 //! capacity reservation.
 
 use clearinghouse_domain::{
-    CurrencyCode, FundingMode, GeoScope, Money, NeedId, Offer, OfferFields, OfferId, OfferStatus,
-    PartyId, PrincipalId, Timestamp,
+    AssistanceKind, CurrencyCode, FundingMode, GeoScope, Money, NeedId, Offer, OfferFields,
+    OfferId, OfferStatus, PartyId, PrincipalId, SubArea, Timestamp,
     matches::{
         self, Acceptance, Contribution, ContributionRole, MATCH_EDGES, Match, MatchStatus, Origin,
         Proposal, ReasonCode,
@@ -201,21 +201,22 @@ fn reservation_respects_capacity_and_release_returns_it() {
         currency: CurrencyCode::USD,
         minor_units: 700,
     };
-    let o1 = matches::reserve(&o, a, &who(), T0).expect("fits");
+    let o1 = matches::reserve(&o, Some(a), 0, &who(), T0).expect("fits");
     assert_eq!(
         (o1.committed_minor_units, o1.status),
         (700, OfferStatus::PartiallyCommitted)
     );
-    match matches::reserve(&o1, a, &who(), T0) {
+    match matches::reserve(&o1, Some(a), 1, &who(), T0) {
         Err(TransitionError::Rule { reason, .. }) => assert_eq!(reason, "CAPACITY_EXHAUSTED"),
         other => panic!("expected CAPACITY_EXHAUSTED, got {other:?}"),
     }
     let full = matches::reserve(
         &o1,
-        Money {
+        Some(Money {
             currency: CurrencyCode::USD,
             minor_units: 300,
-        },
+        }),
+        1,
         &who(),
         T0,
     )
@@ -226,15 +227,16 @@ fn reservation_respects_capacity_and_release_returns_it() {
         minor_units: 1,
     };
     assert!(
-        matches::reserve(&o, eur, &who(), T0).is_err(),
+        matches::reserve(&o, Some(eur), 0, &who(), T0).is_err(),
         "pledges are in the offer's currency"
     );
     let back = matches::release(
         &full,
-        Money {
+        Some(Money {
             currency: CurrencyCode::USD,
             minor_units: 1000,
-        },
+        }),
+        0,
         &who(),
         T0,
     );
@@ -242,4 +244,42 @@ fn reservation_respects_capacity_and_release_returns_it() {
         (back.committed_minor_units, back.status),
         (0, OfferStatus::Active)
     );
+}
+
+#[test]
+fn engagements_and_in_kind_contributions_count_against_max_engagements() {
+    let mut o = Offer::new(
+        OfferContext {
+            id: OfferId("O1".into()),
+            provider: PartyId("org-x".into()),
+            now: T0,
+            actor: who(),
+        },
+        OfferFields {
+            programme_name: "Experts".into(),
+            description: "Expert missions".into(),
+            sub_areas: vec![SubArea::ControlLists],
+            assistance_kinds: vec![AssistanceKind::ExpertMission],
+            funding_modes: vec![FundingMode::InKind],
+            scope: GeoScope {
+                global: true,
+                ..GeoScope::default()
+            },
+            max_engagements: 2,
+            ..OfferFields::default()
+        },
+    )
+    .expect("offer");
+    o.status = OfferStatus::Active;
+    // In-kind: no amount, but each contribution takes an engagement.
+    let one = matches::reserve(&o, None, 0, &who(), T0).expect("first");
+    assert_eq!(one.status, OfferStatus::PartiallyCommitted);
+    let two = matches::reserve(&one, None, 1, &who(), T0).expect("second");
+    assert_eq!(two.status, OfferStatus::FullyCommitted);
+    match matches::reserve(&o, None, 2, &who(), T0) {
+        Err(TransitionError::Rule { reason, .. }) => assert_eq!(reason, "ENGAGEMENTS_EXHAUSTED"),
+        other => panic!("expected ENGAGEMENTS_EXHAUSTED, got {other:?}"),
+    }
+    let back = matches::release(&two, None, 1, &who(), T0);
+    assert_eq!(back.status, OfferStatus::PartiallyCommitted);
 }

@@ -355,9 +355,15 @@ fn closing_needs_feedback_first() {
             ..
         })
     ));
-    let n = n
-        .add_feedback(&who(), T0, "Course delivered")
+    let (mut n, entry) = n
+        .record_feedback(&who(), T0, "Course delivered")
         .expect("feedback");
+    assert!(
+        n.feedback.is_empty(),
+        "feedback is stored beside the need, not in it"
+    );
+    assert_eq!(entry.text, "Course delivered");
+    n.feedback.push(entry);
     assert_eq!(
         n.close(Actor::Broker, &who(), T0).map(|n| n.status),
         Ok(NeedStatus::Closed)

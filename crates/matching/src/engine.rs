@@ -9,7 +9,7 @@ use clearinghouse_domain::{Need, Offer};
 use crate::{
     features::{self, NeedFeatures, OfferFeatures},
     fit::{self, FitContext},
-    index::{Indexed, Postings},
+    index::{Change, Indexed, Postings},
     naive::Work,
     rank::{Ranked, TopK, sort_ranked},
 };
@@ -60,7 +60,8 @@ fn consider(
 }
 
 /// Scores of pairs keyed by (need slot, offer slot) with the versions they were computed
-/// for; valid while the policy, rates and date stay the same (the fingerprint).
+/// for; valid while the policy, rates, date and slot numbering (the postings'
+/// generations) stay the same (the fingerprint).
 #[derive(Debug, Default)]
 struct ScoreCache {
     fingerprint: u64,
@@ -92,9 +93,10 @@ impl std::hash::Hasher for SlotHasher {
 /// Most cached scores kept before the cache starts over.
 const CACHE_LIMIT: usize = 4_000_000;
 
-fn fingerprint(ctx: &FitContext<'_>) -> u64 {
+fn fingerprint(ctx: &FitContext<'_>, generations: (u64, u64)) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
+    generations.hash(&mut h);
     for (_, w) in ctx.policy.weights.named() {
         w.to_bits().hash(&mut h);
     }
@@ -107,8 +109,8 @@ fn fingerprint(ctx: &FitContext<'_>) -> u64 {
 }
 
 impl ScoreCache {
-    fn ready_for(&mut self, ctx: &FitContext<'_>) {
-        let f = fingerprint(ctx);
+    fn ready_for(&mut self, ctx: &FitContext<'_>, generations: (u64, u64)) {
+        let f = fingerprint(ctx, generations);
         if f != self.fingerprint || self.scores.len() > CACHE_LIMIT {
             self.scores.clear();
             self.fingerprint = f;
@@ -116,23 +118,46 @@ impl ScoreCache {
     }
 }
 
-/// Offers, needs and each need's current top-k.
+/// Offers, needs and, when tracked, each need's current top-k.
 #[derive(Debug, Default)]
 pub struct Engine {
     offers: Postings<Offer>,
     needs: Postings<Need>,
     top: HashMap<String, Vec<Ranked>>,
     k: usize,
+    track_top: bool,
     cache: ScoreCache,
 }
 
 impl Engine {
-    /// An empty engine keeping `k` candidates per need.
+    /// An empty engine keeping each need's best `k` candidates current as offers change
+    /// (incremental re-matching).
     pub fn new(k: usize) -> Engine {
         Engine {
             k,
+            track_top: true,
             ..Engine::default()
         }
+    }
+
+    /// An empty engine that only indexes: candidate queries rank fresh, and a change
+    /// costs only its posting-list update (what a server answering queries needs).
+    pub fn untracked() -> Engine {
+        Engine::default()
+    }
+
+    /// Compacts the posting lists after `dead` replaced or removed items (instead of
+    /// [`crate::index::COMPACT_AFTER`]); tests use small values to reach compaction.
+    #[must_use]
+    pub fn compact_after(mut self, dead: usize) -> Engine {
+        self.offers.set_compact_after(dead);
+        self.needs.set_compact_after(dead);
+        self
+    }
+
+    /// How many times the offers' and the needs' slots were renumbered.
+    pub fn generations(&self) -> (u64, u64) {
+        (self.needs.generation(), self.offers.generation())
     }
 
     /// The offers.
@@ -153,7 +178,20 @@ impl Engine {
         k: usize,
         work: &mut Work,
     ) -> Vec<Ranked> {
-        self.rank_offers(need, None, ctx, k, work)
+        self.rank_offers(need, None, ctx, TopK::new(k), work)
+    }
+
+    /// The next `k` offers for `need` ranked after `after` (a page of the ranking that
+    /// neither repeats nor skips a candidate whose score did not change).
+    pub fn offers_for_need_after(
+        &self,
+        need: &Need,
+        ctx: &FitContext<'_>,
+        k: usize,
+        after: Option<Ranked>,
+        work: &mut Work,
+    ) -> Vec<Ranked> {
+        self.rank_offers(need, None, ctx, TopK::after(k, after), work)
     }
 
     /// Ranks offers for `need`; with `cached` (the need's slot and the cache), scores are
@@ -163,10 +201,9 @@ impl Engine {
         need: &Need,
         cached: Option<(u32, &mut ScoreCache)>,
         ctx: &FitContext<'_>,
-        k: usize,
+        mut top: TopK,
         work: &mut Work,
     ) -> Vec<Ranked> {
-        let mut top = TopK::new(k);
         let nf = NeedFeatures::of(need);
         let mut cached = cached;
         for (oslot, o, of) in self.offers.sharing_with_features(&need.keys()) {
@@ -224,7 +261,20 @@ impl Engine {
         keep: &dyn Fn(&Need) -> bool,
         work: &mut Work,
     ) -> Vec<Ranked> {
-        let mut top = TopK::new(k);
+        self.needs_for_offer_after(offer, ctx, k, None, keep, work)
+    }
+
+    /// The next `k` needs accepted by `keep` for `offer`, ranked after `after`.
+    pub fn needs_for_offer_after(
+        &self,
+        offer: &Offer,
+        ctx: &FitContext<'_>,
+        k: usize,
+        after: Option<Ranked>,
+        keep: &dyn Fn(&Need) -> bool,
+        work: &mut Work,
+    ) -> Vec<Ranked> {
+        let mut top = TopK::after(k, after);
         let of = OfferFeatures::of(offer);
         for (_, n, nf) in self.needs.sharing_with_features(&offer.keys()) {
             if keep(n) {
@@ -254,14 +304,14 @@ impl Engine {
     /// Recomputes every need's top-k (the full re-match).
     pub fn rematch_all(&mut self, ctx: &FitContext<'_>, work: &mut Work) {
         let mut cache = std::mem::take(&mut self.cache);
-        cache.ready_for(ctx);
+        cache.ready_for(ctx, self.generations());
         let tops: HashMap<String, Vec<Ranked>> = self
             .needs
             .iter_slots()
             .map(|(slot, n)| {
                 (
                     n.id.0.clone(),
-                    self.rank_offers(n, Some((slot, &mut cache)), ctx, self.k, work),
+                    self.rank_offers(n, Some((slot, &mut cache)), ctx, TopK::new(self.k), work),
                 )
             })
             .collect();
@@ -269,29 +319,67 @@ impl Engine {
         self.top = tops;
     }
 
-    /// Adds or replaces a need and computes its top-k.
-    pub fn upsert_need(&mut self, need: Need, ctx: &FitContext<'_>, work: &mut Work) {
-        let top = self.offers_for_need(&need, ctx, self.k, work);
-        self.top.insert(need.id.0.clone(), top);
-        self.needs.upsert(need);
+    /// Adds or replaces a need (and, when tracked, computes its top-k); ignored when the
+    /// engine holds this version or a newer one. Returns whether it applied.
+    pub fn upsert_need(&mut self, need: Need, ctx: &FitContext<'_>, work: &mut Work) -> bool {
+        let top = self
+            .track_top
+            .then(|| self.offers_for_need(&need, ctx, self.k, work));
+        let id = need.id.0.clone();
+        match self.needs.upsert(need) {
+            Change::Stale => false,
+            Change::Applied(_) => {
+                if let Some(top) = top {
+                    self.top.insert(id, top);
+                }
+                true
+            }
+        }
     }
 
-    /// Removes a need.
-    pub fn remove_need(&mut self, id: &str) {
-        self.needs.remove(id);
-        self.top.remove(id);
+    /// Removes a need as of `version`, unless a newer version is held.
+    pub fn remove_need(&mut self, id: &str, version: u64) -> bool {
+        match self.needs.remove(id, version) {
+            Change::Stale => false,
+            Change::Applied(_) => {
+                self.top.remove(id);
+                true
+            }
+        }
     }
 
-    /// Adds or replaces an offer, updating the top-k of the needs it can affect.
-    pub fn upsert_offer(&mut self, offer: Offer, ctx: &FitContext<'_>, work: &mut Work) {
-        let old = self.offers.upsert(offer.clone());
-        self.refresh_after_offer_change(old.as_ref(), Some(&offer), ctx, work);
+    /// Adds or replaces an offer (and, when tracked, updates the top-k of the needs it
+    /// can affect); ignored when the engine holds this version or a newer one.
+    pub fn upsert_offer(&mut self, offer: Offer, ctx: &FitContext<'_>, work: &mut Work) -> bool {
+        match self.offers.upsert(offer.clone()) {
+            Change::Stale => false,
+            Change::Applied(old) => {
+                if self.track_top {
+                    self.refresh_after_offer_change(old.as_ref(), Some(&offer), ctx, work);
+                }
+                true
+            }
+        }
     }
 
-    /// Removes an offer, updating the top-k of the needs that listed it.
-    pub fn remove_offer(&mut self, id: &str, ctx: &FitContext<'_>, work: &mut Work) {
-        let old = self.offers.remove(id);
-        self.refresh_after_offer_change(old.as_ref(), None, ctx, work);
+    /// Removes an offer as of `version` (and, when tracked, updates the top-k of the
+    /// needs that listed it), unless a newer version is held.
+    pub fn remove_offer(
+        &mut self,
+        id: &str,
+        version: u64,
+        ctx: &FitContext<'_>,
+        work: &mut Work,
+    ) -> bool {
+        match self.offers.remove(id, version) {
+            Change::Stale => false,
+            Change::Applied(old) => {
+                if self.track_top {
+                    self.refresh_after_offer_change(old.as_ref(), None, ctx, work);
+                }
+                true
+            }
+        }
     }
 
     fn refresh_after_offer_change(

@@ -34,6 +34,8 @@ pub trait Indexed: Clone {
     type Features: Copy;
     /// Id.
     fn id(&self) -> &str;
+    /// Version of the stored record it was built from (updates only move forward).
+    fn version(&self) -> u64;
     /// Posting-list keys.
     fn keys(&self) -> Vec<usize>;
     /// Its filter features.
@@ -47,6 +49,9 @@ impl Indexed for Offer {
     }
     fn id(&self) -> &str {
         &self.id.0
+    }
+    fn version(&self) -> u64 {
+        self.version
     }
     fn keys(&self) -> Vec<usize> {
         let f = &self.fields;
@@ -90,6 +95,9 @@ impl Indexed for Need {
     fn id(&self) -> &str {
         &self.id.0
     }
+    fn version(&self) -> u64 {
+        self.version
+    }
     fn keys(&self) -> Vec<usize> {
         let Some(r) = region_of_country(&self.fields.country_code) else {
             return Vec::new();
@@ -101,7 +109,10 @@ impl Indexed for Need {
     }
 }
 
-/// Items in posting lists, with tombstones for replaced or removed items.
+/// Items in posting lists. Slots of replaced or removed items stay empty until a
+/// compaction renumbers every slot (and bumps [`Postings::generation`]). Changes are
+/// version-monotonic: an item older than the one held, or than a removal, is ignored,
+/// so a late update can never bring back what a newer one replaced or removed.
 #[derive(Debug, Clone)]
 pub struct Postings<T: Indexed> {
     /// Boxed so that checking a slot reads a pointer, not the item's own memory.
@@ -110,6 +121,23 @@ pub struct Postings<T: Indexed> {
     by_id: HashMap<String, u32>,
     lists: Vec<Vec<u32>>,
     dead: usize,
+    /// Version at which each removed id left (a later upsert must be newer).
+    removed: HashMap<String, u64>,
+    generation: u64,
+    /// Dead slots tolerated before a compaction (also at most half of all slots).
+    compact_after: usize,
+}
+
+/// Dead slots a [`Postings`] tolerates by default before compacting.
+pub const COMPACT_AFTER: usize = 1024;
+
+/// What an upsert or removal did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change<T> {
+    /// Applied; the item it replaced or removed, if any.
+    Applied(Option<T>),
+    /// Ignored: the index already holds this version or a newer one (or a newer removal).
+    Stale,
 }
 
 impl<T: Indexed> Default for Postings<T> {
@@ -120,6 +148,9 @@ impl<T: Indexed> Default for Postings<T> {
             by_id: HashMap::new(),
             lists: vec![Vec::new(); SubArea::ALL.len() * regions().len()],
             dead: 0,
+            removed: HashMap::new(),
+            generation: 0,
+            compact_after: COMPACT_AFTER,
         }
     }
 }
@@ -130,9 +161,38 @@ impl<T: Indexed> Postings<T> {
         Self::default()
     }
 
-    /// Adds or replaces an item; returns the replaced one.
-    pub fn upsert(&mut self, item: T) -> Option<T> {
-        let old = self.remove(item.id());
+    /// The version held for `id` (live or removed), if any.
+    pub fn version_of(&self, id: &str) -> Option<u64> {
+        self.get(id)
+            .map(Indexed::version)
+            .or_else(|| self.removed.get(id).copied())
+    }
+
+    /// Adds or replaces an item unless a version at least as new is held or was removed.
+    pub fn upsert(&mut self, item: T) -> Change<T> {
+        if self
+            .version_of(item.id())
+            .is_some_and(|v| v >= item.version())
+        {
+            return Change::Stale;
+        }
+        self.removed.remove(item.id());
+        let old = self.take(item.id());
+        self.insert(item);
+        Change::Applied(old)
+    }
+
+    /// Removes an item as of `version` (the version of the record that left), unless a
+    /// newer version is held; remembers the removal so older upserts stay out.
+    pub fn remove(&mut self, id: &str, version: u64) -> Change<T> {
+        if self.version_of(id).is_some_and(|v| v > version) {
+            return Change::Stale;
+        }
+        self.removed.insert(id.to_owned(), version);
+        Change::Applied(self.take(id))
+    }
+
+    fn insert(&mut self, item: T) {
         let slot = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
         for k in item.keys() {
             self.lists[k].push(slot);
@@ -140,15 +200,13 @@ impl<T: Indexed> Postings<T> {
         self.by_id.insert(item.id().to_owned(), slot);
         self.feats.push(item.features());
         self.slots.push(Some(Box::new(item)));
-        old
     }
 
-    /// Removes an item; returns it.
-    pub fn remove(&mut self, id: &str) -> Option<T> {
+    fn take(&mut self, id: &str) -> Option<T> {
         let slot = self.by_id.remove(id)?;
         let old = self.slots.get_mut(slot as usize)?.take().map(|b| *b);
         self.dead += 1;
-        if self.dead > 1024 && self.dead * 2 > self.slots.len() {
+        if self.dead > self.compact_after && self.dead * 2 > self.slots.len() {
             self.compact();
         }
         old
@@ -160,10 +218,26 @@ impl<T: Indexed> Postings<T> {
             .flatten()
             .map(|b| *b)
             .collect();
+        let removed = std::mem::take(&mut self.removed);
+        let (generation, compact_after) = (self.generation + 1, self.compact_after);
         *self = Self::default();
         for i in items {
-            self.upsert(i);
+            self.insert(i);
         }
+        self.removed = removed;
+        self.generation = generation;
+        self.compact_after = compact_after;
+    }
+
+    /// Sets how many dead slots are tolerated before a compaction.
+    pub fn set_compact_after(&mut self, dead: usize) {
+        self.compact_after = dead;
+    }
+
+    /// Bumped whenever a compaction renumbers the slots: anything keyed by slot must be
+    /// dropped when it changes.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The item with this id.

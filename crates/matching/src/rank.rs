@@ -17,6 +17,11 @@ pub struct Ranked {
 }
 
 impl Ranked {
+    /// Whether `self` comes after `other` in the ranking (a page cursor's test).
+    pub fn ranks_after(&self, other: &Ranked) -> bool {
+        self.rank_cmp(other) == Ordering::Less
+    }
+
     /// `Greater` means ranked before.
     fn rank_cmp(&self, other: &Self) -> Ordering {
         self.score_milli
@@ -42,19 +47,27 @@ impl PartialOrd for Worst {
     }
 }
 
-/// Keeps the best `k` candidates pushed into it.
+/// Keeps the best `k` candidates pushed into it (only those ranked after a cursor, when
+/// it has one: the next page of a ranking).
 #[derive(Debug)]
 pub struct TopK {
     k: usize,
     heap: BinaryHeap<Worst>,
+    after: Option<Ranked>,
 }
 
 impl TopK {
     /// An empty top-k.
     pub fn new(k: usize) -> TopK {
+        TopK::after(k, None)
+    }
+
+    /// An empty top-k that keeps only candidates ranked after `after`.
+    pub fn after(k: usize, after: Option<Ranked>) -> TopK {
         TopK {
             k,
             heap: BinaryHeap::with_capacity(k.saturating_add(1).min(1024)),
+            after,
         }
     }
 
@@ -70,7 +83,7 @@ impl TopK {
 
     /// Offers a candidate.
     pub fn push(&mut self, r: Ranked) {
-        if self.k == 0 {
+        if self.k == 0 || self.after.as_ref().is_some_and(|a| !r.ranks_after(a)) {
             return;
         }
         if self.heap.len() < self.k {

@@ -31,6 +31,34 @@ impl Rate {
     }
 }
 
+impl std::fmt::Display for Rate {
+    /// The rate as a decimal, exact when the denominator is a power of ten (as every
+    /// parsed rate's is), e.g. `1.0842`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut den = self.den;
+        let mut places = 0usize;
+        while den > 1 && den % 10 == 0 {
+            den /= 10;
+            places += 1;
+        }
+        if den != 1 {
+            return write!(f, "{}/{}", self.num, self.den);
+        }
+        let digits = self.num.to_string();
+        if places == 0 {
+            return f.write_str(&digits);
+        }
+        let padded = format!("{digits:0>width$}", width = places + 1);
+        let (int, frac) = padded.split_at(padded.len() - places);
+        let frac = frac.trim_end_matches('0');
+        if frac.is_empty() {
+            f.write_str(int)
+        } else {
+            write!(f, "{int}.{frac}")
+        }
+    }
+}
+
 /// Rates into one base currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExchangeRates {

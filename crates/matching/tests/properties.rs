@@ -44,20 +44,38 @@ proptest! {
     }
 
     #[test]
-    fn incremental_updates_equal_a_full_rematch(seed in any::<u64>(), k in 1usize..8, removals in 0usize..20) {
-        let data = synth::generate(seed, Shape { needs: 30, offers: 200, planted_pct: 30 });
+    fn incremental_updates_equal_a_full_rematch(
+        seed in any::<u64>(),
+        k in 1usize..8,
+        updates in 0usize..150,
+        removals in 0usize..20,
+    ) {
+        let data = synth::generate(seed, Shape { needs: 30, offers: 80, planted_pct: 30 });
         let (policy, rates) = ctx_parts();
         let ctx = FitContext { policy: &policy, rates: &rates, today: data.today, stage: NeedStage::Circulated };
         let mut w = Work::default();
-        let mut inc = Engine::new(k);
+        // A small compaction threshold, so runs with many changes renumber the slots.
+        let mut inc = Engine::new(k).compact_after(16);
         for n in &data.needs {
             inc.upsert_need(n.clone(), &ctx, &mut w);
         }
         for o in &data.offers {
             inc.upsert_offer(o.clone(), &ctx, &mut w);
         }
+        // Existing offers change (some several times): each takes another offer's scope,
+        // budget and kinds.
+        let n = data.offers.len();
+        for u in 0..updates {
+            let o = &data.offers[(u * 3) % n];
+            let Some(held) = inc.offers().get(&o.id.0).cloned() else { continue };
+            let mut changed = held;
+            changed.fields = data.offers[(u * 7 + 11) % n].fields.clone();
+            changed.version += 1;
+            inc.upsert_offer(changed, &ctx, &mut w);
+        }
         for o in data.offers.iter().step_by(7).take(removals) {
-            inc.remove_offer(&o.id.0, &ctx, &mut w);
+            let v = inc.offers().get(&o.id.0).map_or(o.version, |h| h.version);
+            inc.remove_offer(&o.id.0, v + 1, &ctx, &mut w);
         }
         let mut full = Engine::new(k);
         for o in inc.offers().iter() {
@@ -69,6 +87,71 @@ proptest! {
         full.rematch_all(&ctx, &mut w);
         for n in &data.needs {
             prop_assert_eq!(inc.top_for(&n.id.0), full.top_for(&n.id.0), "need {}", n.id);
+        }
+        if updates + 2 * removals > n + 32 {
+            prop_assert!(inc.generations().1 > 0, "so many changes compact the offers");
+        }
+    }
+
+    #[test]
+    fn ranking_does_not_depend_on_insertion_order(seed in any::<u64>(), k in 1usize..15) {
+        let data = synth::generate(seed, Shape { needs: 20, offers: 150, planted_pct: 30 });
+        let (policy, rates) = ctx_parts();
+        let ctx = FitContext { policy: &policy, rates: &rates, today: data.today, stage: NeedStage::Circulated };
+        let mut w = Work::default();
+        let build = |offers: &mut dyn Iterator<Item = &clearinghouse_domain::Offer>, w: &mut Work| {
+            let mut e = Engine::untracked();
+            for o in offers {
+                e.upsert_offer(o.clone(), &ctx, w);
+            }
+            for n in &data.needs {
+                e.upsert_need(n.clone(), &ctx, w);
+            }
+            e
+        };
+        let forward = build(&mut data.offers.iter(), &mut w);
+        let backward = build(&mut data.offers.iter().rev(), &mut w);
+        let (evens, odds): (Vec<_>, Vec<_>) = data.offers.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+        let shuffled = build(&mut odds.iter().chain(evens.iter()).map(|(_, o)| *o), &mut w);
+        for n in &data.needs {
+            let a = forward.offers_for_need(n, &ctx, k, &mut w);
+            prop_assert_eq!(&a, &backward.offers_for_need(n, &ctx, k, &mut w));
+            prop_assert_eq!(&a, &shuffled.offers_for_need(n, &ctx, k, &mut w));
+        }
+        for o in data.offers.iter().take(10) {
+            let a = forward.needs_for_offer(o, &ctx, k, &mut w);
+            prop_assert_eq!(&a, &backward.needs_for_offer(o, &ctx, k, &mut w));
+            prop_assert_eq!(&a, &shuffled.needs_for_offer(o, &ctx, k, &mut w));
+        }
+    }
+
+    #[test]
+    fn late_updates_never_bring_back_an_older_version(seed in any::<u64>()) {
+        let data = synth::generate(seed, Shape { needs: 5, offers: 40, planted_pct: 30 });
+        let (policy, rates) = ctx_parts();
+        let ctx = FitContext { policy: &policy, rates: &rates, today: data.today, stage: NeedStage::Circulated };
+        let mut w = Work::default();
+        let mut e = Engine::untracked();
+        for o in &data.offers {
+            let mut v6 = o.clone();
+            v6.version = 6;
+            prop_assert!(e.upsert_offer(v6.clone(), &ctx, &mut w));
+            // Withdrawn at version 7, then the late upsert of version 6 arrives.
+            prop_assert!(e.remove_offer(&o.id.0, 7, &ctx, &mut w));
+            prop_assert!(!e.upsert_offer(v6, &ctx, &mut w), "a stale upsert is ignored");
+            prop_assert!(e.offers().get(&o.id.0).is_none());
+            let mut v8 = o.clone();
+            v8.version = 8;
+            prop_assert!(e.upsert_offer(v8, &ctx, &mut w), "a newer version comes back");
+        }
+        for n in &data.needs {
+            let mut v3 = n.clone();
+            v3.version = 3;
+            let mut v2 = n.clone();
+            v2.version = 2;
+            prop_assert!(e.upsert_need(v3, &ctx, &mut w));
+            prop_assert!(!e.upsert_need(v2, &ctx, &mut w));
+            prop_assert_eq!(e.needs().get(&n.id.0).map(|x| x.version), Some(3));
         }
     }
 
@@ -174,4 +257,83 @@ fn a_second_rematch_takes_every_score_from_the_cache_until_the_policy_changes() 
     engine.rematch_all(&ctx2, &mut third);
     assert_eq!(third.cached, 0);
     assert!(third.scored > 0);
+}
+
+/// The score cache is keyed by slot; a compaction renumbers slots, so a slot can come to
+/// hold another offer with the same version as the one a cached score was computed for.
+/// Every offer here fits the need (copies of one offer with three geographies), so every
+/// slot is cached; after the compaction the re-match must still equal
+/// one from scratch (debug builds also assert each cached score equals a fresh one).
+#[test]
+fn score_cache_is_not_stale_after_a_compaction() {
+    let data = synth::generate(
+        7,
+        Shape {
+            needs: 40,
+            offers: 200,
+            planted_pct: 100,
+        },
+    );
+    let (policy, rates) = ctx_parts();
+    let ctx = FitContext {
+        policy: &policy,
+        rates: &rates,
+        today: data.today,
+        stage: NeedStage::Circulated,
+    };
+    let mut w = Work::default();
+    let need = data.needs[0].clone();
+    let template = data
+        .offers
+        .iter()
+        .find(|o| clearinghouse_matching::fit::passes(&need, o, &ctx))
+        .expect("some offer fits the first need")
+        .clone();
+    let offers: Vec<_> = (0..60)
+        .map(|i| {
+            let mut o = template.clone();
+            o.id = clearinghouse_domain::OfferId(format!("copy-{i:03}"));
+            o.version = 1;
+            // Three geographies, three scores: global, the need's region, its country.
+            let country = clearinghouse_domain::geo::country(&need.fields.country_code)
+                .expect("the need's country");
+            o.fields.scope = clearinghouse_domain::GeoScope {
+                global: i % 3 == 0,
+                regions: if i % 3 == 1 {
+                    vec![country.region.to_owned()]
+                } else {
+                    Vec::new()
+                },
+                countries: if i % 3 == 2 {
+                    vec![country.iso3.to_owned()]
+                } else {
+                    Vec::new()
+                },
+                ..clearinghouse_domain::GeoScope::default()
+            };
+            o
+        })
+        .collect();
+    let mut e = Engine::new(60).compact_after(8);
+    for o in &offers {
+        e.upsert_offer(o.clone(), &ctx, &mut w);
+    }
+    e.upsert_need(need.clone(), &ctx, &mut w);
+    e.rematch_all(&ctx, &mut w); // caches the need against every slot
+    // Remove two offers in three: the compaction moves the rest to slots that held
+    // other offers, all at version 1 like the cached scores.
+    for (i, o) in offers.iter().enumerate() {
+        if i % 3 != 0 {
+            e.remove_offer(&o.id.0, 2, &ctx, &mut w);
+        }
+    }
+    assert!(e.generations().1 > 0, "the removals compacted the offers");
+    e.rematch_all(&ctx, &mut w);
+    let mut fresh = Engine::new(60);
+    for o in e.offers().iter() {
+        fresh.upsert_offer(o.clone(), &ctx, &mut w);
+    }
+    fresh.upsert_need(need.clone(), &ctx, &mut w);
+    fresh.rematch_all(&ctx, &mut w);
+    assert_eq!(e.top_for(&need.id.0), fresh.top_for(&need.id.0));
 }

@@ -98,11 +98,12 @@ impl GroupCommit {
         let ticket = st.requested;
         self.shared.work.notify_one();
         loop {
-            if let Some(e) = &st.failed {
-                return Err(DurabilityError(e.clone()));
-            }
+            // Durable first: a later batch's failure does not undo this one.
             if st.durable >= ticket {
                 return Ok(());
+            }
+            if let Some(e) = &st.failed {
+                return Err(DurabilityError(e.clone()));
             }
             st = self
                 .shared
@@ -118,6 +119,18 @@ impl GroupCommit {
             Some(e) => Err(DurabilityError(e.clone())),
             None => Ok(()),
         }
+    }
+
+    /// Marks the store failed (e.g. a commit whose outcome is unknown): every waiter and
+    /// every later caller gets [`DurabilityError`].
+    pub fn fail(&self, why: &str) {
+        let mut st = self.shared.lock();
+        if st.failed.is_none() {
+            tracing::error!(error = %why, "storage failed; refusing further writes");
+            st.failed = Some(why.to_owned());
+        }
+        self.shared.work.notify_all();
+        self.shared.done.notify_all();
     }
 
     /// Current counters.
@@ -156,7 +169,17 @@ fn committer_loop(shared: &Shared, syncer: &mut dyn Syncer) {
             }
             st.requested
         };
-        let result = syncer.sync();
+        // A panicking syncer is a failed sync: the waiters must hear about it rather
+        // than wait for ever on a committer that is gone.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| syncer.sync()))
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_owned());
+                Err(io::Error::other(format!("sync panicked: {what}")))
+            });
         let mut st = shared.lock();
         st.syncs += 1;
         match result {
@@ -172,146 +195,159 @@ fn committer_loop(shared: &Shared, syncer: &mut dyn Syncer) {
 
 #[cfg(test)]
 mod tests {
-    use std::{
-        sync::{
-            atomic::{AtomicU64, Ordering},
-            mpsc,
-        },
-        time::Duration,
-    };
+    //! Synchronised on events (a sync started, a waiter answered, tickets issued), never
+    //! on sleeps; nothing here measures time.
+
+    use std::sync::mpsc;
 
     use super::*;
 
-    /// A syncer that waits for a go-ahead per sync and can be told to fail.
+    enum Event {
+        SyncStarted,
+        Answered(Result<(), DurabilityError>),
+    }
+
+    /// A syncer that reports each sync and waits for the test's verdict on it.
     struct Gate {
-        go: mpsc::Receiver<io::Result<()>>,
-        started: mpsc::Sender<()>,
+        verdicts: mpsc::Receiver<io::Result<()>>,
+        events: mpsc::Sender<Event>,
     }
 
     impl Syncer for Gate {
         fn sync(&mut self) -> io::Result<()> {
-            let _ = self.started.send(());
-            self.go
+            let _ = self.events.send(Event::SyncStarted);
+            self.verdicts
                 .recv()
                 .unwrap_or_else(|_| Err(io::Error::other("test ended")))
         }
     }
 
     fn gated() -> (
-        GroupCommit,
+        Arc<GroupCommit>,
         mpsc::Sender<io::Result<()>>,
-        mpsc::Receiver<()>,
+        mpsc::Sender<Event>,
+        mpsc::Receiver<Event>,
     ) {
-        let (go_tx, go_rx) = mpsc::channel();
-        let (st_tx, st_rx) = mpsc::channel();
+        let (verdict_tx, verdict_rx) = mpsc::channel();
+        let (event_tx, event_rx) = mpsc::channel();
         let gc = GroupCommit::start(Box::new(Gate {
-            go: go_rx,
-            started: st_tx,
+            verdicts: verdict_rx,
+            events: event_tx.clone(),
         }))
         .expect("start");
-        (gc, go_tx, st_rx)
+        (Arc::new(gc), verdict_tx, event_tx, event_rx)
+    }
+
+    fn waiter(gc: &Arc<GroupCommit>, events: &mpsc::Sender<Event>) {
+        let (gc, events) = (Arc::clone(gc), events.clone());
+        std::thread::spawn(move || {
+            let _ = events.send(Event::Answered(gc.wait()));
+        });
+    }
+
+    fn wait_for_tickets(gc: &GroupCommit, n: u64) {
+        while gc.stats().tickets < n {
+            std::thread::yield_now();
+        }
     }
 
     #[test]
-    fn no_waiter_is_answered_before_the_sync_completes() {
-        let (gc, go, started) = gated();
-        let gc = Arc::new(gc);
-        let answered = Arc::new(AtomicU64::new(0));
-        let mut handles = Vec::new();
+    fn no_waiter_is_answered_before_the_sync_that_covers_it() {
+        let (gc, verdicts, events_tx, events) = gated();
         for _ in 0..4 {
-            let gc = Arc::clone(&gc);
-            let answered = Arc::clone(&answered);
-            handles.push(std::thread::spawn(move || {
-                let r = gc.wait();
-                answered.fetch_add(1, Ordering::SeqCst);
-                r
-            }));
+            waiter(&gc, &events_tx);
         }
-        // The committer is inside sync; hold it there and check nobody was answered.
-        started
-            .recv_timeout(Duration::from_secs(10))
-            .expect("sync started");
-        std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(answered.load(Ordering::SeqCst), 0);
-        // Release syncs until every waiter is answered (late arrivals form a second batch).
-        let mut released = 0;
-        while answered.load(Ordering::SeqCst) < 4 {
-            go.send(Ok(())).expect("go");
-            released += 1;
-            let _ = started.recv_timeout(Duration::from_millis(200));
+        wait_for_tickets(&gc, 4);
+        let mut answered = 0;
+        let mut syncs_released = 0;
+        let mut in_sync = false;
+        while answered < 4 {
+            match events.recv().expect("event") {
+                Event::SyncStarted => {
+                    in_sync = true;
+                    // Everyone is waiting on a sync that has not finished: nobody may
+                    // have been answered by it yet.
+                    assert!(answered <= syncs_released * 4);
+                    syncs_released += 1;
+                    verdicts.send(Ok(())).expect("verdict");
+                }
+                Event::Answered(r) => {
+                    assert!(in_sync, "answered before any sync ran");
+                    assert_eq!(r, Ok(()));
+                    answered += 1;
+                }
+            }
         }
-        for h in handles {
-            assert_eq!(h.join().expect("join"), Ok(()));
-        }
-        assert!(released <= 4);
         assert!(gc.stats().syncs <= 4);
+        assert!(syncs_released <= 4);
     }
 
     #[test]
     fn a_failed_sync_fails_every_waiter_of_the_batch_and_later_writes() {
-        let (gc, go, started) = gated();
-        let gc = Arc::new(gc);
-        let first = {
-            let gc = Arc::clone(&gc);
-            std::thread::spawn(move || gc.wait())
-        };
-        started
-            .recv_timeout(Duration::from_secs(10))
-            .expect("sync started");
+        let (gc, verdicts, events_tx, events) = gated();
+        waiter(&gc, &events_tx);
+        assert!(matches!(events.recv().expect("event"), Event::SyncStarted));
         // Two more waiters queue while the first sync is held; they form the next batch.
-        let queued: Vec<_> = (0..2)
-            .map(|_| {
-                let gc = Arc::clone(&gc);
-                std::thread::spawn(move || gc.wait())
-            })
-            .collect();
-        while gc.stats().tickets < 3 {
-            std::thread::yield_now();
+        waiter(&gc, &events_tx);
+        waiter(&gc, &events_tx);
+        wait_for_tickets(&gc, 3);
+        verdicts.send(Ok(())).expect("verdict");
+        let mut oks = 0;
+        let mut failures = 0;
+        while oks + failures < 3 {
+            match events.recv().expect("event") {
+                Event::SyncStarted => verdicts
+                    .send(Err(io::Error::other("disk on fire")))
+                    .expect("verdict"),
+                Event::Answered(Ok(())) => oks += 1,
+                Event::Answered(Err(e)) => {
+                    assert!(e.0.contains("disk on fire"));
+                    failures += 1;
+                }
+            }
         }
-        go.send(Ok(())).expect("go");
-        assert_eq!(first.join().expect("join"), Ok(()));
-        started
-            .recv_timeout(Duration::from_secs(10))
-            .expect("second sync");
-        go.send(Err(io::Error::other("disk on fire"))).expect("go");
-        for h in queued {
-            let err = h.join().expect("join").expect_err("must fail");
-            assert!(err.0.contains("disk on fire"));
-        }
+        assert_eq!((oks, failures), (1, 2));
         assert!(gc.wait().is_err(), "later writes are refused");
         assert!(gc.check().is_err());
         assert!(gc.stats().failed);
     }
 
     #[test]
-    fn concurrent_writers_share_syncs() {
-        struct Slow(Arc<AtomicU64>);
-        impl Syncer for Slow {
-            fn sync(&mut self) -> io::Result<()> {
-                self.0.fetch_add(1, Ordering::SeqCst);
-                std::thread::sleep(Duration::from_millis(5));
-                Ok(())
+    fn concurrent_writers_share_one_sync() {
+        let (gc, verdicts, events_tx, events) = gated();
+        for _ in 0..16 {
+            waiter(&gc, &events_tx);
+        }
+        // Hold the first sync until every writer has its ticket: the next sync then
+        // covers all that are left, so 16 writes take at most two syncs.
+        wait_for_tickets(&gc, 16);
+        let mut answered = 0;
+        while answered < 16 {
+            match events.recv().expect("event") {
+                Event::SyncStarted => verdicts.send(Ok(())).expect("verdict"),
+                Event::Answered(r) => {
+                    assert_eq!(r, Ok(()));
+                    answered += 1;
+                }
             }
         }
-        let count = Arc::new(AtomicU64::new(0));
-        let gc = Arc::new(GroupCommit::start(Box::new(Slow(Arc::clone(&count)))).expect("start"));
-        let handles: Vec<_> = (0..16)
-            .map(|_| {
-                let gc = Arc::clone(&gc);
-                std::thread::spawn(move || {
-                    for _ in 0..10 {
-                        gc.wait().expect("ok");
-                    }
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join().expect("join");
-        }
-        let syncs = count.load(Ordering::SeqCst);
         assert!(
-            syncs < 160,
-            "160 writes took {syncs} syncs; expected batching"
+            gc.stats().syncs <= 2,
+            "16 writes took {} syncs",
+            gc.stats().syncs
         );
+    }
+
+    #[test]
+    fn a_failure_recorded_outside_a_sync_fails_waiters_and_later_writes() {
+        let (gc, _verdicts, events_tx, events) = gated();
+        waiter(&gc, &events_tx);
+        assert!(matches!(events.recv().expect("event"), Event::SyncStarted));
+        gc.fail("commit outcome unknown");
+        match events.recv().expect("event") {
+            Event::Answered(Err(e)) => assert!(e.0.contains("commit outcome unknown")),
+            _ => panic!("the waiter must be failed"),
+        }
+        assert!(gc.check().is_err());
     }
 }

@@ -66,15 +66,16 @@ pub enum Error {
         /// Stored version.
         actual: u64,
     },
+    /// A concurrent transaction changed what this one read; the engine runs it again.
+    #[error("transaction conflict")]
+    Conflict,
+    /// The caller's change function refused (carried out of the engine; never returned
+    /// by the store's public API).
+    #[error("transaction rejected by the caller")]
+    Rejected,
     /// Durability can no longer be promised.
     #[error(transparent)]
     Durability(#[from] DurabilityError),
-}
-
-impl From<sled::Error> for Error {
-    fn from(e: sled::Error) -> Self {
-        Error::Engine(e.to_string())
-    }
 }
 
 /// Failure of an update: the storage's own, or the caller's change function's.

@@ -1,23 +1,30 @@
-//! Durable, typed storage for Clearinghouse. The only crate that imports sled.
+//! Durable, typed storage for Clearinghouse.
 //!
-//! Entry point: [`Store::open`]. Invariants: every change (record, its index entries,
-//! unique keys, counters, idempotency record and audit entry) is one sled transaction; a
-//! write is acknowledged only after the group-commit barrier ([`barrier`]) has flushed
-//! sled and fsynced its `db` file; a failed sync makes the store refuse every later
+//! Entry point: [`Store::open`] (sled, the embedded default) or [`Store::with_engine`].
+//! The typed layer ([`Store`], [`Txn`]) is written once over the byte-level
+//! [`engine::Engine`] interface; the sled engine is the only code that imports sled.
+//! Invariants: every change (record, its index entries, unique keys, counters,
+//! idempotency record and audit entry) is one transaction; a write is acknowledged only
+//! after the engine made it durable; a failed sync makes the store refuse every later
 //! write; every stored value starts with a version byte ([`records`]) and is at most
-//! 64 KiB.
+//! 64 KiB; readers of the audit trail never pass the durable watermark.
 
 pub mod barrier;
+pub mod engine;
 pub mod error;
 pub mod keys;
 pub mod records;
 pub mod resource;
 pub mod store;
+pub mod trees;
+pub mod txn;
 
 pub use barrier::{BarrierStats, DurabilityError, GroupCommit, Syncer};
+pub use engine::{Engine, memory::MemoryEngine};
 pub use error::{Error, UpdateError};
 pub use resource::{Resource, index};
 pub use store::{
-    AuditFilter, Created, IdempotencyKey, ListQuery, Page, Store, StoreOptions, SyncFault, TxError,
-    Txn, WriteMeta,
+    AuditFilter, Created, IdempotencyKey, ListQuery, Page, Store, StoreOptions, SyncFault,
+    WriteMeta,
 };
+pub use txn::{TxError, Txn};

@@ -904,3 +904,46 @@ impl TryFrom<MatchRecordV1> for Match {
         })
     }
 }
+
+/// A feedback entry as stored (version 1): its own record beside the need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackRecordV1 {
+    /// Id.
+    pub id: String,
+    /// Need it is about.
+    pub need: String,
+    /// Text.
+    pub text: String,
+    /// When (ms).
+    pub at: i64,
+    /// Author.
+    pub author: String,
+}
+
+impl From<&d::FeedbackEntry> for FeedbackRecordV1 {
+    fn from(f: &d::FeedbackEntry) -> Self {
+        FeedbackRecordV1 {
+            id: f.id.clone(),
+            need: f.need.0.clone(),
+            text: f.feedback.text.clone(),
+            at: f.feedback.at.0,
+            author: f.feedback.author.0.clone(),
+        }
+    }
+}
+
+impl TryFrom<FeedbackRecordV1> for d::FeedbackEntry {
+    type Error = Error;
+    fn try_from(r: FeedbackRecordV1) -> Result<Self, Error> {
+        Ok(d::FeedbackEntry {
+            id: r.id,
+            version: 1,
+            need: d::NeedId(r.need),
+            feedback: NeedFeedback {
+                text: r.text,
+                at: Timestamp(r.at),
+                author: d::PrincipalId(r.author),
+            },
+        })
+    }
+}

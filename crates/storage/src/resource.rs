@@ -1,13 +1,13 @@
 //! What the store needs to know about each kind of record: its id, version, unique key,
 //! index entries and codec. Implemented here for the domain types.
 
-use clearinghouse_domain::{Match, MatchingSettings, Need, Offer, Party, Principal};
+use clearinghouse_domain::{FeedbackEntry, Match, MatchingSettings, Need, Offer, Party, Principal};
 
 use crate::{
     error::Error,
     records::{
-        self, MatchRecordV1, NeedRecordV1, OfferRecordV1, PartyRecordV1, PrincipalRecordV1,
-        SettingsRecordV1, V1,
+        self, FeedbackRecordV1, MatchRecordV1, NeedRecordV1, OfferRecordV1, PartyRecordV1,
+        PrincipalRecordV1, SettingsRecordV1, V1,
     },
 };
 
@@ -271,5 +271,30 @@ impl Resource for Match {
     }
     fn decode(bytes: &[u8]) -> Result<Self, Error> {
         records::decode_v1::<MatchRecordV1, Match>("match", bytes)
+    }
+}
+
+impl Resource for FeedbackEntry {
+    const KIND: &'static str = "feedback";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, v: u64) {
+        self.version = v;
+    }
+    fn unique_value(&self) -> Option<String> {
+        None
+    }
+    fn index_entries(&self) -> Vec<(&'static str, String)> {
+        vec![(index::NEED, self.need.0.clone())]
+    }
+    fn encode(&self) -> Result<Vec<u8>, Error> {
+        records::encode(V1, &FeedbackRecordV1::from(self))
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        records::decode_v1::<FeedbackRecordV1, FeedbackEntry>("feedback", bytes)
     }
 }

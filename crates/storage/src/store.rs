@@ -1,45 +1,50 @@
-//! The sled-backed store: typed records, secondary indexes, unique keys, idempotency
-//! records, counters and audit entries, all written in one transaction per change, and
-//! acknowledged only after the group-commit barrier has made them durable.
+//! The store: typed records, secondary indexes, unique keys, idempotency records,
+//! counters and audit entries, all written in one transaction per change over an
+//! [`Engine`], and acknowledged only once the engine has made them durable.
 //!
-//! Entry point: [`Store::open`]. The API is synchronous; async callers run it on a
-//! blocking thread.
+//! Entry points: [`Store::open`] (the sled engine in a directory) and
+//! [`Store::with_engine`]. The API is synchronous; async callers run it on a blocking
+//! thread.
 
 use std::{
-    collections::HashMap,
-    fmt, fs, io,
+    fmt, io,
     path::{Path, PathBuf},
-    sync::Arc,
-};
-
-use sled::{
-    Transactional, Tree,
-    transaction::{
-        ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
-        TransactionalTree,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
     },
 };
 
 use clearinghouse_domain::{AuditEntry, PrincipalId, Timestamp};
 
 use crate::{
-    barrier::{BarrierStats, GroupCommit, Syncer},
+    barrier::BarrierStats,
+    engine::{
+        Engine, TxOps,
+        sled::{SledEngine, SledOptions},
+    },
     error::{Error, UpdateError},
     keys,
-    records::{self, AuditRecordV1, IdempotencyRecordV1, V1},
+    records::{self, AuditRecordV1},
     resource::Resource,
+    trees,
+    txn::{TxError, Txn},
 };
-
-/// Kinds of record the store keeps, each with its own trees.
-pub const KINDS: &[&str] = &["party", "need", "offer", "principal", "settings", "match"];
 
 /// Format version of the database as a whole; migrations run on open.
 const SCHEMA_VERSION: u64 = 1;
 
-/// A fault to inject before each sync (tests of the fatal-fsync path).
+/// Entries a list reads from the engine per round trip.
+const SCAN_CHUNK: usize = 256;
+
+/// Hooks around each sync of the sled engine: fault injection and, in tests, images of
+/// what a power loss would leave.
 pub trait SyncFault: Send + Sync + fmt::Debug {
     /// Called before every sync; an error is reported as the sync's failure.
     fn before_sync(&self) -> io::Result<()>;
+    /// Called after every successful sync with the data directory and the files whose
+    /// contents and directory entries are now durable.
+    fn after_sync(&self, _dir: &Path, _durable: &[PathBuf]) {}
 }
 
 /// How to open the store.
@@ -47,7 +52,7 @@ pub trait SyncFault: Send + Sync + fmt::Debug {
 pub struct StoreOptions {
     /// sled page cache size in bytes.
     pub cache_capacity_bytes: u64,
-    /// Optional fault injected before syncs.
+    /// Optional hooks around syncs.
     pub sync_fault: Option<Arc<dyn SyncFault>>,
 }
 
@@ -135,336 +140,19 @@ pub struct AuditFilter {
     pub actor: Option<String>,
 }
 
-struct KindTrees {
-    records: Tree,
-    ids: Tree,
-}
-
-/// The store. One per process (sled locks its directory).
+/// The store.
 pub struct Store {
-    db: sled::Db,
-    kinds: HashMap<&'static str, KindTrees>,
-    index: Tree,
-    unique: Tree,
-    audit: Tree,
-    meta: Tree,
-    idem: Tree,
-    barrier: GroupCommit,
-    path: PathBuf,
+    engine: Arc<dyn Engine>,
+    /// Highest audit sequence known durable (engines whose commits are not durable by
+    /// themselves); every lower sequence is durable too.
+    durable_audit: AtomicU64,
 }
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Store")
-            .field("path", &self.path)
+            .field("engine", &self.engine)
             .finish_non_exhaustive()
-    }
-}
-
-/// Flushes sled, then fsyncs its `db` file (sled 0.34's `flush` uses `sync_file_range`,
-/// which does not make data durable on power loss).
-struct SledSyncer {
-    db: sled::Db,
-    file: fs::File,
-    fault: Option<Arc<dyn SyncFault>>,
-}
-
-impl Syncer for SledSyncer {
-    fn sync(&mut self) -> io::Result<()> {
-        if let Some(f) = &self.fault {
-            f.before_sync()?;
-        }
-        self.db.flush().map_err(io::Error::other)?;
-        self.file.sync_all()
-    }
-}
-
-/// Why a transaction aborted.
-enum Abort<E> {
-    Store(Error),
-    Rejected(E),
-}
-
-type TxResult<T, E> = ConflictableTransactionResult<T, Abort<E>>;
-
-fn abort<T, E>(e: Error) -> TxResult<T, E> {
-    Err(ConflictableTransactionError::Abort(Abort::Store(e)))
-}
-
-fn bump<E>(meta: &TransactionalTree, key: &[u8]) -> TxResult<u64, E> {
-    let cur = meta.get(key)?.and_then(|v| keys::read_seq(&v)).unwrap_or(0);
-    let next = cur + 1;
-    meta.insert(key, &keys::seq_key(next))?;
-    Ok(next)
-}
-
-/// Failure inside [`Store::transaction`]: a storage error, the caller's own refusal, or a
-/// conflict sled retries by itself.
-pub struct TxError<E>(TxErrorKind<E>);
-
-enum TxErrorKind<E> {
-    Sled(sled::transaction::UnabortableTransactionError),
-    Abort(Abort<E>),
-}
-
-impl<E> TxError<E> {
-    /// The caller refuses the change; the transaction aborts with `e`.
-    pub fn rejected(e: E) -> Self {
-        TxError(TxErrorKind::Abort(Abort::Rejected(e)))
-    }
-
-    fn from_tx(e: ConflictableTransactionError<Abort<E>>) -> Self {
-        match e {
-            ConflictableTransactionError::Abort(a) => TxError(TxErrorKind::Abort(a)),
-            ConflictableTransactionError::Conflict => TxError(TxErrorKind::Sled(
-                sled::transaction::UnabortableTransactionError::Conflict,
-            )),
-            ConflictableTransactionError::Storage(s) => TxError(TxErrorKind::Sled(
-                sled::transaction::UnabortableTransactionError::Storage(s),
-            )),
-        }
-    }
-}
-
-impl<E> fmt::Debug for TxError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TxError")
-    }
-}
-
-/// Typed reads and writes inside [`Store::transaction`].
-pub struct Txn<'a> {
-    view: &'a [TransactionalTree],
-    slots: &'a HashMap<&'static str, (usize, usize)>,
-    shared: usize,
-    meta: &'a WriteMeta,
-}
-
-impl fmt::Debug for Txn<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Txn")
-    }
-}
-
-impl<'a> Txn<'a> {
-    fn tx<R: Resource, E>(&self) -> Result<Tx<'a>, TxError<E>> {
-        let &(r, i) = self.slots.get(R::KIND).ok_or_else(|| {
-            TxError(TxErrorKind::Abort(Abort::Store(Error::Engine(format!(
-                "no trees for kind {}",
-                R::KIND
-            )))))
-        })?;
-        let s = self.shared;
-        Ok(Tx {
-            records: &self.view[r],
-            ids: &self.view[i],
-            index: &self.view[s],
-            unique: &self.view[s + 1],
-            audit: &self.view[s + 2],
-            meta: &self.view[s + 3],
-            idem: &self.view[s + 4],
-        })
-    }
-
-    /// Reads a record.
-    pub fn get<R: Resource, E>(&self, id: &str) -> Result<Option<R>, TxError<E>> {
-        let tx = self.tx::<R, E>()?;
-        tx.read::<R, E>(id)
-            .map(|o| o.map(|(_, r)| r))
-            .map_err(TxError::from_tx)
-    }
-
-    /// Creates a record (version 1).
-    pub fn create<R: Resource, E>(&self, rec: &R) -> Result<(), TxError<E>> {
-        self.tx::<R, E>()?
-            .insert_new::<R, E>(rec, self.meta)
-            .map_err(TxError::from_tx)
-    }
-
-    /// Replaces a record with `change(current)`, checking `expected_version`.
-    pub fn update<R: Resource, E>(
-        &self,
-        id: &str,
-        expected_version: Option<u64>,
-        change: impl Fn(&R) -> Result<R, E>,
-    ) -> Result<R, TxError<E>> {
-        self.tx::<R, E>()?
-            .replace(id, expected_version, self.meta, &change)
-            .map_err(TxError::from_tx)
-    }
-}
-
-/// Transactional handles of every tree a change touches.
-struct Tx<'a> {
-    records: &'a TransactionalTree,
-    ids: &'a TransactionalTree,
-    index: &'a TransactionalTree,
-    unique: &'a TransactionalTree,
-    audit: &'a TransactionalTree,
-    meta: &'a TransactionalTree,
-    idem: &'a TransactionalTree,
-}
-
-impl Tx<'_> {
-    fn read<R: Resource, E>(&self, id: &str) -> TxResult<Option<(u64, R)>, E> {
-        let Some(seq) = self
-            .ids
-            .get(id.as_bytes())?
-            .and_then(|v| keys::read_seq(&v))
-        else {
-            return Ok(None);
-        };
-        let Some(bytes) = self.records.get(keys::seq_key(seq))? else {
-            return abort(Error::Corrupt(format!(
-                "{} {id}: id maps to a missing record",
-                R::KIND
-            )));
-        };
-        match R::decode(&bytes) {
-            Ok(r) => Ok(Some((seq, r))),
-            Err(e) => abort(e),
-        }
-    }
-
-    fn append_audit<E>(
-        &self,
-        meta: &WriteMeta,
-        kind: &str,
-        id: &str,
-        before: u64,
-        after: u64,
-    ) -> TxResult<(), E> {
-        let sequence = bump(self.meta, keys::AUDIT_SEQ)?;
-        let entry = AuditEntry {
-            sequence,
-            at: meta.now,
-            actor: meta.actor.clone(),
-            action: meta.action.clone(),
-            resource_kind: kind.to_owned(),
-            resource_id: id.to_owned(),
-            before_version: before,
-            after_version: after,
-        };
-        let bytes = match records::encode(V1, &AuditRecordV1::from(&entry)) {
-            Ok(b) => b,
-            Err(e) => return abort(e),
-        };
-        self.audit.insert(&keys::seq_key(sequence), bytes)?;
-        self.index
-            .insert(keys::index_key("audit", "resource", id, sequence), &[])?;
-        self.index.insert(
-            keys::index_key("audit", "actor", &meta.actor.0, sequence),
-            &[],
-        )?;
-        self.index
-            .insert(keys::index_key("audit", "kind", kind, sequence), &[])?;
-        Ok(())
-    }
-
-    fn insert_new<R: Resource, E>(&self, rec: &R, meta: &WriteMeta) -> TxResult<(), E> {
-        if self.ids.get(rec.id().as_bytes())?.is_some() {
-            return abort(Error::AlreadyExists {
-                kind: R::KIND,
-                id: rec.id().to_owned(),
-            });
-        }
-        if let Some(u) = rec.unique_value() {
-            let key = keys::unique_key(R::KIND, &u);
-            if let Some(existing) = self.unique.get(&key)? {
-                return abort(Error::UniqueTaken {
-                    kind: R::KIND,
-                    key: u,
-                    existing_id: String::from_utf8_lossy(&existing).into_owned(),
-                });
-            }
-            self.unique.insert(key, rec.id().as_bytes())?;
-        }
-        let bytes = match rec.encode() {
-            Ok(b) => b,
-            Err(e) => return abort(e),
-        };
-        let seq = bump(self.meta, &keys::seq_counter(R::KIND))?;
-        self.records.insert(&keys::seq_key(seq), bytes)?;
-        self.ids.insert(rec.id().as_bytes(), &keys::seq_key(seq))?;
-        for (idx, val) in rec.index_entries() {
-            self.index
-                .insert(keys::index_key(R::KIND, idx, &val, seq), &[])?;
-        }
-        self.append_audit(meta, R::KIND, rec.id(), 0, rec.version())
-    }
-
-    fn replace<R: Resource, E>(
-        &self,
-        id: &str,
-        expected_version: Option<u64>,
-        meta: &WriteMeta,
-        change: &dyn Fn(&R) -> Result<R, E>,
-    ) -> TxResult<R, E> {
-        let Some((seq, old)) = self.read::<R, E>(id)? else {
-            return abort(Error::NotFound {
-                kind: R::KIND,
-                id: id.to_owned(),
-            });
-        };
-        if let Some(expected) = expected_version
-            && expected != old.version()
-        {
-            return abort(Error::StaleVersion {
-                kind: R::KIND,
-                id: id.to_owned(),
-                expected,
-                actual: old.version(),
-            });
-        }
-        let mut new =
-            change(&old).map_err(|e| ConflictableTransactionError::Abort(Abort::Rejected(e)))?;
-        new.set_version(old.version() + 1);
-        let bytes = match new.encode() {
-            Ok(b) => b,
-            Err(e) => return abort(e),
-        };
-        self.records.insert(&keys::seq_key(seq), bytes)?;
-        let old_entries = old.index_entries();
-        let new_entries = new.index_entries();
-        for (idx, val) in &old_entries {
-            if !new_entries.iter().any(|(i, v)| i == idx && v == val) {
-                self.index.remove(keys::index_key(R::KIND, idx, val, seq))?;
-            }
-        }
-        for (idx, val) in &new_entries {
-            self.index
-                .insert(keys::index_key(R::KIND, idx, val, seq), &[])?;
-        }
-        let (old_u, new_u) = (old.unique_value(), new.unique_value());
-        if old_u != new_u {
-            if let Some(u) = &new_u {
-                let key = keys::unique_key(R::KIND, u);
-                if let Some(existing) = self.unique.get(&key)?
-                    && existing.as_ref() != id.as_bytes()
-                {
-                    return abort(Error::UniqueTaken {
-                        kind: R::KIND,
-                        key: u.clone(),
-                        existing_id: String::from_utf8_lossy(&existing).into_owned(),
-                    });
-                }
-                self.unique.insert(key, id.as_bytes())?;
-            }
-            if let Some(u) = &old_u {
-                self.unique.remove(keys::unique_key(R::KIND, u))?;
-            }
-        }
-        self.append_audit(meta, R::KIND, id, old.version(), new.version())?;
-        Ok(new)
-    }
-}
-
-fn finish<T, E>(r: Result<T, TransactionError<Abort<E>>>) -> Result<T, UpdateError<E>> {
-    match r {
-        Ok(t) => Ok(t),
-        Err(TransactionError::Abort(Abort::Store(e))) => Err(UpdateError::Store(e)),
-        Err(TransactionError::Abort(Abort::Rejected(e))) => Err(UpdateError::Rejected(e)),
-        Err(TransactionError::Storage(e)) => Err(UpdateError::Store(e.into())),
     }
 }
 
@@ -475,123 +163,131 @@ fn store_only<T>(r: Result<T, UpdateError<std::convert::Infallible>>) -> Result<
     })
 }
 
+fn no_access_check<R>(_: &R) -> Result<(), std::convert::Infallible> {
+    Ok(())
+}
+
 impl Store {
-    /// Opens (creating if needed) the store in `path` and starts the committer thread.
+    /// Opens (creating if needed) the sled store in `path`.
     pub fn open(path: &Path, opts: &StoreOptions) -> Result<Store, Error> {
-        let db = open_sled(path, opts.cache_capacity_bytes)?;
-        let db_file = path.join("db");
-        let file = fs::File::open(&db_file).map_err(|e| {
-            Error::Engine(format!(
-                "cannot open {} for fsync ({e}); this store depends on sled 0.34.7's layout",
-                db_file.display()
-            ))
-        })?;
-        let mut kinds = HashMap::new();
-        for &k in KINDS {
-            kinds.insert(
-                k,
-                KindTrees {
-                    records: db.open_tree(format!("rec/{k}"))?,
-                    ids: db.open_tree(format!("id/{k}"))?,
-                },
-            );
+        let engine = SledEngine::open(
+            path,
+            &SledOptions {
+                cache_capacity_bytes: opts.cache_capacity_bytes,
+                sync_fault: opts.sync_fault.clone(),
+            },
+        )?;
+        Store::with_engine(Arc::new(engine))
+    }
+
+    /// The store over `engine`: runs migrations and reads the durable audit position.
+    pub fn with_engine(engine: Arc<dyn Engine>) -> Result<Store, Error> {
+        let store = Store {
+            engine,
+            durable_audit: AtomicU64::new(0),
+        };
+        store.migrate()?;
+        // What an engine holds when it opens is durable (sled's was fsynced at open).
+        store
+            .durable_audit
+            .store(store.counter(keys::AUDIT_SEQ)?, Ordering::SeqCst);
+        Ok(store)
+    }
+
+    fn migrate(&self) -> Result<(), Error> {
+        let meta = WriteMeta {
+            actor: PrincipalId::system(),
+            action: "store.migrate".into(),
+            now: Timestamp(0),
+            idempotency: None,
+        };
+        let current = self.counter(keys::SCHEMA_VERSION)?;
+        match current {
+            0 => store_only(self.transaction(&meta, |txn| {
+                txn.put_meta(keys::SCHEMA_VERSION, SCHEMA_VERSION)?;
+                Ok(())
+            })),
+            v if v == SCHEMA_VERSION => Ok(()),
+            v => Err(Error::Engine(format!(
+                "database schema version {v} is newer than this build's {SCHEMA_VERSION}; run a newer clearinghouse"
+            ))),
         }
-        let meta = db.open_tree("meta")?;
-        migrate(&meta)?;
-        let barrier = GroupCommit::start(Box::new(SledSyncer {
-            db: db.clone(),
-            file,
-            fault: opts.sync_fault.clone(),
-        }))
-        .map_err(|e| Error::Engine(format!("cannot start the committer thread: {e}")))?;
-        Ok(Store {
-            index: db.open_tree("index")?,
-            unique: db.open_tree("unique")?,
-            audit: db.open_tree("audit")?,
-            idem: db.open_tree("idempotency")?,
-            meta,
-            kinds,
-            db,
-            barrier,
-            path: path.to_owned(),
-        })
     }
 
-    fn trees<R: Resource>(&self) -> Result<&KindTrees, Error> {
-        self.kinds
-            .get(R::KIND)
-            .ok_or_else(|| Error::Engine(format!("no trees for kind {}", R::KIND)))
+    fn counter(&self, key: &[u8]) -> Result<u64, Error> {
+        Ok(self
+            .engine
+            .get(trees::META, key)?
+            .and_then(|v| keys::read_seq(&v))
+            .unwrap_or(0))
     }
 
-    fn transact<T, E>(
+    /// The engine under the store (backups and migrations read it directly).
+    pub fn engine(&self) -> &Arc<dyn Engine> {
+        &self.engine
+    }
+
+    /// Runs `f` as one transaction over every kind of record. `f` must be pure: it may
+    /// run more than once. Every change is audited under `meta`; the write is
+    /// acknowledged after the engine has made it durable.
+    pub fn transaction<T, E>(
         &self,
-        kt: &KindTrees,
-        f: impl Fn(&Tx<'_>) -> TxResult<T, E>,
+        meta: &WriteMeta,
+        f: impl Fn(&mut Txn<'_>) -> Result<T, TxError<E>>,
     ) -> Result<T, UpdateError<E>> {
-        self.barrier.check().map_err(Error::from)?;
-        let r = (
-            &kt.records,
-            &kt.ids,
-            &self.index,
-            &self.unique,
-            &self.audit,
-            &self.meta,
-            &self.idem,
-        )
-            .transaction(|(records, ids, index, unique, audit, meta, idem)| {
-                f(&Tx {
-                    records,
-                    ids,
-                    index,
-                    unique,
-                    audit,
-                    meta,
-                    idem,
-                })
-            });
-        let out = finish(r)?;
-        self.barrier.wait().map_err(Error::from)?;
-        Ok(out)
+        self.engine.check_writable()?;
+        let mut out: Option<Result<T, UpdateError<E>>> = None;
+        let mut audit_max = 0;
+        let committed = self.engine.transact(&mut |ops: &mut dyn TxOps| {
+            let mut txn = Txn::new(ops, meta);
+            let r = f(&mut txn);
+            audit_max = txn.audit_max();
+            match r {
+                Ok(t) => {
+                    out = Some(Ok(t));
+                    Ok(())
+                }
+                Err(TxError::Store(e)) => {
+                    out = None;
+                    Err(e)
+                }
+                Err(TxError::Rejected(e)) => {
+                    out = Some(Err(UpdateError::Rejected(e)));
+                    Err(Error::Rejected)
+                }
+            }
+        });
+        match committed {
+            Ok(()) => {}
+            Err(Error::Rejected) => {}
+            Err(e) => return Err(UpdateError::Store(e)),
+        }
+        let out = out.unwrap_or_else(|| {
+            Err(UpdateError::Store(Error::Engine(
+                "transaction ended without a result".into(),
+            )))
+        });
+        if out.is_ok() {
+            // Also after a replay or a read-only transaction: what it returned may be
+            // another call's commit that is not yet durable.
+            self.engine.sync()?;
+            if audit_max > 0 {
+                self.durable_audit.fetch_max(audit_max, Ordering::SeqCst);
+            }
+        }
+        out
     }
 
     /// Creates a record (version 1), honouring the idempotency key and unique value.
     pub fn create<R: Resource>(&self, rec: R, meta: &WriteMeta) -> Result<Created<R>, Error> {
-        let kt = self.trees::<R>()?;
-        store_only(self.transact(kt, |tx| {
+        store_only(self.transaction(meta, |txn| {
             if let Some(k) = &meta.idempotency {
-                let key = keys::idempotency_key(&k.scope, &k.request_id);
-                if let Some(v) = tx.idem.get(&key)? {
-                    let prior: IdempotencyRecordV1 = match records::decode("idempotency", &v) {
-                        Ok((_, r)) => r,
-                        Err(e) => return abort(e),
-                    };
-                    if prior.payload_hash != k.payload_hash || prior.kind != R::KIND {
-                        return abort(Error::IdempotencyConflict {
-                            request_id: k.request_id.clone(),
-                        });
-                    }
-                    return match tx.read::<R, _>(&prior.id)? {
-                        Some((_, existing)) => Ok(Created::Replayed(existing)),
-                        None => abort(Error::Corrupt(format!(
-                            "request {} names a missing {}",
-                            k.request_id,
-                            R::KIND
-                        ))),
-                    };
+                if let Some(prior) = txn.replay::<R, _>(k)? {
+                    return Ok(Created::Replayed(prior));
                 }
-                let rec_v = IdempotencyRecordV1 {
-                    payload_hash: k.payload_hash,
-                    kind: R::KIND.to_owned(),
-                    id: rec.id().to_owned(),
-                };
-                match records::encode(V1, &rec_v) {
-                    Ok(b) => {
-                        tx.idem.insert(key, b)?;
-                    }
-                    Err(e) => return abort(e),
-                }
+                txn.remember::<R, _>(k, rec.id())?;
             }
-            tx.insert_new(&rec, meta)?;
+            txn.create(&rec)?;
             Ok(Created::New(rec.clone()))
         }))
     }
@@ -603,12 +299,10 @@ impl Store {
         recs: &[R],
         meta: &WriteMeta,
     ) -> Result<usize, Error> {
-        let kt = self.trees::<R>()?;
-        store_only(self.transact(kt, |tx| {
+        store_only(self.transaction(meta, |txn| {
             let mut n = 0;
             for rec in recs {
-                if tx.ids.get(rec.id().as_bytes())?.is_none() {
-                    tx.insert_new(rec, meta)?;
+                if txn.create_if_missing(rec)? {
                     n += 1;
                 }
             }
@@ -616,69 +310,52 @@ impl Store {
         }))
     }
 
-    /// Replaces a record with `change(current)`, checking `expected_version` first. The
-    /// version is bumped, indexes and unique keys follow, an audit entry is appended, all
-    /// in one transaction. `change` must be pure: it may run more than once.
+    /// Replaces a record with `change(current)` in one transaction: the record must
+    /// exist, then `access` must accept it, then `expected_version` must be current,
+    /// then `change` runs (see [`Txn::update`]). `change` must be pure: it may run more
+    /// than once.
     pub fn update<R: Resource, E>(
+        &self,
+        id: &str,
+        expected_version: Option<u64>,
+        meta: &WriteMeta,
+        access: impl Fn(&R) -> Result<(), E>,
+        change: impl Fn(&R) -> Result<R, E>,
+    ) -> Result<R, UpdateError<E>> {
+        self.transaction(meta, |txn| {
+            txn.update(id, expected_version, &access, &change)
+        })
+    }
+
+    /// [`Store::update`] without an access check (the system's own changes).
+    pub fn update_unchecked<R: Resource, E>(
         &self,
         id: &str,
         expected_version: Option<u64>,
         meta: &WriteMeta,
         change: impl Fn(&R) -> Result<R, E>,
     ) -> Result<R, UpdateError<E>> {
-        let kt = self.trees::<R>()?;
-        self.transact(kt, |tx| tx.replace(id, expected_version, meta, &change))
-    }
-
-    /// Runs `f` as one transaction over every kind of record, for changes that span
-    /// kinds (a match, the offers it reserves from and its need). `f` must be pure: it may
-    /// run more than once. Every change is audited under `meta`; the write is acknowledged
-    /// after the durability barrier.
-    pub fn transaction<T, E>(
-        &self,
-        meta: &WriteMeta,
-        f: impl Fn(&Txn<'_>) -> Result<T, TxError<E>>,
-    ) -> Result<T, UpdateError<E>> {
-        self.barrier.check().map_err(Error::from)?;
-        let mut trees: Vec<&Tree> = Vec::new();
-        let mut slots: HashMap<&'static str, (usize, usize)> = HashMap::new();
-        for (&k, kt) in &self.kinds {
-            slots.insert(k, (trees.len(), trees.len() + 1));
-            trees.push(&kt.records);
-            trees.push(&kt.ids);
-        }
-        let shared = trees.len();
-        trees.extend([
-            &self.index,
-            &self.unique,
-            &self.audit,
-            &self.meta,
-            &self.idem,
-        ]);
-        let r = trees.as_slice().transaction(|view| {
-            let txn = Txn {
-                view,
-                slots: &slots,
-                shared,
-                meta,
-            };
-            f(&txn).map_err(|e| match e.0 {
-                TxErrorKind::Sled(u) => u.into(),
-                TxErrorKind::Abort(a) => ConflictableTransactionError::Abort(a),
-            })
-        });
-        let out = finish(r)?;
-        self.barrier.wait().map_err(Error::from)?;
-        Ok(out)
+        self.transaction(meta, |txn| {
+            txn.update(
+                id,
+                expected_version,
+                &|r| no_access_check(r).map_err(|n| match n {}),
+                &change,
+            )
+        })
     }
 
     /// Reads a record by id.
     pub fn get<R: Resource>(&self, id: &str) -> Result<Option<R>, Error> {
-        let kt = self.trees::<R>()?;
-        let Some(seq) = kt.ids.get(id.as_bytes())?.and_then(|v| keys::read_seq(&v)) else {
+        let (rec_tree, id_tree) = trees::of_kind(R::KIND)?;
+        let Some(seq) = self
+            .engine
+            .get(id_tree, id.as_bytes())?
+            .and_then(|v| keys::read_seq(&v))
+        else {
             return Ok(None);
         };
-        match kt.records.get(keys::seq_key(seq))? {
+        match self.engine.get(rec_tree, &keys::seq_key(seq))? {
             Some(bytes) => R::decode(&bytes).map(Some),
             None => Err(Error::Corrupt(format!(
                 "{} {id}: id maps to a missing record",
@@ -689,207 +366,187 @@ impl Store {
 
     /// Lists records in creation order, through one index value or over all records,
     /// keeping those `keep` accepts. The page is full, or short with a cursor when
-    /// `max_scan` records were examined; `next` is `None` only at the end.
+    /// `max_scan` records were examined; `next` is `None` only at the end. A cursor
+    /// always names the last record returned, or the last one examined when the scan
+    /// stopped early.
     pub fn list<R: Resource>(
         &self,
         q: &ListQuery<'_>,
         keep: &dyn Fn(&R) -> bool,
     ) -> Result<Page<R>, Error> {
-        let kt = self.trees::<R>()?;
+        let (rec_tree, _) = trees::of_kind(R::KIND)?;
         let start = q.after.map_or(0, |a| a.saturating_add(1));
         let mut items = Vec::new();
-        let mut last_taken = None;
         let mut scanned = 0usize;
-        // Examines one record; `Some(cursor)` stops the scan with more to come after cursor.
-        let mut visit = |seq: u64, bytes: &[u8]| -> Result<Option<u64>, Error> {
-            scanned += 1;
-            let rec = R::decode(bytes)?;
-            if keep(&rec) {
-                if items.len() == q.limit {
-                    // A further match exists: resume after the last item returned.
-                    return Ok(Some(last_taken.unwrap_or(start.saturating_sub(1))));
-                }
-                items.push(rec);
-                last_taken = Some(seq);
-            }
-            Ok((scanned >= q.max_scan).then_some(seq))
+        let mut last_seen = None;
+        let (tree, prefix, mut from) = match q.index {
+            Some((idx, val)) => (
+                trees::INDEX,
+                keys::index_prefix(R::KIND, idx, val),
+                keys::index_key(R::KIND, idx, val, start),
+            ),
+            None => (rec_tree, Vec::new(), keys::seq_key(start).to_vec()),
         };
-        let mut next = None;
-        if let Some((idx, val)) = q.index {
-            let prefix = keys::index_prefix(R::KIND, idx, val);
-            let from = keys::index_key(R::KIND, idx, val, start);
-            for kv in self.index.range(from..) {
-                let (k, _) = kv?;
-                if !k.starts_with(&prefix) {
-                    break;
+        loop {
+            let chunk = self.engine.scan(tree, &prefix, &from, SCAN_CHUNK)?;
+            let exhausted = chunk.len() < SCAN_CHUNK;
+            for (k, v) in &chunk {
+                let Some(seq) = keys::read_seq(k) else {
+                    continue;
+                };
+                let rec = if q.index.is_some() {
+                    match self.engine.get(rec_tree, &keys::seq_key(seq))? {
+                        Some(bytes) => R::decode(&bytes)?,
+                        None => continue,
+                    }
+                } else {
+                    R::decode(v)?
+                };
+                scanned += 1;
+                if keep(&rec) {
+                    if items.len() == q.limit {
+                        // A further match exists: resume after what was returned.
+                        return Ok(Page {
+                            items,
+                            next: Some(last_seen.unwrap_or(start.saturating_sub(1))),
+                        });
+                    }
+                    items.push(rec);
                 }
-                let Some(seq) = keys::read_seq(&k) else {
-                    continue;
-                };
-                let Some(bytes) = kt.records.get(keys::seq_key(seq))? else {
-                    continue;
-                };
-                next = visit(seq, &bytes)?;
-                if next.is_some() {
-                    break;
+                last_seen = Some(seq);
+                if scanned >= q.max_scan {
+                    return Ok(Page {
+                        items,
+                        next: Some(seq),
+                    });
                 }
             }
-        } else {
-            for kv in kt.records.range(keys::seq_key(start)..) {
-                let (k, v) = kv?;
-                let Some(seq) = keys::read_seq(&k) else {
-                    continue;
-                };
-                next = visit(seq, &v)?;
-                if next.is_some() {
-                    break;
+            match chunk.last() {
+                Some((k, _)) if !exhausted => {
+                    from = k.clone();
+                    from.push(0);
                 }
+                _ => return Ok(Page { items, next: None }),
             }
         }
-        Ok(Page { items, next })
     }
 
     /// Number of records of a kind ever created (records are never deleted).
     pub fn count<R: Resource>(&self) -> Result<u64, Error> {
-        Ok(self
-            .meta
-            .get(keys::seq_counter(R::KIND))?
-            .and_then(|v| keys::read_seq(&v))
-            .unwrap_or(0))
+        self.counter(&keys::seq_counter(R::KIND))
     }
 
-    /// Lists audit entries oldest first, after sequence `after`.
+    /// Highest audit sequence whose entry, and every entry before it, is durable.
+    /// Readers of the audit trail (lists, live streams) never go past it, so they never
+    /// show what a crash could still take back.
+    pub fn audit_watermark(&self) -> Result<u64, Error> {
+        if self.engine.commits_are_durable() {
+            self.counter(keys::AUDIT_SEQ)
+        } else {
+            Ok(self.durable_audit.load(Ordering::SeqCst))
+        }
+    }
+
+    /// Lists durable audit entries oldest first, after sequence `after`.
     pub fn list_audit(
         &self,
         filter: &AuditFilter,
         after: Option<u64>,
         limit: usize,
     ) -> Result<Page<AuditEntry>, Error> {
+        let limit_seq = self.audit_watermark()?;
         let start = after.map_or(1, |a| a.saturating_add(1));
-        let mut seqs: Box<dyn Iterator<Item = Result<u64, Error>>> =
-            match (&filter.resource_id, &filter.actor, &filter.resource_kind) {
-                (Some(id), _, _) => self.index_seqs("resource", id, start),
-                (None, Some(actor), _) => self.index_seqs("actor", actor, start),
-                (None, None, Some(kind)) => self.index_seqs("kind", kind, start),
-                (None, None, None) => Box::new(
-                    self.audit
-                        .range(keys::seq_key(start)..)
-                        .keys()
-                        .map(|k| Ok(k.map(|k| keys::read_seq(&k).unwrap_or(0))?)),
-                ),
-            };
-        let mut items = Vec::new();
-        let mut next = None;
-        for seq in seqs.by_ref() {
-            let seq = seq?;
-            let Some(bytes) = self.audit.get(keys::seq_key(seq))? else {
-                continue;
-            };
-            let (_, rec): (u8, AuditRecordV1) = records::decode("audit", &bytes)?;
-            let entry = AuditEntry::from(rec);
-            if filter.actor.as_ref().is_some_and(|a| *a != entry.actor.0)
-                || filter
-                    .resource_kind
-                    .as_ref()
-                    .is_some_and(|k| *k != entry.resource_kind)
-            {
-                continue;
+        let (tree, prefix) = match (&filter.resource_id, &filter.actor, &filter.resource_kind) {
+            (Some(id), _, _) => (trees::INDEX, keys::index_prefix("audit", "resource", id)),
+            (None, Some(actor), _) => (trees::INDEX, keys::index_prefix("audit", "actor", actor)),
+            (None, None, Some(kind)) => (trees::INDEX, keys::index_prefix("audit", "kind", kind)),
+            (None, None, None) => (trees::AUDIT, Vec::new()),
+        };
+        let mut from = prefix.clone();
+        from.extend_from_slice(&keys::seq_key(start));
+        let mut items: Vec<AuditEntry> = Vec::new();
+        loop {
+            let chunk = self.engine.scan(tree, &prefix, &from, SCAN_CHUNK)?;
+            let exhausted = chunk.len() < SCAN_CHUNK;
+            for (k, _) in &chunk {
+                let Some(seq) = keys::read_seq(k) else {
+                    continue;
+                };
+                if seq > limit_seq {
+                    return Ok(Page { items, next: None });
+                }
+                let Some(bytes) = self.engine.get(trees::AUDIT, &keys::seq_key(seq))? else {
+                    continue;
+                };
+                let (_, rec): (u8, AuditRecordV1) = records::decode("audit", &bytes)?;
+                let entry = AuditEntry::from(rec);
+                if filter.actor.as_ref().is_some_and(|a| *a != entry.actor.0)
+                    || filter
+                        .resource_kind
+                        .as_ref()
+                        .is_some_and(|k| *k != entry.resource_kind)
+                {
+                    continue;
+                }
+                if items.len() == limit {
+                    let next = items.last().map(|e| e.sequence);
+                    return Ok(Page { items, next });
+                }
+                items.push(entry);
             }
-            if items.len() == limit {
-                next = items.last().map(|e: &AuditEntry| e.sequence);
-                break;
+            match chunk.last() {
+                Some((k, _)) if !exhausted => {
+                    from = k.clone();
+                    from.push(0);
+                }
+                _ => return Ok(Page { items, next: None }),
             }
-            items.push(entry);
         }
-        Ok(Page { items, next })
     }
 
-    fn index_seqs(
-        &self,
-        idx: &str,
-        val: &str,
-        start: u64,
-    ) -> Box<dyn Iterator<Item = Result<u64, Error>> + '_> {
-        let prefix = keys::index_prefix("audit", idx, val);
-        let from = keys::index_key("audit", idx, val, start);
-        Box::new(
-            self.index
-                .range(from..)
-                .keys()
-                .take_while(move |k| k.as_ref().map_or(true, |k| k.starts_with(&prefix)))
-                .map(|k| Ok(k.map(|k| keys::read_seq(&k).unwrap_or(0))?)),
-        )
+    /// The value of meta entry `name`, setting it to `initial` first if it has none (a
+    /// deployment-wide secret, such as the page-token key, chosen once).
+    pub fn meta_value(&self, name: &str, initial: &[u8]) -> Result<Vec<u8>, Error> {
+        let key = format!("value/{name}").into_bytes();
+        if let Some(v) = self.engine.get(trees::META, &key)? {
+            return Ok(v);
+        }
+        let meta = WriteMeta {
+            actor: PrincipalId::system(),
+            action: "store.meta".into(),
+            now: Timestamp(0),
+            idempotency: None,
+        };
+        store_only(self.transaction(&meta, |txn| Ok(txn.meta_value(&key, initial)?)))
     }
 
     /// Counters of the durability barrier.
     pub fn durability_stats(&self) -> BarrierStats {
-        self.barrier.stats()
+        self.engine.stats()
     }
 
     /// Whether writes are still accepted (no sync has failed).
     pub fn is_writable(&self) -> bool {
-        self.barrier.check().is_ok()
+        self.engine.check_writable().is_ok()
     }
 
     /// Makes everything written so far durable.
     pub fn flush(&self) -> Result<(), Error> {
-        self.barrier.wait()?;
-        Ok(())
+        self.engine.sync()
     }
 
     /// Makes everything durable and closes the store.
     pub fn close(self) -> Result<(), Error> {
-        self.barrier.wait()?;
-        Ok(())
+        self.engine.sync()
     }
 
-    /// Directory of the store.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Directory of the store, for engines that have one.
+    pub fn path(&self) -> Option<&Path> {
+        self.engine.path()
     }
 
-    /// Total size on disk in bytes, as sled reports it.
+    /// Total size on disk in bytes, as the engine reports it.
     pub fn size_on_disk(&self) -> Result<u64, Error> {
-        Ok(self.db.size_on_disk()?)
-    }
-}
-
-/// Opens sled, waiting up to ~2 s for the directory lock: after a `Store` is dropped in
-/// the same process, sled's flusher thread releases the lock asynchronously, so an
-/// immediate reopen can find it still held (WouldBlock).
-fn open_sled(path: &Path, cache_capacity: u64) -> Result<sled::Db, Error> {
-    let mut wait = std::time::Duration::from_millis(5);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    loop {
-        match sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_capacity)
-            .open()
-        {
-            Err(sled::Error::Io(e))
-                if e.kind() == io::ErrorKind::WouldBlock
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(wait);
-                wait = (wait * 2).min(std::time::Duration::from_millis(200));
-            }
-            other => return Ok(other?),
-        }
-    }
-}
-
-fn migrate(meta: &Tree) -> Result<(), Error> {
-    let current = meta
-        .get(keys::SCHEMA_VERSION)?
-        .and_then(|v| keys::read_seq(&v));
-    match current {
-        None => {
-            meta.insert(keys::SCHEMA_VERSION, &keys::seq_key(SCHEMA_VERSION))?;
-            Ok(())
-        }
-        Some(v) if v == SCHEMA_VERSION => Ok(()),
-        Some(v) => Err(Error::Engine(format!(
-            "database schema version {v} is newer than this build's {SCHEMA_VERSION}; run a newer clearinghouse"
-        ))),
+        self.engine.size_on_disk()
     }
 }

@@ -1,7 +1,7 @@
 //! Stored formats: golden bytes per record version (a format change must be deliberate)
 //! and encode/decode round trips of valid values.
 
-mod fixtures;
+mod support;
 
 use proptest::prelude::*;
 
@@ -9,7 +9,7 @@ use clearinghouse_domain::{
     Area, AssistanceKind, FundingMode, Need, Offer, Party, SubArea, WeaponDomain,
 };
 use clearinghouse_storage::{Resource, records};
-use fixtures::*;
+use support::fixtures::*;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

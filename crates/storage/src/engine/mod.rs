@@ -1,0 +1,94 @@
+//! The storage engine interface: ordered byte maps ("trees") with serializable
+//! transactions. The typed layer ([`crate::Store`]) is written once on top of it; each
+//! engine only stores bytes. This is the contract a new engine must meet (the conformance
+//! suite in `crates/storage/tests/` runs against every engine):
+//!
+//! - **Isolation.** [`Engine::transact`] runs its body as one serializable transaction:
+//!   the body sees committed state plus its own writes; on success every write applies
+//!   or none does. An engine may run the body more than once (a conflict with a
+//!   concurrent transaction); the body has no side effects besides its [`TxOps`] calls.
+//! - **Order.** Counters kept in a tree and bumped inside transactions (creation
+//!   sequences, the audit sequence) are therefore assigned in commit order: a
+//!   transaction that commits later never holds a lower number.
+//! - **Reads outside transactions** ([`Engine::get`], [`Engine::scan`]) see committed
+//!   state only, never part of a transaction.
+//! - **Durability.** After [`Engine::sync`] returns `Ok`, every transaction committed
+//!   before the call survives a crash or power loss. An engine whose commits are durable
+//!   by themselves says so ([`Engine::commits_are_durable`]). A failed sync is permanent:
+//!   the engine refuses every later transaction ([`Engine::check_writable`]).
+
+pub mod memory;
+pub mod sled;
+
+use std::{fmt, path::Path};
+
+use crate::{barrier::BarrierStats, error::Error};
+
+/// Name of a tree: an ordered map of byte keys to byte values.
+pub type TreeName = &'static str;
+
+/// One key and its value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// Reads and writes inside one transaction.
+pub trait TxOps {
+    /// The value of `key`, including this transaction's own writes.
+    fn get(&mut self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, Error>;
+    /// Sets `key` to `value`.
+    fn put(&mut self, tree: TreeName, key: &[u8], value: &[u8]) -> Result<(), Error>;
+    /// Removes `key` (no error when absent).
+    fn remove(&mut self, tree: TreeName, key: &[u8]) -> Result<(), Error>;
+    /// Up to `limit` entries whose keys start with `prefix` and are `>= from`, in key
+    /// order, including this transaction's own writes.
+    fn scan(
+        &mut self,
+        tree: TreeName,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, Error>;
+}
+
+/// The body of a transaction: `Ok` commits, `Err` discards every write and is returned
+/// (except [`Error::Conflict`], on which the engine runs the body again).
+pub type Body<'a> = dyn FnMut(&mut dyn TxOps) -> Result<(), Error> + 'a;
+
+/// A storage engine.
+pub trait Engine: Send + Sync + fmt::Debug {
+    /// Short name for logs (`sled`, `memory`, `postgres`).
+    fn name(&self) -> &'static str;
+    /// Runs `body` as one serializable transaction (see the module docs).
+    fn transact(&self, body: &mut Body<'_>) -> Result<(), Error>;
+    /// Reads committed state.
+    fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, Error>;
+    /// Up to `limit` committed entries whose keys start with `prefix` and are `>= from`.
+    fn scan(
+        &self,
+        tree: TreeName,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, Error>;
+    /// Blocks until every transaction committed before the call is durable.
+    fn sync(&self) -> Result<(), Error>;
+    /// Whether a commit is durable by itself (then [`Engine::sync`] is a no-op).
+    fn commits_are_durable(&self) -> bool;
+    /// Fails once durability can no longer be promised.
+    fn check_writable(&self) -> Result<(), Error>;
+    /// Counters of the durability barrier.
+    fn stats(&self) -> BarrierStats;
+    /// Bytes on disk, as far as the engine knows.
+    fn size_on_disk(&self) -> Result<u64, Error>;
+    /// Directory of the engine's files, if it has one.
+    fn path(&self) -> Option<&Path>;
+}
+
+/// Whether `key` lies in the scan window `prefix`/`from`.
+pub(crate) fn in_window(key: &[u8], prefix: &[u8], from: &[u8]) -> bool {
+    key.starts_with(prefix) && key >= from
+}
+
+/// The smallest key at or after both `prefix` and `from`.
+pub(crate) fn window_start<'a>(prefix: &'a [u8], from: &'a [u8]) -> &'a [u8] {
+    if from > prefix { from } else { prefix }
+}

@@ -1,0 +1,418 @@
+//! The sled 0.34.7 engine: the embedded default.
+//!
+//! Transactions are serialized by one writer lock (sled 0.34.7 runs every transaction
+//! under one process-wide lock anyway): the body reads committed trees directly, range
+//! scans included, through an overlay of its own writes, and the writes are applied in
+//! one sled multi-tree transaction, which sled recovers atomically. Durability comes from
+//! the group-commit barrier ([`crate::barrier`]): `db.flush()`, then fsync of every new
+//! blob file and of `blobs/`, then fsync of the `db` file. The data directory, `conf`,
+//! `db` and `blobs/` are fsynced at open.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    ffi::OsString,
+    fs, io,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
+use sled::Transactional;
+
+use super::{Body, Engine, Entry, TreeName, TxOps, in_window, window_start};
+use crate::{
+    barrier::{BarrierStats, GroupCommit, Syncer},
+    error::Error,
+    store::SyncFault,
+};
+
+/// Options of the sled engine.
+#[derive(Debug, Clone)]
+pub struct SledOptions {
+    /// sled page cache size in bytes.
+    pub cache_capacity_bytes: u64,
+    /// Optional hooks around each sync (fault injection, power-loss images in tests).
+    pub sync_fault: Option<Arc<dyn SyncFault>>,
+}
+
+/// The sled engine.
+pub struct SledEngine {
+    db: sled::Db,
+    trees: Mutex<HashMap<TreeName, sled::Tree>>,
+    writer: Mutex<()>,
+    barrier: GroupCommit,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SledEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledEngine")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<sled::Error> for Error {
+    fn from(e: sled::Error) -> Self {
+        Error::Engine(e.to_string())
+    }
+}
+
+/// Fsyncs a directory, so the entries created in it survive a power loss.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+/// Flushes sled, fsyncs every blob file not yet synced at its current size and the
+/// `blobs/` directory, then fsyncs the `db` file (sled 0.34's `flush` uses
+/// `sync_file_range`, which does not make data durable on power loss, and sled never
+/// fsyncs blob files).
+struct SledSyncer {
+    db: sled::Db,
+    file: fs::File,
+    dir: PathBuf,
+    blobs: PathBuf,
+    /// Blob files already fsynced, with the size they had then (blob files are written
+    /// once; one seen mid-write is synced again when its size changes).
+    synced_blobs: HashMap<OsString, u64>,
+    fault: Option<Arc<dyn SyncFault>>,
+}
+
+impl SledSyncer {
+    fn sync_blobs(&mut self) -> io::Result<Vec<PathBuf>> {
+        let mut present = HashMap::new();
+        let mut fresh = false;
+        for entry in fs::read_dir(&self.blobs)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let path = entry.path();
+            let file = match fs::File::open(&path) {
+                Ok(f) => f,
+                // sled removed it meanwhile: nothing depends on it any more.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let len = file.metadata()?.len();
+            if self.synced_blobs.get(&name) != Some(&len) {
+                file.sync_all()?;
+                fresh = true;
+            }
+            present.insert(name, len);
+        }
+        if fresh {
+            sync_dir(&self.blobs)?;
+        }
+        self.synced_blobs = present;
+        Ok(self
+            .synced_blobs
+            .keys()
+            .map(|n| self.blobs.join(n))
+            .collect())
+    }
+}
+
+impl Syncer for SledSyncer {
+    fn sync(&mut self) -> io::Result<()> {
+        if let Some(f) = &self.fault {
+            f.before_sync()?;
+        }
+        self.db.flush().map_err(io::Error::other)?;
+        let mut durable = self.sync_blobs()?;
+        self.file.sync_all()?;
+        if let Some(f) = &self.fault {
+            durable.push(self.dir.join("conf"));
+            durable.push(self.dir.join("db"));
+            f.after_sync(&self.dir, &durable);
+        }
+        Ok(())
+    }
+}
+
+/// Opens sled, waiting up to ~2 s for the directory lock: after a store is dropped in
+/// the same process, sled's flusher thread releases the lock asynchronously, so an
+/// immediate reopen can find it still held (WouldBlock).
+fn open_sled(path: &Path, cache_capacity: u64) -> Result<sled::Db, Error> {
+    let mut wait = Duration::from_millis(5);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_capacity)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < deadline =>
+            {
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_millis(200));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+impl SledEngine {
+    /// Opens (creating if needed) the engine in `path`, makes what is already there
+    /// durable, and starts the committer thread.
+    pub fn open(path: &Path, opts: &SledOptions) -> Result<SledEngine, Error> {
+        let db = open_sled(path, opts.cache_capacity_bytes)?;
+        let db_file = path.join("db");
+        let file = fs::File::open(&db_file).map_err(|e| {
+            Error::Engine(format!(
+                "cannot open {} for fsync ({e}); this store depends on sled 0.34.7's layout",
+                db_file.display()
+            ))
+        })?;
+        let blobs = path.join("blobs");
+        let engine_io = |what: &str, e: io::Error| {
+            Error::Engine(format!("cannot make {what} durable at open: {e}"))
+        };
+        // Whatever the last run left (including files a crash left unsynced) is made
+        // durable before anything is built on it.
+        db.flush()?;
+        for f in ["conf", "db"] {
+            fs::File::open(path.join(f))
+                .and_then(|f| f.sync_all())
+                .map_err(|e| engine_io(f, e))?;
+        }
+        sync_dir(path).map_err(|e| engine_io("the data directory", e))?;
+        let mut syncer = SledSyncer {
+            db: db.clone(),
+            file,
+            dir: path.to_owned(),
+            blobs: blobs.clone(),
+            synced_blobs: HashMap::new(),
+            fault: opts.sync_fault.clone(),
+        };
+        syncer
+            .sync_blobs()
+            .map_err(|e| engine_io("blob files", e))?;
+        sync_dir(&blobs).map_err(|e| engine_io("blobs/", e))?;
+        let barrier = GroupCommit::start(Box::new(syncer))
+            .map_err(|e| Error::Engine(format!("cannot start the committer thread: {e}")))?;
+        Ok(SledEngine {
+            db,
+            trees: Mutex::new(HashMap::new()),
+            writer: Mutex::new(()),
+            barrier,
+            path: path.to_owned(),
+        })
+    }
+
+    fn tree(&self, name: TreeName) -> Result<sled::Tree, Error> {
+        let mut trees = self.trees.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(t) = trees.get(name) {
+            return Ok(t.clone());
+        }
+        let t = self.db.open_tree(name)?;
+        trees.insert(name, t.clone());
+        Ok(t)
+    }
+
+    fn committed_scan(
+        &self,
+        tree: TreeName,
+        prefix: &[u8],
+        from: &[u8],
+    ) -> Result<impl Iterator<Item = Result<Entry, Error>>, Error> {
+        let t = self.tree(tree)?;
+        let prefix = prefix.to_vec();
+        Ok(t.range(window_start(&prefix, from).to_vec()..)
+            .map(|kv| {
+                kv.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(Error::from)
+            })
+            .take_while(move |kv| kv.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix))))
+    }
+}
+
+/// A transaction's own writes, per tree (`None` removes).
+type Overlay = HashMap<TreeName, BTreeMap<Vec<u8>, Option<Vec<u8>>>>;
+
+/// Merges committed entries with a transaction's writes over one scan window.
+pub(crate) fn merge_scan(
+    committed: impl Iterator<Item = Result<Entry, Error>>,
+    own: Option<&BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+    prefix: &[u8],
+    from: &[u8],
+    limit: usize,
+) -> Result<Vec<Entry>, Error> {
+    let empty = BTreeMap::new();
+    let own = own.unwrap_or(&empty);
+    let start = window_start(prefix, from).to_vec();
+    let mut mine = own
+        .range(start..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .peekable();
+    let mut theirs = committed.peekable();
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let next_theirs = match theirs.peek() {
+            Some(Ok((k, _))) => Some(k.clone()),
+            Some(Err(_)) => {
+                return Err(theirs
+                    .next()
+                    .and_then(Result::err)
+                    .unwrap_or_else(|| Error::Engine("scan failed".into())));
+            }
+            None => None,
+        };
+        let next_mine = mine.peek().map(|(k, _)| (*k).clone());
+        match (next_theirs, next_mine) {
+            (None, None) => break,
+            (Some(t), m) if m.as_ref().is_none_or(|m| t < *m) => {
+                if let Some(Ok(e)) = theirs.next() {
+                    out.push(e);
+                }
+            }
+            (t, Some(m)) => {
+                if t.as_ref() == Some(&m) {
+                    theirs.next(); // shadowed by this transaction's write
+                }
+                if let Some((k, v)) = mine.next()
+                    && let Some(v) = v
+                {
+                    debug_assert!(in_window(k, prefix, from));
+                    out.push((k.clone(), v.clone()));
+                }
+            }
+            (Some(_), None) => unreachable!("covered by the first arm"),
+        }
+    }
+    Ok(out)
+}
+
+struct SledTx<'e> {
+    engine: &'e SledEngine,
+    writes: Overlay,
+}
+
+impl TxOps for SledTx<'_> {
+    fn get(&mut self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        if let Some(v) = self.writes.get(tree).and_then(|w| w.get(key)) {
+            return Ok(v.clone());
+        }
+        Ok(self.engine.tree(tree)?.get(key)?.map(|v| v.to_vec()))
+    }
+
+    fn put(&mut self, tree: TreeName, key: &[u8], value: &[u8]) -> Result<(), Error> {
+        self.writes
+            .entry(tree)
+            .or_default()
+            .insert(key.to_vec(), Some(value.to_vec()));
+        Ok(())
+    }
+
+    fn remove(&mut self, tree: TreeName, key: &[u8]) -> Result<(), Error> {
+        self.writes
+            .entry(tree)
+            .or_default()
+            .insert(key.to_vec(), None);
+        Ok(())
+    }
+
+    fn scan(
+        &mut self,
+        tree: TreeName,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, Error> {
+        let committed = self.engine.committed_scan(tree, prefix, from)?;
+        merge_scan(committed, self.writes.get(tree), prefix, from, limit)
+    }
+}
+
+impl SledEngine {
+    fn apply(&self, writes: &Overlay) -> Result<(), Error> {
+        let mut names: Vec<TreeName> = writes.keys().copied().collect();
+        names.sort_unstable();
+        let trees = names
+            .iter()
+            .map(|n| self.tree(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<&sled::Tree> = trees.iter().collect();
+        refs.as_slice()
+            .transaction(|views| {
+                for (i, name) in names.iter().enumerate() {
+                    for (k, v) in writes.get(name).into_iter().flatten() {
+                        match v {
+                            Some(v) => {
+                                views[i].insert(k.as_slice(), v.as_slice())?;
+                            }
+                            None => {
+                                views[i].remove(k.as_slice())?;
+                            }
+                        }
+                    }
+                }
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| Error::Engine(format!("commit failed: {e:?}")))
+    }
+}
+
+impl Engine for SledEngine {
+    fn name(&self) -> &'static str {
+        "sled"
+    }
+
+    fn transact(&self, body: &mut Body<'_>) -> Result<(), Error> {
+        self.barrier.check()?;
+        let _serial = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut tx = SledTx {
+            engine: self,
+            writes: HashMap::new(),
+        };
+        body(&mut tx)?;
+        if tx.writes.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.apply(&tx.writes) {
+            // The state of a failed commit is unknown: stop promising anything.
+            self.barrier.fail(&e.to_string());
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.tree(tree)?.get(key)?.map(|v| v.to_vec()))
+    }
+
+    fn scan(
+        &self,
+        tree: TreeName,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, Error> {
+        self.committed_scan(tree, prefix, from)?
+            .take(limit)
+            .collect()
+    }
+
+    fn sync(&self) -> Result<(), Error> {
+        Ok(self.barrier.wait()?)
+    }
+
+    fn commits_are_durable(&self) -> bool {
+        false
+    }
+
+    fn check_writable(&self) -> Result<(), Error> {
+        Ok(self.barrier.check()?)
+    }
+
+    fn stats(&self) -> BarrierStats {
+        self.barrier.stats()
+    }
+
+    fn size_on_disk(&self) -> Result<u64, Error> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    fn path(&self) -> Option<&Path> {
+        Some(&self.path)
+    }
+}
