@@ -48,6 +48,7 @@ pub mod error;
 pub mod filter;
 pub mod iati;
 pub mod input;
+pub mod markup;
 pub mod match_volume;
 pub mod meta;
 pub mod money;
