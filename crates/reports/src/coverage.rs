@@ -150,7 +150,7 @@ fn columns(filter: Option<&GeoFilter>) -> (String, Vec<String>) {
     let mut set: BTreeSet<&str> = BTreeSet::new();
     match filter {
         None => {
-            for c in geo::countries() {
+            for c in geo::countries().iter().filter(|c| !c.region.is_empty()) {
                 set.insert(c.region);
             }
             // Antarctica has no requesting State; it appears only if a need names it.
@@ -161,7 +161,10 @@ fn columns(filter: Option<&GeoFilter>) -> (String, Vec<String>) {
             )
         }
         Some(GeoFilter::Region(r)) => {
-            for c in geo::countries().iter().filter(|c| c.region == r) {
+            for c in geo::countries()
+                .iter()
+                .filter(|c| c.region == r && !c.subregion.is_empty())
+            {
                 set.insert(c.subregion);
             }
             (

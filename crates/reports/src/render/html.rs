@@ -22,15 +22,16 @@ body { margin: 0 auto; max-width: 1180px; padding: 24px; color: #1b1b1b; backgro
 .skip:focus { left: 8px; top: 8px; background: #ffdd00; color: #000; padding: 6px; }
 a:focus, [tabindex]:focus { outline: 3px solid #ffdd00; outline-offset: 2px; }
 h1 { font-size: 1.8rem; margin: 0 0 0.25rem; }
-h2 { font-size: 1.35rem; margin: 2rem 0 0.5rem; border-bottom: 2px solid #1b1b1b; padding-bottom: 0.2rem; }
-h3 { font-size: 1.05rem; margin: 1.2rem 0 0.3rem; }
+h2 { font-size: 1.35rem; margin: 1.4rem 0 0.4rem; border-bottom: 2px solid #1b1b1b; padding-bottom: 0.2rem; }
+h3 { font-size: 1.05rem; margin: 0.8rem 0 0.3rem; }
 p.context { color: #3d3d3d; font-size: 0.9rem; margin: 0.2rem 0 0.8rem; }
-figure { margin: 1rem 0 0.5rem; }
+figure { margin: 0.5rem 0 0.25rem; }
 figure svg { max-width: 100%; height: auto; display: block; }
-table { border-collapse: collapse; margin: 0.5rem 0 0.4rem; font-size: 0.85rem; width: auto; max-width: 100%; }
+table { border-collapse: collapse; margin: 0.3rem 0 0.3rem; font-size: 0.82rem; width: auto; max-width: 100%; }
 caption { text-align: left; font-weight: 600; padding: 0.3rem 0; caption-side: top; }
-th, td { border: 1px solid #b1b4b6; padding: 3px 8px; vertical-align: top; }
+th, td { border: 1px solid #b1b4b6; padding: 2px 7px; vertical-align: top; }
 thead th { background: #f3f2f1; text-align: left; }
+tbody th { text-align: left; font-weight: 600; overflow-wrap: anywhere; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 p.note { font-size: 0.82rem; color: #3d3d3d; margin: 0.1rem 0 0.6rem; }
 .table-wrap { overflow-x: auto; }
@@ -47,21 +48,37 @@ p.note { font-size: 0.82rem; color: #3d3d3d; margin: 0.1rem 0 0.6rem; }
 }
 "#;
 
-/// The whole brief as one HTML document.
+/// The whole brief as one HTML document: each report's chart with the table of its
+/// numbers first (coverage, ageing, funding modes, pipeline, then the portfolio), and the
+/// detailed tables in an annex at the end.
 pub fn render_html(brief: &Brief, title: &str) -> String {
-    let sections = brief
-        .reports()
+    let order = [
+        Report::Coverage(brief.coverage.clone()),
+        Report::Ageing(brief.ageing.clone()),
+        Report::Matches(brief.matches.clone()),
+        Report::Pipeline(brief.pipeline.clone()),
+        Report::Portfolio(brief.portfolio.clone()),
+    ];
+    let mut annex = Vec::new();
+    let mut body = order
         .iter()
-        .map(section)
+        .map(|r| section(r, Some(&mut annex)))
         .collect::<Vec<_>>()
         .join("\n");
-    document(title, &brief.coverage.meta, &sections)
+    if !annex.is_empty() {
+        body.push_str("<section id=\"annex\">\n<h2>Annex: detailed tables</h2>\n");
+        for t in &annex {
+            body.push_str(&table_html(t));
+        }
+        body.push_str("</section>\n");
+    }
+    document(title, &brief.coverage.meta, &body)
 }
 
-/// One report as an HTML document.
+/// One report as an HTML document, every table inline.
 pub fn render_report_html(report: &Report) -> String {
     let meta = report.meta();
-    document(&meta.title, meta, &section(report))
+    document(&meta.title, meta, &section(report, None))
 }
 
 fn document(title: &str, meta: &ReportMeta, sections: &str) -> String {
@@ -72,7 +89,9 @@ fn document(title: &str, meta: &ReportMeta, sections: &str) -> String {
     )
 }
 
-fn section(report: &Report) -> String {
+/// A report's section; with an annex, tables other than the chart's (and the portfolio's)
+/// go there instead.
+fn section(report: &Report, mut annex: Option<&mut Vec<Table>>) -> String {
     let meta = report.meta();
     let tables = people::tables(report);
     let mut out = format!(
@@ -108,9 +127,14 @@ fn section(report: &Report) -> String {
             esc(&meta.context_line())
         )),
     }
+    let inline = chart_table.is_none();
     for (i, t) in tables.iter().enumerate() {
-        if chart_table != Some(i) {
-            out.push_str(&table_html(t));
+        if chart_table == Some(i) {
+            continue;
+        }
+        match annex.as_deref_mut() {
+            Some(a) if !inline => a.push(t.clone()),
+            _ => out.push_str(&table_html(t)),
         }
     }
     out.push_str("</section>\n");

@@ -8,7 +8,7 @@ use crate::{
     coverage::{CoverageFigures, CoverageReport, CoverageRow},
     match_volume::{MatchVolumeReport, VolumeRow},
     meta::ReportMeta,
-    money::{format_count, format_money, format_share},
+    money::{format_count, format_number, format_share},
     pipeline::PipelineReport,
     portfolio::{PortfolioReport, ProviderRow},
     render::table::Table,
@@ -47,18 +47,21 @@ fn meta_notes(meta: &ReportMeta) -> Vec<String> {
     meta.notes.clone()
 }
 
-const COVERAGE_COLUMNS: [&str; 10] = [
-    "#Needs",
-    "#Matched",
-    "#Partial",
-    "#Unmatched",
-    "#No budget",
-    "#No rate",
-    "#Estimated budget",
-    "#Funded",
-    "#Funded share",
-    "#Budgeted needs",
-];
+fn coverage_columns(cur: &str) -> Vec<String> {
+    [
+        "#Needs".to_owned(),
+        "#Matched".to_owned(),
+        "#Partial".to_owned(),
+        "#Unmatched".to_owned(),
+        "#No budget".to_owned(),
+        "#No rate".to_owned(),
+        format!("#Estimated budget ({cur})"),
+        format!("#Funded ({cur})"),
+        "#Funded share".to_owned(),
+        "#Budgeted needs".to_owned(),
+    ]
+    .to_vec()
+}
 
 fn coverage_cells(f: &CoverageFigures, cur: &str) -> Vec<String> {
     vec![
@@ -68,8 +71,8 @@ fn coverage_cells(f: &CoverageFigures, cur: &str) -> Vec<String> {
         n(f.unmatched),
         n(f.needs_without_budget),
         n(f.needs_without_rate),
-        format_money(f.estimated_budget_minor, cur),
-        format_money(f.funded_minor, cur),
+        format_number(f.estimated_budget_minor, cur),
+        format_number(f.funded_minor, cur),
         format_share(f.funded_share_bp),
         n(f.needs_with_budget),
     ]
@@ -82,8 +85,9 @@ fn coverage_table(
     total: Option<&CoverageFigures>,
     cur: &str,
 ) -> Table {
+    let names = coverage_columns(cur);
     let mut cols = vec![key];
-    cols.extend(COVERAGE_COLUMNS);
+    cols.extend(names.iter().map(String::as_str));
     let mut t = Table::new(title, &cols);
     for r in rows {
         let mut cells = vec![r.key.clone()];
@@ -214,7 +218,14 @@ fn ageing(r: &AgeingReport) -> Vec<Table> {
 }
 
 fn volume_table(title: &str, key: &str, rows: &[VolumeRow], cur: &str, share: bool) -> Table {
-    let mut cols = vec![key, "#Matches", "#Volume", "#No rate", "#In kind only"];
+    let volume = format!("#Volume ({cur})");
+    let mut cols = vec![
+        key,
+        "#Matches",
+        volume.as_str(),
+        "#No rate",
+        "#In kind only",
+    ];
     if share {
         cols.push("#Share of committed volume");
     }
@@ -223,7 +234,7 @@ fn volume_table(title: &str, key: &str, rows: &[VolumeRow], cur: &str, share: bo
         let mut cells = vec![
             r.key.clone(),
             n(r.matches),
-            format_money(r.volume_minor, cur),
+            format_number(r.volume_minor, cur),
             n(r.matches_without_rate),
             n(r.in_kind_only),
         ];
@@ -262,7 +273,7 @@ fn matches(r: &MatchVolumeReport) -> Vec<Table> {
     f.row(vec![
         "Total".to_owned(),
         n(r.committed_matches),
-        format_money(r.committed_volume_minor, cur),
+        format_number(r.committed_volume_minor, cur),
         n(r.by_funding_mode
             .iter()
             .map(|x| x.matches_without_rate)
@@ -283,9 +294,9 @@ fn provider_cells(p: &ProviderRow, cur: &str) -> Vec<String> {
         n(p.offers),
         n(p.open_offers),
         n(p.uncapped_offers),
-        format_money(p.ceilings_minor, cur),
-        format_money(p.reserved_minor, cur),
-        format_money(p.remaining_minor, cur),
+        format_number(p.ceilings_minor, cur),
+        format_number(p.reserved_minor, cur),
+        format_number(p.remaining_minor, cur),
         n(p.matches.negotiating),
         n(p.matches.agreed),
         n(p.matches.implementing),
@@ -296,6 +307,11 @@ fn provider_cells(p: &ProviderRow, cur: &str) -> Vec<String> {
 
 fn portfolio(r: &PortfolioReport) -> Vec<Table> {
     let cur = r.meta.base_currency.as_str();
+    let (ceilings, reserved, remaining) = (
+        format!("#Ceilings ({cur})"),
+        format!("#Reserved ({cur})"),
+        format!("#Remaining ({cur})"),
+    );
     let mut t = Table::new(
         "Provider portfolio",
         &[
@@ -303,9 +319,9 @@ fn portfolio(r: &PortfolioReport) -> Vec<Table> {
             "#Offers",
             "#Open",
             "#No ceiling",
-            "#Ceilings",
-            "#Reserved",
-            "#Remaining",
+            &ceilings,
+            &reserved,
+            &remaining,
             "#Negotiating",
             "#Agreed",
             "#Implementing",
@@ -330,6 +346,7 @@ fn portfolio(r: &PortfolioReport) -> Vec<Table> {
 
 fn pipeline(r: &PipelineReport) -> Vec<Table> {
     let cur = r.meta.base_currency.as_str();
+    let committed = format!("#Committed volume ({cur})");
     let mut t = Table::new(
         "Pipeline per GP sub-working group (matches by stage; needs by furthest stage)",
         &[
@@ -342,7 +359,7 @@ fn pipeline(r: &PipelineReport) -> Vec<Table> {
             "#Ended",
             "#Needs",
             "#Needs agreed+",
-            "#Committed volume",
+            &committed,
         ],
     );
     for g in &r.groups {
@@ -357,7 +374,7 @@ fn pipeline(r: &PipelineReport) -> Vec<Table> {
             n(g.matches.ended),
             n(g.needs.total()),
             n(agreed_plus),
-            format_money(g.committed_volume_minor, cur),
+            format_number(g.committed_volume_minor, cur),
         ]);
     }
     t.notes
@@ -383,6 +400,7 @@ fn section<T>(
 
 fn worklist(w: &Worklist) -> Vec<Table> {
     let cur = w.meta.base_currency.as_str();
+    let remaining = format!("#Remaining ({cur})");
     vec![
         section(
             "Awaiting authentication",
@@ -517,7 +535,7 @@ fn worklist(w: &Worklist) -> Vec<Table> {
                 "Programme",
                 "Valid until",
                 "#Days left",
-                "#Remaining",
+                &remaining,
             ],
             &w.expiring_offers,
             "offers",
@@ -530,7 +548,7 @@ fn worklist(w: &Worklist) -> Vec<Table> {
                     r.days_left.to_string(),
                     match (r.no_ceiling, r.remaining_minor) {
                         (true, _) => "no limit".to_owned(),
-                        (false, Some(m)) => format_money(m, cur),
+                        (false, Some(m)) => format_number(m, cur),
                         (false, None) => "no exchange rate".to_owned(),
                     },
                 ]

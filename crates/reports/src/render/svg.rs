@@ -56,10 +56,20 @@ fn text_width(s: &str, size: f64) -> f64 {
 pub fn humanize(code: &str) -> String {
     let lower = code.replace('_', " ").to_lowercase();
     let mut chars = lower.chars();
-    match chars.next() {
+    let words = match chars.next() {
         Some(c) => c.to_uppercase().collect::<String>() + chars.as_str(),
         None => String::new(),
-    }
+    };
+    // Acronyms stay upper-case.
+    words
+        .split(' ')
+        .map(|w| match w {
+            "io" => "IO",
+            "gp" => "GP",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A round axis maximum at or above `v` and its tick step (1, 2 or 5 × 10^k).
@@ -168,11 +178,11 @@ pub fn heat_map(r: &CoverageReport) -> String {
         .iter()
         .map(|c| text_width(c, 12.0) + 12.0)
         .fold(96.0, f64::max);
-    let row_h = 40.0;
-    let top = 56.0;
+    let row_h = 34.0;
+    let top = 50.0;
     let width = label_w + col_w * r.columns.len() as f64 + 20.0;
     let grid_h = row_h * r.areas.len() as f64;
-    let height = top + grid_h + 90.0;
+    let height = top + grid_h + 70.0;
     let mut svg = Svg::new("chart-coverage", width, height);
     let max = r.cells.iter().map(|c| c.figures.needs).max().unwrap_or(0);
     svg.text(
@@ -246,7 +256,7 @@ pub fn heat_map(r: &CoverageReport) -> String {
                 );
             } else {
                 svg.text(
-                    (x + col_w / 2.0, y + 17.0),
+                    (x + col_w / 2.0, y + 15.0),
                     14.0,
                     "middle",
                     ink,
@@ -254,7 +264,7 @@ pub fn heat_map(r: &CoverageReport) -> String {
                     &f.needs.to_string(),
                 );
                 svg.text(
-                    (x + col_w / 2.0, y + 32.0),
+                    (x + col_w / 2.0, y + 28.0),
                     11.0,
                     "middle",
                     ink,
@@ -272,7 +282,7 @@ pub fn heat_map(r: &CoverageReport) -> String {
         ),
         "#333333",
     );
-    let ly = top + grid_h + 30.0;
+    let ly = top + grid_h + 24.0;
     svg.text(
         (8.0, ly),
         12.0,
@@ -298,7 +308,7 @@ pub fn heat_map(r: &CoverageReport) -> String {
             }
         }
     }
-    legend(&mut svg, 8.0, ly + 28.0, &items);
+    legend(&mut svg, 8.0, ly + 24.0, &items);
     svg.finish(
         &heat_map_title(r),
         &format!(
@@ -315,9 +325,9 @@ pub const AGEING_TITLE: &str = "Unmatched needs by months since the request, by 
 
 /// Vertical bars per age bucket, stacked by priority, totals on top.
 pub fn ageing_bars(r: &AgeingReport) -> String {
-    let (left, top, plot_w, plot_h) = (70.0, 40.0, 480.0, 240.0);
+    let (left, top, plot_w, plot_h) = (70.0, 36.0, 480.0, 170.0);
     let width = left + plot_w + 40.0;
-    let height = top + plot_h + 100.0;
+    let height = top + plot_h + 92.0;
     let mut svg = Svg::new("chart-ageing", width, height);
     let max = r.buckets.iter().map(|b| b.needs).max().unwrap_or(0);
     let (axis_max, step) = nice_axis(f64::from(max));
@@ -453,7 +463,23 @@ pub fn funding_shares(r: &MatchVolumeReport) -> String {
     let row_h = 34.0;
     let top = 30.0;
     let rows = r.by_funding_mode.len() as f64;
-    let width = label_w + plot_w + 260.0;
+    let labels: Vec<String> = r
+        .by_funding_mode
+        .iter()
+        .map(|m| {
+            format!(
+                "{} ({} of committed volume, {} matches)",
+                format_money(m.volume_minor, cur),
+                format_share(m.share_of_committed_bp),
+                m.matches
+            )
+        })
+        .collect();
+    let longest = labels
+        .iter()
+        .map(|l| text_width(l, 12.0))
+        .fold(0.0, f64::max);
+    let width = label_w + plot_w + longest + 24.0;
     let height = top + row_h * rows + 70.0;
     let mut svg = Svg::new("chart-funding", width, height);
     let max = r
@@ -483,12 +509,7 @@ pub fn funding_shares(r: &MatchVolumeReport) -> String {
         } else {
             0.0
         };
-        let label = format!(
-            "{} ({} of committed volume, {} matches)",
-            format_money(m.volume_minor, cur),
-            format_share(m.share_of_committed_bp),
-            m.matches
-        );
+        let label = &labels[i];
         svg.rect(
             label_w,
             y + 6.0,
@@ -503,7 +524,7 @@ pub fn funding_shares(r: &MatchVolumeReport) -> String {
             "start",
             "#111111",
             "normal",
-            &label,
+            label,
         );
     }
     let base = top + row_h * rows;
@@ -703,5 +724,6 @@ mod tests {
     fn codes_read_as_words() {
         assert_eq!(humanize("EXPORT_TRANSSHIPMENT"), "Export transshipment");
         assert_eq!(humanize(""), "");
+        assert_eq!(humanize("POOLED_IO_FUND"), "Pooled IO fund");
     }
 }
