@@ -563,3 +563,21 @@ fn worklist(w: &Worklist) -> Table {
     }
     t
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_with_commas_quotes_or_line_breaks_are_quoted() {
+        let mut t = Table::new("t", &["a", "b"]);
+        t.row(vec![
+            "Programme, phase 2".into(),
+            "say \"yes\"\nthen go".into(),
+        ]);
+        assert_eq!(
+            to_csv(&t),
+            "a,b\n\"Programme, phase 2\",\"say \"\"yes\"\"\nthen go\"\n"
+        );
+    }
+}

@@ -697,3 +697,23 @@ fn filters_that_select_nothing_sensible_are_reported() {
     );
     assert!(ReportFilter::default().problems().is_empty());
 }
+
+#[test]
+fn json_carries_the_figures_in_minor_units_with_the_currency_in_meta() {
+    let data = fixture::data();
+    let viewer = Viewer::broker();
+    let filter = ReportFilter::default();
+    let report = clearinghouse_reports::Report::Coverage(coverage(&data.input(&viewer, &filter)));
+    let text =
+        clearinghouse_reports::render::render(&report, clearinghouse_reports::render::Format::Json)
+            .expect("json");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("valid json");
+    assert_eq!(v["meta"]["report"], "coverage");
+    assert_eq!(v["meta"]["base_currency"], "USD");
+    assert_eq!(v["meta"]["as_of"], "2026-03-01");
+    assert_eq!(v["total"]["needs"], 8);
+    assert_eq!(v["total"]["estimated_budget_minor"], 41_800_000);
+    assert_eq!(v["total"]["funded_share_bp"], 3301);
+    assert_eq!(v["by_area"][0]["key"], "NATIONAL_FRAMEWORK");
+    assert_eq!(v["missing_rates"][0], "JPY");
+}
