@@ -1,7 +1,8 @@
 //! Kinds of help, weapon domains and funding modes: unlike the taxonomy these are not
-//! ranked but present or absent. A code is present in a passage when the weights of its
-//! terms there (strong 1, weak 0.35, times the phrase factor) add up to at least 1: one
-//! strong term, or several weak ones. Negated and hidden hits count for nothing.
+//! ranked but present or absent. A code is present in a passage when one of its strong
+//! terms is there; its weak terms then add evidence but never decide alone (generic words
+//! such as "system" or "facility" pile up in any long passage). Negated and hidden hits
+//! count for nothing.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +12,6 @@ use crate::analyze::Document;
 use crate::evidence::{Coded, Evidence};
 use crate::lexicon::{Lexicon, Target};
 
-/// Least total weight for a code to be present.
-const PRESENT: f32 = 1.0;
 
 /// The codes present among `hits` (indices into the document's hits).
 #[derive(Debug, Default)]
@@ -27,7 +26,7 @@ pub(crate) struct PresentCodes {
 
 /// Collects the codes present among `hits`.
 pub(crate) fn present(doc: &Document<'_>, lex: &Lexicon, hits: &[usize]) -> PresentCodes {
-    let mut sums: BTreeMap<Target, (f32, Vec<Evidence>)> = BTreeMap::new();
+    let mut found: BTreeMap<Target, (bool, Vec<Evidence>)> = BTreeMap::new();
     let mut sorted: Vec<usize> = hits.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
@@ -40,16 +39,16 @@ pub(crate) fn present(doc: &Document<'_>, lex: &Lexicon, hits: &[usize]) -> Pres
         if term.target.family() == 0 {
             continue;
         }
-        let entry = sums.entry(term.target).or_default();
-        entry.0 += term.weight;
+        let entry = found.entry(term.target).or_default();
+        entry.0 |= term.strong;
         let ev = doc.evidence(hit.start, hit.end);
         if !entry.1.contains(&ev) {
             entry.1.push(ev);
         }
     }
     let mut out = PresentCodes::default();
-    for (target, (sum, mut evidence)) in sums {
-        if sum < PRESENT {
+    for (target, (strong, mut evidence)) in found {
+        if !strong {
             continue;
         }
         evidence.sort_by_key(|e| e.start);

@@ -113,6 +113,8 @@ pub(crate) struct Term {
     pub stems: Vec<String>,
     /// Strength times the phrase factor.
     pub weight: f32,
+    /// A strong term (specific to its code).
+    pub strong: bool,
     /// Inverse document frequency over the taxonomy entries (1 for other families).
     pub idf: f32,
 }
@@ -224,6 +226,7 @@ impl Lexicon {
                         target,
                         stems,
                         weight: strength * phrase,
+                        strong: strength >= STRONG,
                         idf: 1.0,
                     });
                 }

@@ -2,7 +2,11 @@
 //!
 //! 1. The text is cut into units (items and sentences, see `split`).
 //! 2. Each unit is scored against the taxonomy (BM25, see `score`); a unit whose best
-//!    area reaches [`MIN_UNIT_SCORE`] belongs to that area, the others are context.
+//!    area (among those with a strong term there) reaches [`MIN_UNIT_SCORE`] belongs to
+//!    that area, the others are context. When
+//!    the unit also speaks of an area the text has already raised (most of its best
+//!    score, or a good part of it within the same prose paragraph), it goes there: a
+//!    closing remark or a second sentence about the same project is not a new need.
 //! 3. Units of the same area form one need, in the order the text first raises the area
 //!    (the template's "one per subject area"); an area whose units add up to less than
 //!    [`MIN_NEED_SCORE`] is a passing mention and does not make a need of its own.
@@ -23,7 +27,7 @@ use crate::countries::Countries;
 use crate::evidence::Excerpt;
 use crate::lexicon::Lexicon;
 use crate::score::{self, TaxonomyScores, confidence, sub_index};
-use crate::split::{Unit, units};
+use crate::split::{Unit, UnitKind, units};
 use crate::suggestion::{
     DateSuggestion, LanguageSuggestion, MoneySuggestion, NeedSuggestion, NeedSuggestions,
     StateSuggestion, SubAreaSuggestion,
@@ -31,9 +35,17 @@ use crate::suggestion::{
 use crate::{dates, languages, money, title};
 
 /// Least area score for a unit to belong to an area.
-pub(crate) const MIN_UNIT_SCORE: f32 = 0.8;
+pub(crate) const MIN_UNIT_SCORE: f32 = 2.0;
 /// Least total area score for an area to make a need of its own.
-pub(crate) const MIN_NEED_SCORE: f32 = 1.5;
+pub(crate) const MIN_NEED_SCORE: f32 = 3.0;
+/// A unit goes to an area the text already raised when its score there is at least this
+/// share of its best area's score...
+pub(crate) const RAISED_SHARE: f32 = 0.75;
+/// ...or this share when the area was raised by a sentence of the same prose paragraph
+/// (prose keeps to one subject per paragraph more often than not)...
+pub(crate) const PROSE_SHARE: f32 = 0.25;
+/// ...and at least this score.
+pub(crate) const MIN_SUPPORT: f32 = 1.0;
 
 /// A text's units with what they hold.
 pub(crate) struct Passages<'d, 't> {
@@ -108,11 +120,34 @@ pub(crate) fn suggest(reader: &Reader, text: &str) -> NeedSuggestions {
     let lex = &reader.lexicons[doc.language.index()];
     let p = Passages::new(&doc, lex);
 
-    // 2. Classify units.
+    // 2. Classify units, preferring an area the text has already raised.
     let mut area_of: Vec<Option<(Area, f32)>> = Vec::with_capacity(p.units.len());
     for u in 0..p.units.len() {
-        let (area, s) = p.scores(&[u]).best_area();
-        area_of.push((s >= MIN_UNIT_SCORE).then_some((area, s)));
+        let scores = p.scores(&[u]);
+        let Some((best, s)) = scores.best_area().filter(|(_, s)| *s >= MIN_UNIT_SCORE) else {
+            area_of.push(None);
+            continue;
+        };
+        let mut choice = (best, s);
+        for (v, a) in area_of.iter().enumerate() {
+            let Some((area, _)) = *a else { continue };
+            if area == best {
+                continue;
+            }
+            let same_prose_paragraph = p.units[u].kind == UnitKind::Sentence
+                && p.units[v].kind == UnitKind::Sentence
+                && p.units[v].paragraph == p.units[u].paragraph;
+            let share = if same_prose_paragraph {
+                PROSE_SHARE
+            } else {
+                RAISED_SHARE
+            };
+            let sa = scores.area_total(area);
+            if sa >= share * s && sa >= MIN_SUPPORT && (choice.0 == best || sa > choice.1) {
+                choice = (area, sa);
+            }
+        }
+        area_of.push(Some(choice));
     }
 
     // 3. Group by area, in order of first appearance.
@@ -329,4 +364,27 @@ fn excerpts(p: &Passages<'_, '_>, own: &[usize]) -> Vec<Excerpt> {
         ex.text = p.doc.slice(ex.start, ex.end).to_owned();
     }
     out
+}
+
+#[cfg(test)]
+mod debug {
+    #[test]
+    #[ignore = "prints unit scores of INTAKE_DEBUG_TEXT"]
+    fn print_units() {
+        let text = std::env::var("INTAKE_DEBUG_TEXT").unwrap_or_default();
+        let reader = crate::Reader::new().expect("lexicons");
+        let doc = super::Document::read(&text, &reader.lexicons);
+        let lex = &reader.lexicons[doc.language.index()];
+        let p = super::Passages::new(&doc, lex);
+        for (u, unit) in p.units.iter().enumerate() {
+            let s = p.scores(&[u]);
+            let mut areas: Vec<(String, f32)> = clearinghouse_domain::Area::ALL
+                .iter()
+                .map(|a| (a.code().to_owned(), s.area_total(*a)))
+                .filter(|(_, v)| *v > 0.0)
+                .collect();
+            areas.sort_by(|a, b| b.1.total_cmp(&a.1));
+            println!("{u} {:?} p{} «{}» {areas:?}", unit.kind, unit.paragraph, doc.slice(unit.start, unit.end));
+        }
+    }
 }

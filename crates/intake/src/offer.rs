@@ -1,6 +1,6 @@
 //! From a programme's description to an offer's scope: the whole text is one passage.
-//! Sub-areas of any area are suggested when their confidence reaches
-//! [`MIN_SUB_CONFIDENCE`]; an area is suggested as a whole when most of its sub-areas
+//! Sub-areas of any area are suggested when one of their strong terms is there and their
+//! confidence reaches [`MIN_SUB_CONFIDENCE`]; an area is suggested as a whole when most of its sub-areas
 //! are (at least [`AREA_SHARE`] of them, and two). Places give the geographic scope;
 //! States after a cue that marks the provider ("The Government of Japan offers") are not
 //! scope, and States in a negated clause ("except", "excluding") are excluded.
@@ -21,7 +21,7 @@ use crate::suggestion::{
 use crate::{languages, money};
 
 /// Least confidence for a sub-area to be part of an offer's scope.
-pub(crate) const MIN_SUB_CONFIDENCE: f32 = 0.3;
+pub(crate) const MIN_SUB_CONFIDENCE: f32 = 0.5;
 /// Share of an area's sub-areas that makes the area suggested as a whole.
 pub(crate) const AREA_SHARE: f32 = 0.6;
 
@@ -37,7 +37,7 @@ pub(crate) fn suggest(reader: &Reader, text: &str) -> OfferScopeSuggestion {
     for s in clearinghouse_domain::SubArea::ALL {
         let i = sub_index(*s);
         let c = confidence(scores.sub[i]);
-        if c >= MIN_SUB_CONFIDENCE {
+        if c >= MIN_SUB_CONFIDENCE && scores.sub_strong[i] {
             sub_areas.push(SubAreaSuggestion {
                 sub_area: *s,
                 confidence: c,

@@ -48,6 +48,11 @@ pub(crate) struct TaxonomyScores {
     pub sub_hits: Vec<Vec<usize>>,
     /// Hits behind each area's generic phrases.
     pub area_hits: Vec<Vec<usize>>,
+    /// Whether a strong term of each sub-area is among the hits.
+    pub sub_strong: Vec<bool>,
+    /// Whether a strong term of each area (its generic phrases or any of its sub-areas)
+    /// is among the hits.
+    pub area_strong: Vec<bool>,
 }
 
 impl TaxonomyScores {
@@ -60,13 +65,18 @@ impl TaxonomyScores {
                 .sum::<f32>()
     }
 
-    /// The area with the most evidence and its score (first in taxonomy order on a tie).
-    pub fn best_area(&self) -> (Area, f32) {
-        let mut best = (Area::ALL[0], self.area_total(Area::ALL[0]));
-        for &a in &Area::ALL[1..] {
+    /// The area with the most evidence among those with a strong term, and its score
+    /// (first in taxonomy order on a tie); `None` when no strong term is there: weak
+    /// terms support an area but never decide one alone.
+    pub fn best_area(&self) -> Option<(Area, f32)> {
+        let mut best: Option<(Area, f32)> = None;
+        for &a in Area::ALL {
+            if !self.area_strong[area_index(a)] {
+                continue;
+            }
             let s = self.area_total(a);
-            if s > best.1 {
-                best = (a, s);
+            if best.is_none_or(|(_, b)| s > b) {
+                best = Some((a, s));
             }
         }
         best
@@ -91,6 +101,8 @@ pub(crate) fn score(
         area_terms: vec![0.0; Area::ALL.len()],
         sub_hits: vec![Vec::new(); SubArea::ALL.len()],
         area_hits: vec![Vec::new(); Area::ALL.len()],
+        sub_strong: vec![false; SubArea::ALL.len()],
+        area_strong: vec![false; Area::ALL.len()],
     };
     // Term frequencies per (term) within the passage.
     let mut tf: Vec<(u32, u32)> = Vec::new();
@@ -98,8 +110,15 @@ pub(crate) fn score(
         let hit: &Hit = &doc.hits[h];
         let term = &lex.terms[hit.term as usize];
         match term.target {
-            Target::SubArea(s) => out.sub_hits[sub_index(s)].push(h),
-            Target::Area(a) => out.area_hits[area_index(a)].push(h),
+            Target::SubArea(s) => {
+                out.sub_hits[sub_index(s)].push(h);
+                out.sub_strong[sub_index(s)] |= term.strong;
+                out.area_strong[area_index(s.area())] |= term.strong;
+            }
+            Target::Area(a) => {
+                out.area_hits[area_index(a)].push(h);
+                out.area_strong[area_index(a)] |= term.strong;
+            }
             _ => continue,
         }
         match tf.iter_mut().find(|(t, _)| *t == hit.term) {

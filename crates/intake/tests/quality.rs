@@ -208,7 +208,13 @@ fn measure_requests(reader: &Reader, requests: &[Request]) -> RequestFigures {
             f.kinds.add(&kinds, &set(&want.kinds));
             f.domains.add(&domains, &set(&want.weapon_domains));
             if kinds != set(&want.kinds) {
-                problems.push(format!("{}: kinds {kinds:?} != {:?}", want.area, want.kinds));
+                let ev: Vec<String> = n
+                    .assistance_kinds
+                    .iter()
+                    .filter(|k| !want.kinds.iter().any(|w| w == k.code.code()))
+                    .map(|k| format!("{}<-{:?}", k.code, k.evidence.iter().map(|e| e.phrase.as_str()).collect::<Vec<_>>()))
+                    .collect();
+                problems.push(format!("{}: kinds {kinds:?} != {:?} extra {ev:?}", want.area, want.kinds));
             }
             if domains != set(&want.weapon_domains) {
                 problems.push(format!("{}: domains {domains:?} != {:?}", want.area, want.weapon_domains));
