@@ -61,17 +61,12 @@ impl<'t> Document<'t> {
     /// Reads `text` with the lexicon of its language.
     pub fn read(text: &'t str, lexicons: &[Lexicon; 3]) -> Document<'t> {
         let tokens = tokenize(text);
-        let stopwords = [
-            &lexicons[0].stopwords,
-            &lexicons[1].stopwords,
-            &lexicons[2].stopwords,
-        ];
         let language = language::detect(
             tokens
                 .iter()
                 .filter(|t| t.is_term())
                 .map(|t| t.folded.as_str()),
-            &stopwords,
+            lexicons,
         );
         let lex = &lexicons[language.index()];
         let mut cache: HashMap<&str, String> = HashMap::new();
@@ -122,11 +117,6 @@ impl<'t> Document<'t> {
         }
     }
 
-    /// Number of characters.
-    pub fn char_len(&self) -> u32 {
-        u32::try_from(self.byte_at.len().saturating_sub(1)).unwrap_or(u32::MAX)
-    }
-
     /// Index of the first token starting at or after character `c`.
     pub fn token_at(&self, c: u32) -> usize {
         self.tokens.partition_point(|t| t.start < c)
@@ -174,8 +164,7 @@ fn match_rest(doc: &Document<'_>, content: &[usize], ci: usize, stems: &[String]
         if doc.stems[ti].as_deref() != Some(want.as_str()) {
             return None;
         }
-        if ti - prev > MAX_PHRASE_GAP + 1
-            || doc.tokens[prev + 1..ti].iter().any(Token::ends_clause)
+        if ti - prev > MAX_PHRASE_GAP + 1 || doc.tokens[prev + 1..ti].iter().any(Token::ends_clause)
         {
             return None;
         }

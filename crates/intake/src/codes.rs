@@ -12,7 +12,6 @@ use crate::analyze::Document;
 use crate::evidence::{Coded, Evidence};
 use crate::lexicon::{Lexicon, Target};
 
-
 /// The codes present among `hits` (indices into the document's hits).
 #[derive(Debug, Default)]
 pub(crate) struct PresentCodes {

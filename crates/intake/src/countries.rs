@@ -6,8 +6,6 @@
 //! ("Kenyan", "béninoise", "guatemaltecas") from `data/country_demonyms.tsv`, matched on
 //! stems so gender and number do not matter.
 
-use std::collections::HashMap;
-
 use crate::analyze::Document;
 use crate::evidence::Evidence;
 use crate::language::Language;
@@ -39,19 +37,68 @@ const REQUESTER_CUES: &[&[&str]] = &[
 
 /// Verbs right after a State's name that make it the requester ("Jamaica requests").
 const REQUEST_VERBS: &[&str] = &[
-    "requests", "request", "seeks", "seek", "wishes", "would", "asks", "needs", "intends",
-    "sollicite", "souhaite", "souhaiterait", "demande", "requiert", "solicita", "desea",
-    "requiere", "pide", "necesita", "quisiera",
+    "requests",
+    "request",
+    "seeks",
+    "seek",
+    "wishes",
+    "would",
+    "asks",
+    "needs",
+    "intends",
+    "sollicite",
+    "souhaite",
+    "souhaiterait",
+    "demande",
+    "requiert",
+    "solicita",
+    "desea",
+    "requiere",
+    "pide",
+    "necesita",
+    "quisiera",
 ];
 
 /// Nouns next to a demonym that make it the requester ("Kenyan Government",
 /// "Agence béninoise", "autoridades guatemaltecas").
 const AUTHORITY_NOUNS: &[&str] = &[
-    "government", "authorities", "authority", "ministry", "agency", "mission", "delegation",
-    "customs", "police", "institute", "council", "commission", "gouvernement", "autorites",
-    "autorite", "ministere", "agence", "delegation", "douanes", "douane", "institut", "conseil",
-    "direction", "gobierno", "autoridades", "autoridad", "ministerio", "agencia", "mision",
-    "delegacion", "aduana", "aduanas", "policia", "instituto", "consejo", "comision", "unidad",
+    "government",
+    "authorities",
+    "authority",
+    "ministry",
+    "agency",
+    "mission",
+    "delegation",
+    "customs",
+    "police",
+    "institute",
+    "council",
+    "commission",
+    "gouvernement",
+    "autorites",
+    "autorite",
+    "ministere",
+    "agence",
+    "delegation",
+    "douanes",
+    "douane",
+    "institut",
+    "conseil",
+    "direction",
+    "gobierno",
+    "autoridades",
+    "autoridad",
+    "ministerio",
+    "agencia",
+    "mision",
+    "delegacion",
+    "aduana",
+    "aduanas",
+    "policia",
+    "instituto",
+    "consejo",
+    "comision",
+    "unidad",
 ];
 
 /// Name tables built once.
@@ -150,7 +197,10 @@ impl Countries {
     /// "Requesting State:" (or their French and Spanish forms) first; then a name followed
     /// by a request verb or a possessive; then a demonym next to an authority ("Kenyan
     /// Government"); then the first State named.
-    pub fn requester(doc: &Document<'_>, mentions: &[Mention]) -> Option<(&'static str, Vec<Evidence>)> {
+    pub fn requester(
+        doc: &Document<'_>,
+        mentions: &[Mention],
+    ) -> Option<(&'static str, Vec<Evidence>)> {
         let mut best: Option<(u8, usize)> = None;
         for (i, m) in mentions.iter().enumerate() {
             let rank = rank(doc, m);
@@ -179,7 +229,9 @@ fn rank(doc: &Document<'_>, m: &Mention) -> u8 {
     let after = words_after(doc, m.found.last, 3);
     if m.demonym {
         let near = before.iter().rev().take(2).chain(after.iter().take(3));
-        let authority = near.into_iter().any(|w| AUTHORITY_NOUNS.contains(&w.as_str()));
+        let authority = near
+            .into_iter()
+            .any(|w| AUTHORITY_NOUNS.contains(&w.as_str()));
         return if authority { 2 } else { 0 };
     }
     let cue = REQUESTER_CUES.iter().any(|cue| {
@@ -227,21 +279,4 @@ fn words_after(doc: &Document<'_>, last: usize, n: usize) -> Vec<String> {
         .take(n)
         .map(|t| t.folded.clone())
         .collect()
-}
-
-/// ISO3 codes of the States named, once each, with their evidence.
-pub(crate) fn named_states(doc: &Document<'_>, mentions: &[Mention]) -> Vec<(&'static str, Vec<Evidence>)> {
-    let mut out: Vec<(&'static str, Vec<Evidence>)> = Vec::new();
-    let mut index: HashMap<&'static str, usize> = HashMap::new();
-    for m in mentions.iter().filter(|m| !m.demonym) {
-        let ev = doc.evidence(m.found.start, m.found.end);
-        match index.get(m.iso3) {
-            Some(&i) => out[i].1.push(ev),
-            None => {
-                index.insert(m.iso3, out.len());
-                out.push((m.iso3, vec![ev]));
-            }
-        }
-    }
-    out
 }

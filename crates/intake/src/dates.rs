@@ -40,18 +40,54 @@ pub(crate) struct FoundDate {
 }
 
 const MONTHS: &[(&str, u32)] = &[
-    ("january", 1), ("jan", 1), ("janvier", 1), ("enero", 1),
-    ("february", 2), ("feb", 2), ("fevrier", 2), ("febrero", 2),
-    ("march", 3), ("mars", 3), ("marzo", 3),
-    ("april", 4), ("apr", 4), ("avril", 4), ("abril", 4),
-    ("may", 5), ("mai", 5), ("mayo", 5),
-    ("june", 6), ("jun", 6), ("juin", 6), ("junio", 6),
-    ("july", 7), ("jul", 7), ("juillet", 7), ("julio", 7),
-    ("august", 8), ("aug", 8), ("aout", 8), ("agosto", 8),
-    ("september", 9), ("sep", 9), ("sept", 9), ("septembre", 9), ("septiembre", 9), ("setiembre", 9),
-    ("october", 10), ("oct", 10), ("octobre", 10), ("octubre", 10),
-    ("november", 11), ("nov", 11), ("novembre", 11), ("noviembre", 11),
-    ("december", 12), ("dec", 12), ("decembre", 12), ("diciembre", 12),
+    ("january", 1),
+    ("jan", 1),
+    ("janvier", 1),
+    ("enero", 1),
+    ("february", 2),
+    ("feb", 2),
+    ("fevrier", 2),
+    ("febrero", 2),
+    ("march", 3),
+    ("mars", 3),
+    ("marzo", 3),
+    ("april", 4),
+    ("apr", 4),
+    ("avril", 4),
+    ("abril", 4),
+    ("may", 5),
+    ("mai", 5),
+    ("mayo", 5),
+    ("june", 6),
+    ("jun", 6),
+    ("juin", 6),
+    ("junio", 6),
+    ("july", 7),
+    ("jul", 7),
+    ("juillet", 7),
+    ("julio", 7),
+    ("august", 8),
+    ("aug", 8),
+    ("aout", 8),
+    ("agosto", 8),
+    ("september", 9),
+    ("sep", 9),
+    ("sept", 9),
+    ("septembre", 9),
+    ("septiembre", 9),
+    ("setiembre", 9),
+    ("october", 10),
+    ("oct", 10),
+    ("octobre", 10),
+    ("octubre", 10),
+    ("november", 11),
+    ("nov", 11),
+    ("novembre", 11),
+    ("noviembre", 11),
+    ("december", 12),
+    ("dec", 12),
+    ("decembre", 12),
+    ("diciembre", 12),
 ];
 
 const CUES: &[(&[&str], Role)] = &[
@@ -132,7 +168,15 @@ pub(crate) fn find(doc: &Document<'_>) -> Vec<FoundDate> {
             let weak_cue = matches!(role, Role::Window)
                 && !matches!(
                     doc.tokens[cue_start].folded.as_str(),
-                    "during" | "durante" | "courant" | "pendant" | "timeframe" | "calendrier" | "plazo" | "calendario" | "au"
+                    "during"
+                        | "durante"
+                        | "courant"
+                        | "pendant"
+                        | "timeframe"
+                        | "calendrier"
+                        | "plazo"
+                        | "calendario"
+                        | "au"
                 );
             if !(period.bare_year && weak_cue) {
                 let (from, by) = match role {
@@ -249,14 +293,32 @@ fn period_at(doc: &Document<'_>, i: usize) -> Option<(Period, usize)> {
         return Some(p);
     }
     // 15 March 2027 / 15 de marzo de 2027.
-    if let (Some(d), Some(m), Some(y)) = (tok(0).and_then(day), month(word(1)), tok(2).and_then(year)) {
+    if let (Some(d), Some(m), Some(y)) =
+        (tok(0).and_then(day), month(word(1)), tok(2).and_then(year))
+    {
         let date = Date::from_ymd(y, m, d)?;
-        return Some((Period { first: date, last: date, bare_year: false }, w[2]));
+        return Some((
+            Period {
+                first: date,
+                last: date,
+                bare_year: false,
+            },
+            w[2],
+        ));
     }
     // March 15, 2027.
-    if let (Some(m), Some(d), Some(y)) = (month(word(0)), tok(1).and_then(day), tok(2).and_then(year)) {
+    if let (Some(m), Some(d), Some(y)) =
+        (month(word(0)), tok(1).and_then(day), tok(2).and_then(year))
+    {
         let date = Date::from_ymd(y, m, d)?;
-        return Some((Period { first: date, last: date, bare_year: false }, w[2]));
+        return Some((
+            Period {
+                first: date,
+                last: date,
+                bare_year: false,
+            },
+            w[2],
+        ));
     }
     // March 2027 / juin 2027 / diciembre de 2027.
     if let (Some(m), Some(y)) = (month(word(0)), tok(1).and_then(year)) {
@@ -299,21 +361,31 @@ fn period_at(doc: &Document<'_>, i: usize) -> Option<(Period, usize)> {
     let edge = match word(0) {
         "end" | "fin" | "finales" | "fines" | "finale" => Some((12, 12, true)),
         "late" => Some((10, 12, false)),
-        "beginning" | "start" | "early" | "debut" | "principios" | "comienzos" | "inicios" => Some((1, 3, false)),
+        "beginning" | "start" | "early" | "debut" | "principios" | "comienzos" | "inicios" => {
+            Some((1, 3, false))
+        }
         "mid" | "mi" | "mediados" | "milieu" => Some((5, 8, false)),
         _ => None,
     };
     if let Some((m1, m2, end_point)) = edge {
         if let (Some(m), Some(y)) = (month(word(1)), tok(2).and_then(year)) {
             let p = month_period(y, m)?;
-            let p = if end_point { Period { first: p.last, ..p } } else { p };
+            let p = if end_point {
+                Period { first: p.last, ..p }
+            } else {
+                p
+            };
             return Some((p, w[2]));
         }
         if let Some(y) = tok(1).and_then(year) {
             let p = span(y, m1, m2)?;
             let p = if end_point {
                 let last = p.last;
-                Period { first: last, last, bare_year: false }
+                Period {
+                    first: last,
+                    last,
+                    bare_year: false,
+                }
             } else {
                 p
             };
@@ -323,14 +395,24 @@ fn period_at(doc: &Document<'_>, i: usize) -> Option<(Period, usize)> {
     // A bare year: 2027.
     if let Some(y) = tok(0).and_then(year) {
         let p = span(y, 1, 12)?;
-        return Some((Period { bare_year: true, ..p }, w[0]));
+        return Some((
+            Period {
+                bare_year: true,
+                ..p
+            },
+            w[0],
+        ));
     }
     None
 }
 
 /// 2027-03-15 or 15/03/2027 starting at token `i`.
 fn numeric_date(doc: &Document<'_>, i: usize) -> Option<(Period, usize)> {
-    let t = |k: usize| doc.tokens.get(i + k).filter(|t| t.kind == TokenKind::Number);
+    let t = |k: usize| {
+        doc.tokens
+            .get(i + k)
+            .filter(|t| t.kind == TokenKind::Number)
+    };
     let (a, b, c) = (t(0)?, t(1)?, t(2)?);
     let sep1 = doc.slice(a.end, b.start);
     let sep2 = doc.slice(b.end, c.start);
@@ -338,9 +420,17 @@ fn numeric_date(doc: &Document<'_>, i: usize) -> Option<(Period, usize)> {
         return None;
     }
     let (y, m, d) = if a.folded.len() == 4 && sep1 == "-" {
-        (a.folded.parse().ok()?, b.folded.parse().ok()?, c.folded.parse().ok()?)
+        (
+            a.folded.parse().ok()?,
+            b.folded.parse().ok()?,
+            c.folded.parse().ok()?,
+        )
     } else if c.folded.len() == 4 && sep1 != "-" {
-        (c.folded.parse().ok()?, b.folded.parse().ok()?, a.folded.parse().ok()?)
+        (
+            c.folded.parse().ok()?,
+            b.folded.parse().ok()?,
+            a.folded.parse().ok()?,
+        )
     } else {
         return None;
     };
@@ -348,5 +438,12 @@ fn numeric_date(doc: &Document<'_>, i: usize) -> Option<(Period, usize)> {
         return None;
     }
     let date = Date::from_ymd(y, m, d)?;
-    Some((Period { first: date, last: date, bare_year: false }, i + 2))
+    Some((
+        Period {
+            first: date,
+            last: date,
+            bare_year: false,
+        },
+        i + 2,
+    ))
 }

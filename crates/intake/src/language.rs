@@ -1,6 +1,8 @@
 //! The three languages the reader knows, and how a text's language is told: by counting
 //! the function words of each language's lexicon that occur in the text and no other
-//! language's list (the words shared, like "de" or "a", decide nothing).
+//! language's list (the words shared, like "de" or "a", decide nothing), plus the words
+//! whose stem in that language starts one of its lexicon's terms (so a short line such as
+//! "Equipos de detección de radiación" is read as Spanish).
 //!
 //! Why not a general detector: requests mix in codes, acronyms, numbers and proper names
 //! that trigram models over 60+ languages misread on short texts (Spanish taken for
@@ -9,7 +11,7 @@
 //! exclusive to one of the three, so a handful of them decides reliably; ties go to
 //! English.
 
-use std::collections::HashSet;
+use crate::lexicon::Lexicon;
 
 /// A language the reader has a lexicon for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -58,18 +60,25 @@ impl Language {
     }
 }
 
-/// Picks the language whose exclusive function words occur most often in `words`
-/// (folded); English on a tie or when none occurs.
+/// Picks the language with the highest count (an exclusive function word counts 2, a
+/// word starting a lexicon term 1) among `words` (folded); English on a tie.
 pub(crate) fn detect<'a>(
     words: impl Iterator<Item = &'a str>,
-    stopwords: &[&HashSet<String>; 3],
+    lexicons: &[Lexicon; 3],
 ) -> Language {
     let mut counts = [0usize; 3];
     for w in words {
-        let inside: [bool; 3] = std::array::from_fn(|i| stopwords[i].contains(w));
+        let inside: [bool; 3] = std::array::from_fn(|i| lexicons[i].stopwords.contains(w));
         if inside.iter().filter(|b| **b).count() == 1 {
             if let Some(i) = inside.iter().position(|b| *b) {
-                counts[i] += 1;
+                counts[i] += 2;
+            }
+        }
+        if !inside.iter().any(|b| *b) && w.chars().any(char::is_alphabetic) {
+            for (i, lex) in lexicons.iter().enumerate() {
+                if lex.by_first.contains_key(&lex.stem(w)) {
+                    counts[i] += 1;
+                }
             }
         }
     }

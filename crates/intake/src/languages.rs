@@ -9,42 +9,107 @@ use crate::token::TokenKind;
 
 /// Language names (folded) and their ISO 639-1 codes.
 const NAMES: &[(&str, &str)] = &[
-    ("english", "en"), ("anglais", "en"), ("ingles", "en"),
-    ("french", "fr"), ("francais", "fr"), ("frances", "fr"),
-    ("spanish", "es"), ("espagnol", "es"), ("espanol", "es"), ("castellano", "es"),
-    ("arabic", "ar"), ("arabe", "ar"),
-    ("russian", "ru"), ("russe", "ru"), ("ruso", "ru"),
-    ("chinese", "zh"), ("mandarin", "zh"), ("chinois", "zh"), ("chino", "zh"),
-    ("portuguese", "pt"), ("portugais", "pt"), ("portugues", "pt"),
-    ("german", "de"), ("allemand", "de"), ("aleman", "de"),
-    ("italian", "it"), ("italien", "it"), ("italiano", "it"),
-    ("swahili", "sw"), ("kiswahili", "sw"),
-    ("persian", "fa"), ("farsi", "fa"), ("persan", "fa"),
-    ("turkish", "tr"), ("turc", "tr"), ("turco", "tr"),
-    ("ukrainian", "uk"), ("ukrainien", "uk"), ("ucraniano", "uk"),
-    ("vietnamese", "vi"), ("vietnamien", "vi"), ("vietnamita", "vi"),
-    ("indonesian", "id"), ("hindi", "hi"), ("urdu", "ur"), ("amharic", "am"),
-    ("dutch", "nl"), ("japanese", "ja"), ("korean", "ko"),
+    ("english", "en"),
+    ("anglais", "en"),
+    ("ingles", "en"),
+    ("french", "fr"),
+    ("francais", "fr"),
+    ("frances", "fr"),
+    ("spanish", "es"),
+    ("espagnol", "es"),
+    ("espanol", "es"),
+    ("castellano", "es"),
+    ("arabic", "ar"),
+    ("arabe", "ar"),
+    ("russian", "ru"),
+    ("russe", "ru"),
+    ("ruso", "ru"),
+    ("chinese", "zh"),
+    ("mandarin", "zh"),
+    ("chinois", "zh"),
+    ("chino", "zh"),
+    ("portuguese", "pt"),
+    ("portugais", "pt"),
+    ("portugues", "pt"),
+    ("german", "de"),
+    ("allemand", "de"),
+    ("aleman", "de"),
+    ("italian", "it"),
+    ("italien", "it"),
+    ("italiano", "it"),
+    ("swahili", "sw"),
+    ("kiswahili", "sw"),
+    ("persian", "fa"),
+    ("farsi", "fa"),
+    ("persan", "fa"),
+    ("turkish", "tr"),
+    ("turc", "tr"),
+    ("turco", "tr"),
+    ("ukrainian", "uk"),
+    ("ukrainien", "uk"),
+    ("ucraniano", "uk"),
+    ("vietnamese", "vi"),
+    ("vietnamien", "vi"),
+    ("vietnamita", "vi"),
+    ("indonesian", "id"),
+    ("hindi", "hi"),
+    ("urdu", "ur"),
+    ("amharic", "am"),
+    ("dutch", "nl"),
+    ("japanese", "ja"),
+    ("korean", "ko"),
 ];
 
 /// Words that speak of a language community by themselves.
 const COMMUNITY: &[(&str, &str)] = &[
-    ("francophone", "fr"), ("anglophone", "en"), ("hispanophone", "es"),
-    ("hispanohablante", "es"), ("hispanohablantes", "es"), ("lusophone", "pt"),
-    ("arabophone", "ar"), ("russophone", "ru"), ("francophones", "fr"),
-    ("anglophones", "en"), ("lusophones", "pt"), ("arabophones", "ar"),
+    ("francophone", "fr"),
+    ("anglophone", "en"),
+    ("hispanophone", "es"),
+    ("hispanohablante", "es"),
+    ("hispanohablantes", "es"),
+    ("lusophone", "pt"),
+    ("arabophone", "ar"),
+    ("russophone", "ru"),
+    ("francophones", "fr"),
+    ("anglophones", "en"),
+    ("lusophones", "pt"),
+    ("arabophones", "ar"),
 ];
 
 /// Words right before a language name that make it a working language.
 const BEFORE: &[&str] = &[
-    "in", "into", "en", "al", "language", "languages", "langue", "langues", "idioma", "idiomas",
-    "lengua", "lenguas", "souhaitee", "souhaitees", "preferred", "preferido", "preferida",
+    "in",
+    "into",
+    "en",
+    "al",
+    "language",
+    "languages",
+    "langue",
+    "langues",
+    "idioma",
+    "idiomas",
+    "lengua",
+    "lenguas",
+    "souhaitee",
+    "souhaitees",
+    "preferred",
+    "preferido",
+    "preferida",
 ];
 
 /// Words right after a language name that make it a working language.
 const AFTER: &[&str] = &[
-    "interpretation", "translation", "translations", "version", "versions", "speaking",
-    "language", "materials", "interpreters", "interpreter", "texts",
+    "interpretation",
+    "translation",
+    "translations",
+    "version",
+    "versions",
+    "speaking",
+    "language",
+    "materials",
+    "interpreters",
+    "interpreter",
+    "texts",
 ];
 
 /// Words joining names in a list ("English, French and Spanish").
@@ -95,7 +160,10 @@ pub(crate) fn find(doc: &Document<'_>) -> Vec<(&'static str, Evidence)> {
         loop {
             let mut k = j;
             let mut joined = false;
-            while toks.get(k).is_some_and(|t| matches!(t.kind, TokenKind::Punct(','))) {
+            while toks
+                .get(k)
+                .is_some_and(|t| matches!(t.kind, TokenKind::Punct(',')))
+            {
                 k += 1;
                 joined = true;
             }

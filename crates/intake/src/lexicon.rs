@@ -93,15 +93,6 @@ impl Target {
             Target::Funding(_) => 3,
         }
     }
-
-    /// The area a taxonomy target belongs to.
-    pub fn area(self) -> Option<Area> {
-        match self {
-            Target::Area(a) => Some(a),
-            Target::SubArea(s) => Some(s.area()),
-            _ => None,
-        }
-    }
 }
 
 /// One compiled term.
@@ -203,43 +194,42 @@ impl Lexicon {
         };
         let raw: RawLexicon = toml::from_str(source).map_err(|e| err(e.to_string()))?;
         if raw.language != expected.code() {
-            return Err(err(format!(
-                "file says language = \"{}\"",
-                raw.language
-            )));
+            return Err(err(format!("file says language = \"{}\"", raw.language)));
         }
         let stemmer = Stemmer::create(expected.stemmer_algorithm());
-        let stopwords: HashSet<String> = raw.stopwords.iter().map(|w| crate::fold::fold(w)).collect();
+        let stopwords: HashSet<String> =
+            raw.stopwords.iter().map(|w| crate::fold::fold(w)).collect();
         let mut terms = Vec::new();
-        let mut add = |target: Target, entry: &RawEntry, label: String| -> Result<(), LexiconError> {
-            for (list, strength) in [(&entry.strong, STRONG), (&entry.weak, WEAK)] {
-                for text in list {
-                    let stems = stem_words(text, &stopwords, &stemmer);
-                    if stems.is_empty() {
-                        return Err(err(format!(
-                            "term \"{text}\" of {label} has no content word (only stopwords)"
-                        )));
+        let mut add =
+            |target: Target, entry: &RawEntry, label: String| -> Result<(), LexiconError> {
+                for (list, strength) in [(&entry.strong, STRONG), (&entry.weak, WEAK)] {
+                    for text in list {
+                        let stems = stem_words(text, &stopwords, &stemmer);
+                        if stems.is_empty() {
+                            return Err(err(format!(
+                                "term \"{text}\" of {label} has no content word (only stopwords)"
+                            )));
+                        }
+                        #[allow(clippy::cast_precision_loss)]
+                        let phrase = (1.0 + 0.5 * (stems.len() as f32 - 1.0)).min(2.0);
+                        terms.push(Term {
+                            target,
+                            stems,
+                            weight: strength * phrase,
+                            strong: strength >= STRONG,
+                            idf: 1.0,
+                        });
                     }
-                    #[allow(clippy::cast_precision_loss)]
-                    let phrase = (1.0 + 0.5 * (stems.len() as f32 - 1.0)).min(2.0);
-                    terms.push(Term {
-                        target,
-                        stems,
-                        weight: strength * phrase,
-                        strong: strength >= STRONG,
-                        idf: 1.0,
-                    });
                 }
-            }
-            Ok(())
-        };
+                Ok(())
+            };
         for (code, entry) in &raw.area {
             let area = Area::from_code(code).ok_or_else(|| err(format!("unknown area {code}")))?;
             add(Target::Area(area), entry, format!("area.{code}"))?;
         }
         for (code, entry) in &raw.sub_area {
-            let sub = SubArea::from_code(code)
-                .ok_or_else(|| err(format!("unknown sub-area {code}")))?;
+            let sub =
+                SubArea::from_code(code).ok_or_else(|| err(format!("unknown sub-area {code}")))?;
             add(Target::SubArea(sub), entry, format!("sub_area.{code}"))?;
         }
         for (code, entry) in &raw.weapon_domain {

@@ -95,17 +95,12 @@ impl Reader {
     /// The language a text would be read in.
     pub fn detect_language(&self, text: &str) -> Language {
         let tokens = token::tokenize(text);
-        let stopwords = [
-            &self.lexicons[0].stopwords,
-            &self.lexicons[1].stopwords,
-            &self.lexicons[2].stopwords,
-        ];
         language::detect(
             tokens
                 .iter()
                 .filter(|t| t.is_term())
                 .map(|t| t.folded.as_str()),
-            &stopwords,
+            &self.lexicons,
         )
     }
 }

@@ -240,9 +240,7 @@ fn read_multiplier(chars: &[char], end: usize) -> (u64, usize) {
     let words = words_from(chars, j, 2);
     for (name, mult) in MULTIPLIERS {
         let parts: Vec<&str> = name.split(' ').collect();
-        if parts.len() <= words.len()
-            && parts.iter().zip(&words).all(|(p, (w, _))| p == w)
-        {
+        if parts.len() <= words.len() && parts.iter().zip(&words).all(|(p, (w, _))| p == w) {
             return (*mult, words[parts.len() - 1].1);
         }
     }
@@ -357,21 +355,46 @@ mod tests {
 
     #[test]
     fn reads_amounts_in_english_french_and_spanish() {
-        assert_eq!(one("cost: USD 250,000."), ("USD".into(), 25_000_000, "USD 250,000".into()));
-        assert_eq!(one("soit 250 000 euros pour"), ("EUR".into(), 25_000_000, "250 000 euros".into()));
-        assert_eq!(one("about €1.2 million in"), ("EUR".into(), 120_000_000, "€1.2 million".into()));
+        assert_eq!(
+            one("cost: USD 250,000."),
+            ("USD".into(), 25_000_000, "USD 250,000".into())
+        );
+        assert_eq!(
+            one("soit 250 000 euros pour"),
+            ("EUR".into(), 25_000_000, "250 000 euros".into())
+        );
+        assert_eq!(
+            one("about €1.2 million in"),
+            ("EUR".into(), 120_000_000, "€1.2 million".into())
+        );
         assert_eq!(
             one("de 1,5 millones de dólares para"),
             ("USD".into(), 150_000_000, "1,5 millones de dólares".into())
         );
-        assert_eq!(one("USD 75.000 y"), ("USD".into(), 7_500_000, "USD 75.000".into()));
+        assert_eq!(
+            one("USD 75.000 y"),
+            ("USD".into(), 7_500_000, "USD 75.000".into())
+        );
         assert_eq!(
             one("est de 90 000 dollars des États-Unis."),
-            ("USD".into(), 9_000_000, "90 000 dollars des États-Unis".into())
+            (
+                "USD".into(),
+                9_000_000,
+                "90 000 dollars des États-Unis".into()
+            )
         );
-        assert_eq!(one("EUR 2 million per project"), ("EUR".into(), 200_000_000, "EUR 2 million".into()));
-        assert_eq!(one("1,5 millones de lempiras"), ("HNL".into(), 150_000_000, "1,5 millones de lempiras".into()));
-        assert_eq!(one("JPY 5,000,000"), ("JPY".into(), 5_000_000, "JPY 5,000,000".into()));
+        assert_eq!(
+            one("EUR 2 million per project"),
+            ("EUR".into(), 200_000_000, "EUR 2 million".into())
+        );
+        assert_eq!(
+            one("1,5 millones de lempiras"),
+            ("HNL".into(), 150_000_000, "1,5 millones de lempiras".into())
+        );
+        assert_eq!(
+            one("JPY 5,000,000"),
+            ("JPY".into(), 5_000_000, "JPY 5,000,000".into())
+        );
     }
 
     #[test]

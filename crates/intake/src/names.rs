@@ -89,7 +89,12 @@ impl<V: Clone> NameTable<V> {
     }
 }
 
-fn follow(doc: &Document<'_>, keys: &[Option<String>], from: usize, words: &[String]) -> Option<usize> {
+fn follow(
+    doc: &Document<'_>,
+    keys: &[Option<String>],
+    from: usize,
+    words: &[String],
+) -> Option<usize> {
     let mut at = from;
     for w in &words[1..] {
         let mut j = at + 1;

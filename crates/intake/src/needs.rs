@@ -197,10 +197,8 @@ pub(crate) fn suggest(reader: &Reader, text: &str) -> NeedSuggestions {
 
     // Text-wide facts.
     let mentions = reader.countries.mentions(&doc, lex);
-    let state = Countries::requester(&doc, &mentions).map(|(iso3, evidence)| StateSuggestion {
-        iso3,
-        evidence,
-    });
+    let state = Countries::requester(&doc, &mentions)
+        .map(|(iso3, evidence)| StateSuggestion { iso3, evidence });
     let all_money = money::find(text);
     let all_dates = dates::find(&doc);
     let all_languages = languages::find(&doc);
@@ -214,7 +212,17 @@ pub(crate) fn suggest(reader: &Reader, text: &str) -> NeedSuggestions {
             let mut reach = own_and_context.clone();
             reach.extend(&global);
             reach.sort_unstable();
-            build_need(&p, g, &own_and_context, &reach, single, state.clone(), &all_money, &all_dates, &all_languages)
+            build_need(
+                &p,
+                g,
+                &own_and_context,
+                &reach,
+                single,
+                state.clone(),
+                &all_money,
+                &all_dates,
+                &all_languages,
+            )
         })
         .collect();
     NeedSuggestions {
@@ -271,7 +279,11 @@ fn build_need(
         .find(|m| p.covers(local, m.start))
         .or_else(|| {
             single
-                .then(|| all_money.iter().find(|m| p.covers(reach, m.start) || !in_any_unit(p, m.start)))
+                .then(|| {
+                    all_money
+                        .iter()
+                        .find(|m| p.covers(reach, m.start) || !in_any_unit(p, m.start))
+                })
                 .flatten()
         })
         .map(|m| MoneySuggestion {
@@ -296,7 +308,10 @@ fn build_need(
     });
 
     let mut langs: Vec<LanguageSuggestion> = Vec::new();
-    for (code, ev) in all_languages.iter().filter(|(_, e)| p.covers(reach, e.start)) {
+    for (code, ev) in all_languages
+        .iter()
+        .filter(|(_, e)| p.covers(reach, e.start))
+    {
         match langs.iter_mut().find(|l| l.code == *code) {
             Some(l) => l.evidence.push(ev.clone()),
             None => langs.push(LanguageSuggestion {
@@ -364,27 +379,4 @@ fn excerpts(p: &Passages<'_, '_>, own: &[usize]) -> Vec<Excerpt> {
         ex.text = p.doc.slice(ex.start, ex.end).to_owned();
     }
     out
-}
-
-#[cfg(test)]
-mod debug {
-    #[test]
-    #[ignore = "prints unit scores of INTAKE_DEBUG_TEXT"]
-    fn print_units() {
-        let text = std::env::var("INTAKE_DEBUG_TEXT").unwrap_or_default();
-        let reader = crate::Reader::new().expect("lexicons");
-        let doc = super::Document::read(&text, &reader.lexicons);
-        let lex = &reader.lexicons[doc.language.index()];
-        let p = super::Passages::new(&doc, lex);
-        for (u, unit) in p.units.iter().enumerate() {
-            let s = p.scores(&[u]);
-            let mut areas: Vec<(String, f32)> = clearinghouse_domain::Area::ALL
-                .iter()
-                .map(|a| (a.code().to_owned(), s.area_total(*a)))
-                .filter(|(_, v)| *v > 0.0)
-                .collect();
-            areas.sort_by(|a, b| b.1.total_cmp(&a.1));
-            println!("{u} {:?} p{} «{}» {areas:?}", unit.kind, unit.paragraph, doc.slice(unit.start, unit.end));
-        }
-    }
 }

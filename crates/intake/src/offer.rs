@@ -15,8 +15,8 @@ use crate::geo::Place;
 use crate::needs::Passages;
 use crate::score::{confidence, sub_index};
 use crate::suggestion::{
-    AreaSuggestion, GeoScopeSuggestion, LanguageSuggestion, MoneySuggestion,
-    OfferScopeSuggestion, SubAreaSuggestion,
+    AreaSuggestion, GeoScopeSuggestion, LanguageSuggestion, MoneySuggestion, OfferScopeSuggestion,
+    SubAreaSuggestion,
 };
 use crate::{languages, money};
 
@@ -84,10 +84,13 @@ pub(crate) fn suggest(reader: &Reader, text: &str) -> OfferScopeSuggestion {
             }),
         }
     }
-    let budget = money::find(text).into_iter().next().map(|m| MoneySuggestion {
-        money: m.money,
-        evidence: doc.evidence(m.start, m.end),
-    });
+    let budget = money::find(text)
+        .into_iter()
+        .next()
+        .map(|m| MoneySuggestion {
+            money: m.money,
+            evidence: doc.evidence(m.start, m.end),
+        });
     OfferScopeSuggestion {
         language: doc.language,
         areas,
@@ -175,7 +178,9 @@ fn geo_scope(reader: &Reader, doc: &Document<'_>) -> GeoScopeSuggestion {
 /// Whether the words just before a State's name mark it as the provider ("Government
 /// of", "Gouvernement du", "Gobierno de").
 fn provider_cue(doc: &Document<'_>, ev: &Evidence) -> bool {
-    let before = doc.slice(ev.start.saturating_sub(20), ev.start).to_lowercase();
+    let before = doc
+        .slice(ev.start.saturating_sub(20), ev.start)
+        .to_lowercase();
     ["government of", "gouvernement", "gobierno"]
         .iter()
         .any(|c| before.contains(c))

@@ -39,16 +39,34 @@ pub(crate) struct Unit {
 
 /// Words that never end a sentence when a period follows them.
 const ABBREVIATIONS: &[&str] = &[
-    "e", "g", "i", "eg", "ie", "no", "nos", "mr", "mrs", "ms", "dr", "st", "art", "para",
-    "paras", "op", "vol", "p", "pp", "ref", "sr", "sra", "m", "mme", "av", "núm", "num", "n",
-    "cf", "vs", "approx", "inc", "ltd", "co", "dept", "gov", "govt", "ee", "uu", "u", "s",
+    "e", "g", "i", "eg", "ie", "no", "nos", "mr", "mrs", "ms", "dr", "st", "art", "para", "paras",
+    "op", "vol", "p", "pp", "ref", "sr", "sra", "m", "mme", "av", "núm", "num", "n", "cf", "vs",
+    "approx", "inc", "ltd", "co", "dept", "gov", "govt", "ee", "uu", "u", "s",
 ];
 
 /// Words that introduce a numbered part of a template.
 const PART_WORDS: &[&str] = &[
-    "part", "section", "item", "partie", "section", "point", "parte", "seccion", "sección",
-    "punto", "apartado", "rubrique", "annex", "annexe", "anexo", "need", "besoin", "necesidad",
-    "request", "demande", "solicitud",
+    "part",
+    "section",
+    "item",
+    "partie",
+    "section",
+    "point",
+    "parte",
+    "seccion",
+    "sección",
+    "punto",
+    "apartado",
+    "rubrique",
+    "annex",
+    "annexe",
+    "anexo",
+    "need",
+    "besoin",
+    "necesidad",
+    "request",
+    "demande",
+    "solicitud",
 ];
 
 #[derive(Debug, Clone)]
@@ -227,14 +245,30 @@ fn list_marker(line: &[char]) -> Option<usize> {
     };
     if matches!(
         first,
-        '-' | '•' | '*' | '–' | '—' | '·' | '▪' | '◦' | '‣' | '●' | '○' | '■' | '□' | '➢' | '►' | '✓'
+        '-' | '•'
+            | '*'
+            | '–'
+            | '—'
+            | '·'
+            | '▪'
+            | '◦'
+            | '‣'
+            | '●'
+            | '○'
+            | '■'
+            | '□'
+            | '➢'
+            | '►'
+            | '✓'
     ) {
         return after_space(1);
     }
     if first == '(' {
         let close = line.iter().take(6).position(|c| *c == ')')?;
         let inner: String = line[1..close].iter().collect();
-        return is_enumerator(&inner).then(|| after_space(close + 1)).flatten();
+        return is_enumerator(&inner)
+            .then(|| after_space(close + 1))
+            .flatten();
     }
     let word_len = line.iter().take_while(|c| c.is_alphanumeric()).count();
     if word_len == 0 {

@@ -8,10 +8,23 @@ pub const MAX_TITLE_CHARS: usize = 120;
 
 /// Words after which the substance of a request starts.
 const LEAD_INS: &[&str] = &[
-    "has the honour to request ", "has the honor to request ", "requests ", "request ",
-    "seeks ", "would welcome ", "would appreciate ", "wishes to ", "is seeking ",
-    "a l'honneur de solliciter ", "sollicite ", "souhaite ", "souhaiterait ",
-    "tiene el honor de solicitar ", "solicita ", "desea ", "requiere ",
+    "has the honour to request ",
+    "has the honor to request ",
+    "requests ",
+    "request ",
+    "seeks ",
+    "would welcome ",
+    "would appreciate ",
+    "wishes to ",
+    "is seeking ",
+    "a l'honneur de solliciter ",
+    "sollicite ",
+    "souhaite ",
+    "souhaiterait ",
+    "tiene el honor de solicitar ",
+    "solicita ",
+    "desea ",
+    "requiere ",
 ];
 
 /// A title from the body of a passage.
@@ -70,7 +83,10 @@ mod tests {
         let t = title(
             "The Permanent Mission of Mongolia has the honour to request assistance in the preparation of a national implementation action plan. More text.",
         );
-        assert_eq!(t, "Assistance in the preparation of a national implementation action plan");
+        assert_eq!(
+            t,
+            "Assistance in the preparation of a national implementation action plan"
+        );
         let long = "word ".repeat(60);
         let t = title(&long);
         assert!(t.chars().count() <= MAX_TITLE_CHARS);

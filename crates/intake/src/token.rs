@@ -66,20 +66,21 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
     let mut newlines = 0u32;
     let mut break_start = 0u32;
     let mut pos = 0u32;
-    let flush_word = |tokens: &mut Vec<Token>, word: &mut String, start: u32, end: u32, alpha: bool| {
-        if !word.is_empty() {
-            tokens.push(Token {
-                folded: std::mem::take(word),
-                start,
-                end,
-                kind: if alpha {
-                    TokenKind::Word
-                } else {
-                    TokenKind::Number
-                },
-            });
-        }
-    };
+    let flush_word =
+        |tokens: &mut Vec<Token>, word: &mut String, start: u32, end: u32, alpha: bool| {
+            if !word.is_empty() {
+                tokens.push(Token {
+                    folded: std::mem::take(word),
+                    start,
+                    end,
+                    kind: if alpha {
+                        TokenKind::Word
+                    } else {
+                        TokenKind::Number
+                    },
+                });
+            }
+        };
     for c in text.chars() {
         if c.is_alphanumeric() {
             if newlines > 0 {

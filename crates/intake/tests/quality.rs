@@ -190,7 +190,11 @@ fn measure_requests(reader: &Reader, requests: &[Request]) -> RequestFigures {
             problems.push(format!("areas {got_areas:?} != {want_areas:?}"));
         }
         for want in &r.need {
-            let Some(n) = got.needs.iter().find(|n| n.thematic_area.code() == want.area) else {
+            let Some(n) = got
+                .needs
+                .iter()
+                .find(|n| n.thematic_area.code() == want.area)
+            else {
                 f.sub_total += want.sub_areas.len();
                 f.kinds.add(&Set::new(), &set(&want.kinds));
                 f.domains.add(&Set::new(), &set(&want.weapon_domains));
@@ -201,7 +205,10 @@ fn measure_requests(reader: &Reader, requests: &[Request]) -> RequestFigures {
             f.sub_hits += hits;
             f.sub_total += want.sub_areas.len();
             if hits < want.sub_areas.len() {
-                problems.push(format!("{}: top3 {top3:?} misses of {:?}", want.area, want.sub_areas));
+                problems.push(format!(
+                    "{}: top3 {top3:?} misses of {:?}",
+                    want.area, want.sub_areas
+                ));
             }
             let kinds = set(n.assistance_kinds.iter().map(|k| k.code.code()));
             let domains = set(n.weapon_domains.iter().map(|d| d.code.code()));
@@ -212,17 +219,42 @@ fn measure_requests(reader: &Reader, requests: &[Request]) -> RequestFigures {
                     .assistance_kinds
                     .iter()
                     .filter(|k| !want.kinds.iter().any(|w| w == k.code.code()))
-                    .map(|k| format!("{}<-{:?}", k.code, k.evidence.iter().map(|e| e.phrase.as_str()).collect::<Vec<_>>()))
+                    .map(|k| {
+                        format!(
+                            "{}<-{:?}",
+                            k.code,
+                            k.evidence
+                                .iter()
+                                .map(|e| e.phrase.as_str())
+                                .collect::<Vec<_>>()
+                        )
+                    })
                     .collect();
-                problems.push(format!("{}: kinds {kinds:?} != {:?} extra {ev:?}", want.area, want.kinds));
+                problems.push(format!(
+                    "{}: kinds {kinds:?} != {:?} extra {ev:?}",
+                    want.area, want.kinds
+                ));
             }
             if domains != set(&want.weapon_domains) {
-                problems.push(format!("{}: domains {domains:?} != {:?}", want.area, want.weapon_domains));
+                problems.push(format!(
+                    "{}: domains {domains:?} != {:?}",
+                    want.area, want.weapon_domains
+                ));
             }
         }
-        for n in got.needs.iter().filter(|n| !want_areas.contains(n.thematic_area.code())) {
-            f.kinds.add(&set(n.assistance_kinds.iter().map(|k| k.code.code())), &Set::new());
-            f.domains.add(&set(n.weapon_domains.iter().map(|d| d.code.code())), &Set::new());
+        for n in got
+            .needs
+            .iter()
+            .filter(|n| !want_areas.contains(n.thematic_area.code()))
+        {
+            f.kinds.add(
+                &set(n.assistance_kinds.iter().map(|k| k.code.code())),
+                &Set::new(),
+            );
+            f.domains.add(
+                &set(n.weapon_domains.iter().map(|d| d.code.code())),
+                &Set::new(),
+            );
         }
         if let Some(state) = &r.state {
             f.state_total += 1;
@@ -244,7 +276,10 @@ fn measure_requests(reader: &Reader, requests: &[Request]) -> RequestFigures {
                     .iter()
                     .map(|s| format!("{}={:.2}", s.sub_area.code(), s.confidence))
                     .collect();
-                println!("    got {} {:.2} {subs:?} «{}»", n.thematic_area, n.area_confidence, n.title);
+                println!(
+                    "    got {} {:.2} {subs:?} «{}»",
+                    n.thematic_area, n.area_confidence, n.title
+                );
             }
         }
     }
@@ -298,7 +333,12 @@ fn measure_offers(reader: &Reader, offers: &[Offer]) -> OfferFigures {
             set(got.geo.subregions.iter().map(|r| r.code)),
             set(got.geo.countries.iter().map(|c| c.code)),
         );
-        let geo_want = (o.global, set(&o.regions), set(&o.subregions), set(&o.countries));
+        let geo_want = (
+            o.global,
+            set(&o.regions),
+            set(&o.subregions),
+            set(&o.countries),
+        );
         if geo_got == geo_want {
             f.geo_exact += 1;
         }
@@ -347,7 +387,9 @@ fn labelled_requests_and_programmes_meet_the_quality_floors() {
     let held = measure_requests(&reader, &heldout.request);
     let all = tuning.merge(&held);
     println!();
-    println!("| requests | texts | needs | area accuracy | sub-area recall@3 | exact split | kinds F1 | domains F1 | state accuracy |");
+    println!(
+        "| requests | texts | needs | area accuracy | sub-area recall@3 | exact split | kinds F1 | domains F1 | state accuracy |"
+    );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     println!("{}", tuning.row("tuning"));
     println!("{}", held.row("held-out"));
@@ -356,18 +398,59 @@ fn labelled_requests_and_programmes_meet_the_quality_floors() {
     let offers_tuning = measure_offers(&reader, &tuning_offers);
     let offers_held = measure_offers(&reader, &heldout.offer);
     println!();
-    println!("| programmes | texts | sub-area F1 | area F1 | kinds F1 | domains F1 | funding F1 | geo exact |");
+    println!(
+        "| programmes | texts | sub-area F1 | area F1 | kinds F1 | domains F1 | funding F1 | geo exact |"
+    );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     println!("{}", offers_tuning.row("tuning"));
     println!("{}", offers_held.row("held-out"));
 
     assert!(tuning_requests.len() + heldout.request.len() >= 60);
     assert!(heldout.request.len() >= 15);
+    // Floors hold on the tuning part and on the whole set; the held-out part is reported
+    // as measured (see BENCHMARKS.md) and only guarded against collapse.
     for (name, f) in [("tuning", &tuning), ("all", &all)] {
         assert!(f.area() >= 0.90, "{name}: area accuracy {:.3}", f.area());
-        assert!(f.recall3() >= 0.85, "{name}: sub-area recall@3 {:.3}", f.recall3());
+        assert!(
+            f.recall3() >= 0.85,
+            "{name}: sub-area recall@3 {:.3}",
+            f.recall3()
+        );
         assert!(f.split() >= 0.80, "{name}: exact split {:.3}", f.split());
-        assert!(f.kinds.value() >= 0.0, "{name}: kinds F1 {:.3}", f.kinds.value());
-        assert!(f.domains.value() >= 0.0, "{name}: domains F1 {:.3}", f.domains.value());
+        assert!(
+            f.kinds.value() >= 0.80,
+            "{name}: kinds F1 {:.3}",
+            f.kinds.value()
+        );
+        assert!(
+            f.domains.value() >= 0.90,
+            "{name}: domains F1 {:.3}",
+            f.domains.value()
+        );
+        assert!(f.state() >= 0.90, "{name}: state accuracy {:.3}", f.state());
     }
+    assert!(
+        held.area() >= 0.80,
+        "held-out: area accuracy {:.3}",
+        held.area()
+    );
+    assert!(
+        held.recall3() >= 0.80,
+        "held-out: sub-area recall@3 {:.3}",
+        held.recall3()
+    );
+    assert!(
+        held.split() >= 0.65,
+        "held-out: exact split {:.3}",
+        held.split()
+    );
+    assert!(
+        offers_tuning.sub_areas.value() >= 0.85,
+        "programmes: sub-area F1"
+    );
+    assert!(offers_tuning.kinds.value() >= 0.85, "programmes: kinds F1");
+    assert!(
+        ratio(offers_tuning.geo_exact, offers_tuning.texts) >= 0.8,
+        "programmes: geo"
+    );
 }
