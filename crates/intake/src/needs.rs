@@ -225,10 +225,22 @@ pub(crate) fn suggest(reader: &Reader, text: &str) -> NeedSuggestions {
             )
         })
         .collect();
+    let owned: Vec<usize> = groups
+        .iter()
+        .flat_map(|g| g.own.iter().chain(&g.context).copied())
+        .collect();
+    let text_money = all_money
+        .iter()
+        .find(|m| !p.covers(&owned, m.start))
+        .map(|m| MoneySuggestion {
+            money: m.money,
+            evidence: doc.evidence(m.start, m.end),
+        });
     NeedSuggestions {
         language: doc.language,
         requesting_state: state,
         needs,
+        text_money,
     }
 }
 

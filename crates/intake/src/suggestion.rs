@@ -107,6 +107,9 @@ pub struct NeedSuggestions {
     /// One draft need per thematic area, in the order the text raises them. Empty when the
     /// text points to no area.
     pub needs: Vec<NeedSuggestion>,
+    /// A sum the text names outside every need's own passages (typically the total cost
+    /// of a request with several needs); a single need carries it as its own `money`.
+    pub text_money: Option<MoneySuggestion>,
 }
 
 /// Where a programme offers help.

@@ -313,6 +313,21 @@ fn money_is_read_in_three_languages_as_minor_units() {
 }
 
 #[test]
+fn a_total_for_several_needs_stays_with_the_text() {
+    let got = suggest_needs(
+        "1. Radiation portal monitors for the port.\n2. Drafting of a law on chemical weapons offences.\n\nThe estimated total cost is USD 850,000.",
+    )
+    .expect("readable");
+    assert_eq!(got.needs.len(), 2);
+    assert!(got.needs.iter().all(|n| n.money.is_none()));
+    let total = got.text_money.expect("total");
+    assert_eq!(
+        (total.money.minor_units, total.evidence.phrase.as_str()),
+        (85_000_000, "USD 850,000")
+    );
+}
+
+#[test]
 fn wanted_dates_are_read_in_three_languages() {
     let n = only("Radiation detection equipment for the border, needed by March 2027.");
     assert_eq!(n.needed_by.map(|d| d.date), Some(date("2027-03-31")));
