@@ -51,6 +51,7 @@ impl Language {
         }
     }
 
+    /// The Snowball algorithm for this language.
     pub(crate) fn stemmer_algorithm(self) -> rust_stemmers::Algorithm {
         match self {
             Language::English => rust_stemmers::Algorithm::English,

@@ -49,8 +49,11 @@ pub(crate) const MIN_SUPPORT: f32 = 1.0;
 
 /// A text's units with what they hold.
 pub(crate) struct Passages<'d, 't> {
+    /// The text read once.
     pub doc: &'d Document<'t>,
+    /// The lexicon of its language.
     pub lex: &'d Lexicon,
+    /// Its items and sentences, in text order.
     pub units: Vec<Unit>,
     /// Hits (indices) whose first character lies in each unit.
     pub hits: Vec<Vec<usize>>,
@@ -59,6 +62,7 @@ pub(crate) struct Passages<'d, 't> {
 }
 
 impl<'d, 't> Passages<'d, 't> {
+    /// Splits the document and files its hits under their units.
     pub fn new(doc: &'d Document<'t>, lex: &'d Lexicon) -> Self {
         let units = units(doc, lex);
         let mut hits = vec![Vec::new(); units.len()];
@@ -105,12 +109,15 @@ impl<'d, 't> Passages<'d, 't> {
     }
 }
 
+/// The units of one area: a need in the making.
 struct Group {
+    /// The area.
     area: Area,
     /// Units classified in this area.
     own: Vec<usize>,
     /// Context units attached to it.
     context: Vec<usize>,
+    /// Sum of the units' scores for the area.
     total: f32,
 }
 
