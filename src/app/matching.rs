@@ -860,3 +860,104 @@ impl App {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clearinghouse_domain::{
+        Area, AssistanceKind, FundingMode, GeoScope, OfferFields, OfferId, PartyId, PrincipalId,
+        offer::OfferContext, transition::Actor,
+    };
+    use clearinghouse_storage::StoreOptions;
+
+    use super::*;
+
+    const NOW: Timestamp = Timestamp(1_795_000_000_000);
+
+    fn active_offer(id: &str) -> Offer {
+        Offer::new(
+            OfferContext {
+                id: OfferId(id.into()),
+                provider: PartyId("state-FRA".into()),
+                now: NOW,
+                actor: PrincipalId::system(),
+            },
+            OfferFields {
+                programme_name: "p".into(),
+                description: "d".into(),
+                areas: vec![Area::CrossCutting],
+                assistance_kinds: vec![AssistanceKind::Training],
+                funding_modes: vec![FundingMode::SingleDonor],
+                scope: GeoScope {
+                    global: true,
+                    ..GeoScope::default()
+                },
+                ..OfferFields::default()
+            },
+        )
+        .expect("offer")
+        .activate(Actor::Provider, &PrincipalId::system(), NOW)
+        .expect("active")
+    }
+
+    fn held(m: &Matching, id: &str) -> Option<u64> {
+        m.engine
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .offers()
+            .get(id)
+            .map(|o| o.version)
+    }
+
+    /// Writes the engine never heard of (a call cancelled between the write and the index
+    /// update, another replica) reach it by following the audit trail, in order, and a
+    /// stale copy applied late changes nothing.
+    #[test]
+    fn the_index_follows_the_store_whatever_the_writers_did() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(
+            dir.path(),
+            &StoreOptions {
+                cache_capacity_bytes: 16 << 20,
+                sync_fault: None,
+            },
+        )
+        .expect("store");
+        let matching = Matching::load(&store, NOW).expect("matching");
+        let meta = |action: &str| WriteMeta {
+            actor: PrincipalId::system(),
+            action: action.into(),
+            now: NOW,
+            idempotency: None,
+        };
+        store
+            .create(active_offer("O1"), &meta("offer.create"))
+            .expect("create");
+        assert_eq!(
+            held(&matching, "O1"),
+            None,
+            "written behind the index's back"
+        );
+        matching.follow(&store);
+        assert_eq!(held(&matching, "O1"), Some(1));
+        let stale = store.get::<Offer>("O1").expect("get").expect("offer");
+        let withdrawn = store
+            .update_unchecked::<Offer, ApiError>("O1", None, &meta("offer.withdraw"), |o| {
+                Ok(o.withdraw(Actor::Provider, &PrincipalId::system(), NOW, "gone")?)
+            })
+            .expect("withdraw");
+        assert_eq!(withdrawn.version, 2);
+        matching.follow(&store);
+        assert_eq!(held(&matching, "O1"), None, "withdrawn offers leave");
+        // A late copy of version 1 (a write path that lost the race) is ignored.
+        matching.apply_offer(&stale);
+        assert_eq!(
+            held(&matching, "O1"),
+            None,
+            "an older version never comes back"
+        );
+        assert_eq!(
+            matching.applied(),
+            store.audit_watermark().expect("watermark")
+        );
+    }
+}

@@ -128,12 +128,13 @@ impl Syncer for SledSyncer {
     }
 }
 
-/// Opens sled, waiting up to ~2 s for the directory lock: after a store is dropped in
-/// the same process, sled's flusher thread releases the lock asynchronously, so an
-/// immediate reopen can find it still held (WouldBlock).
+/// Opens sled, waiting up to ~10 s for the directory lock: after a store is dropped in
+/// the same process, sled's background threads release the lock asynchronously (on a
+/// loaded machine that can take seconds), so an immediate reopen can find it still held
+/// (WouldBlock).
 fn open_sled(path: &Path, cache_capacity: u64) -> Result<sled::Db, Error> {
     let mut wait = Duration::from_millis(5);
-    let deadline = Instant::now() + Duration::from_secs(2);
+    let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match sled::Config::new()
             .path(path)
