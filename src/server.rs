@@ -16,6 +16,7 @@ use clearinghouse_storage::{Store, StoreOptions};
 use crate::{
     api::{
         admin::AdminApi, matching::MatchApi, needs::NeedApi, offers::OfferApi, parties::PartyApi,
+        reports::ReportApi,
     },
     app::{self, App, clock, seed},
     auth::{AuthLayer, Authenticator, rate::RateLimiter},
@@ -30,6 +31,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "clearinghouse.v1.OfferService",
     "clearinghouse.v1.AdminService",
     "clearinghouse.v1.MatchService",
+    "clearinghouse.v1.ReportService",
 ];
 
 async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
@@ -226,6 +228,10 @@ pub async fn run_with(
         )
         .add_service(
             pb::match_service_server::MatchServiceServer::new(MatchApi { app: app.clone() })
+                .max_decoding_message_size(max_msg),
+        )
+        .add_service(
+            pb::report_service_server::ReportServiceServer::new(ReportApi { app: app.clone() })
                 .max_decoding_message_size(max_msg),
         )
         .add_service(

@@ -7,6 +7,7 @@ pub mod needs;
 pub mod offers;
 pub mod paging;
 pub mod parties;
+pub mod reports;
 
 use prost::Message;
 use sha2::{Digest, Sha256};

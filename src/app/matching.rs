@@ -196,6 +196,11 @@ impl Matching {
         })
     }
 
+    /// The engine, read-locked (never held across an await).
+    pub(crate) fn engine_read(&self) -> std::sync::RwLockReadGuard<'_, Engine> {
+        self.engine.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The settings in force.
     pub fn settings(&self) -> MatchingSettings {
         self.settings

@@ -12,6 +12,7 @@ pub mod matching;
 pub mod needs;
 pub mod offers;
 pub mod parties;
+pub mod reports;
 pub mod seed;
 pub mod tokens;
 pub mod visibility;

@@ -8,6 +8,9 @@ use Role::{Admin, Analyst, Broker, Provider, Requester};
 const ALL: &[Role] = &[Admin, Broker, Requester, Provider, Analyst];
 const BROKERS: &[Role] = &[Admin, Broker];
 const ADMIN: &[Role] = &[Admin];
+/// Reports and exports: brokers and admins, GP working groups, and providers (their own
+/// rows; confidential needs only as counts for everyone but brokers and admins).
+const REPORTS: &[Role] = &[Admin, Broker, Provider, Analyst];
 
 /// Full gRPC method path → roles allowed to call it. Data-dependent rules (ownership,
 /// visibility) are checked again by the use case.
@@ -129,6 +132,17 @@ pub const METHOD_ROLES: &[(&str, &[Role])] = &[
         "/clearinghouse.v1.MatchService/PlanAllocation",
         &[Admin, Broker],
     ),
+    ("/clearinghouse.v1.ReportService/GetCoverageReport", REPORTS),
+    ("/clearinghouse.v1.ReportService/GetAgeingReport", REPORTS),
+    ("/clearinghouse.v1.ReportService/GetMatchesReport", REPORTS),
+    (
+        "/clearinghouse.v1.ReportService/GetProviderPortfolio",
+        REPORTS,
+    ),
+    ("/clearinghouse.v1.ReportService/GetPipelineReport", REPORTS),
+    ("/clearinghouse.v1.ReportService/GetWorklist", BROKERS),
+    ("/clearinghouse.v1.ReportService/ExportMatches", REPORTS),
+    ("/clearinghouse.v1.ReportService/ExportIati", REPORTS),
 ];
 
 /// Paths served without authentication: health checking and reflection.

@@ -90,3 +90,35 @@ pub fn out(m: &Match, gap: Option<Money>) -> pb::Match {
         create_principal_id: m.created_by.0.clone(),
     }
 }
+
+/// A match as a row of `ExportMatches`.
+pub fn export_row(m: &Match, need: Option<&clearinghouse_domain::Need>) -> pb::MatchExportRow {
+    pb::MatchExportRow {
+        match_id: m.id.clone(),
+        need_id: m.need.0.clone(),
+        requester: m.requester.0.clone(),
+        country: need
+            .map(|n| n.fields.country_code.clone())
+            .unwrap_or_default(),
+        area: need
+            .and_then(|n| n.fields.area)
+            .map(|a| a.code().to_owned())
+            .unwrap_or_default(),
+        status: m.status.code().to_owned(),
+        funding_mode: m.funding_mode.code().to_owned(),
+        offer_ids: m.contributions.iter().map(|c| c.offer.0.clone()).collect(),
+        provider_ids: m
+            .contributions
+            .iter()
+            .map(|c| c.provider.0.clone())
+            .collect(),
+        pledged: m
+            .pledged()
+            .into_iter()
+            .filter_map(|p| super::money_out(Some(p)))
+            .collect(),
+        score_milli: m.score_milli,
+        created_on: m.created_at.date().to_string(),
+        iati_activity_status: u32::from(m.status.iati_activity_status()),
+    }
+}

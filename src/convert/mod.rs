@@ -8,6 +8,7 @@ pub mod need;
 pub mod offer;
 pub mod party;
 pub mod principal;
+pub mod report;
 
 use clearinghouse_domain::{Date, Money, Timestamp, Violations};
 

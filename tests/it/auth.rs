@@ -101,6 +101,16 @@ const EXPECTED: &[(&str, &str)] = &[
     ("MatchService/CompleteMatch", "P"),
     ("MatchService/CancelMatch", "BP"),
     ("MatchService/WatchMatches", "ABRP"),
+    // Reports: "all reports" for brokers, "reports and exports" for GP working groups;
+    // providers read them too (confidential needs as counts); the worklist is brokers'.
+    ("ReportService/GetCoverageReport", "ABPN"),
+    ("ReportService/GetAgeingReport", "ABPN"),
+    ("ReportService/GetMatchesReport", "ABPN"),
+    ("ReportService/GetProviderPortfolio", "ABPN"),
+    ("ReportService/GetPipelineReport", "ABPN"),
+    ("ReportService/GetWorklist", "AB"),
+    ("ReportService/ExportMatches", "ABPN"),
+    ("ReportService/ExportIati", "ABPN"),
     // Administration is the admin's alone.
     ("AdminService/CreatePrincipal", "A"),
     ("AdminService/ListPrincipals", "A"),

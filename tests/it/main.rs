@@ -11,6 +11,7 @@ mod needs;
 mod offers;
 mod parties;
 mod persistence;
+mod reports;
 mod support;
 mod visibility;
 mod watch;

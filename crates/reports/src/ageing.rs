@@ -4,7 +4,7 @@
 //! follow-up date on or before today).
 
 use clearinghouse_domain::{Date, Need, Priority};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     classify::{days_between, is_open_unmatched, whole_months},
@@ -14,7 +14,7 @@ use crate::{
 };
 
 /// One age bucket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgeingBucket {
     /// Label for people (`0-6 months`).
     pub label: String,
@@ -35,7 +35,7 @@ pub struct AgeingBucket {
 }
 
 /// A need due its follow-up letter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FollowUpRow {
     /// Need id.
     pub need_id: String,
@@ -62,7 +62,7 @@ pub struct FollowUpRow {
 }
 
 /// The ageing report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgeingReport {
     /// Heading.
     pub meta: ReportMeta,

@@ -1,7 +1,7 @@
 //! One value for any report ([`Report`]) and the set a periodic matchmaking brief holds
 //! ([`Brief`]), so renderers and callers can treat reports alike.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     ageing::{AgeingReport, ageing},
@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// Any report. Serialised as the report itself (its `meta.report` names it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Report {
     /// Coverage.
@@ -48,7 +48,7 @@ impl Report {
 
 /// The reports of a periodic matchmaking brief (e.g. two-monthly, for the Committee),
 /// all computed from one input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Brief {
     /// Coverage.
     pub coverage: CoverageReport,

@@ -2,10 +2,10 @@
 //! months, and the day a match was agreed.
 
 use clearinghouse_domain::{Date, Match, MatchStatus, NeedStatus};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How far agreed matches cover a need that counts in coverage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum NeedClass {
     /// No agreed match: `AUTHENTICATED`, `CIRCULATED`, or `LAPSED` (closed unmet).
@@ -38,7 +38,7 @@ pub fn is_open_unmatched(status: NeedStatus) -> bool {
 }
 
 /// The stage of a match, coarser than its status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Stage {
     /// `PROPOSED`, `ACCEPTED_BY_REQUESTER`, `ACCEPTED_BY_PROVIDERS`: answers awaited.

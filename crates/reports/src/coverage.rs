@@ -12,7 +12,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use clearinghouse_domain::{Area, Money, Need, NeedId, SubArea, geo};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     classify::{NeedClass, is_reserving},
@@ -27,7 +27,7 @@ pub const UNKNOWN_GEO: &str = "(unknown)";
 
 /// The figures of one group of needs. `needs = needs_with_budget + needs_without_budget
 /// + needs_without_rate`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoverageFigures {
     /// Needs counted (authenticated and later, not withdrawn).
     pub needs: u32,
@@ -58,30 +58,28 @@ pub struct CoverageFigures {
 }
 
 /// One row of figures.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoverageRow {
     /// What the row groups: an area code, a full sub-area code (`AREA.SUB_AREA`), a
     /// region or sub-region name, or `TOTAL`.
     pub key: String,
     /// Its figures.
-    #[serde(flatten)]
     pub figures: CoverageFigures,
 }
 
 /// One cell of the area × geography matrix.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoverageCell {
     /// Area code.
     pub area: String,
     /// Region or sub-region name.
     pub geo: String,
     /// Its figures.
-    #[serde(flatten)]
     pub figures: CoverageFigures,
 }
 
 /// The coverage report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoverageReport {
     /// Heading.
     pub meta: ReportMeta,

@@ -7,7 +7,7 @@
 //! committed volume.
 
 use clearinghouse_domain::{FundingMode, Match, MatchStatus};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     classify::is_reserving,
@@ -17,7 +17,7 @@ use crate::{
 };
 
 /// Matches of one status or funding mode.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VolumeRow {
     /// Match status code or funding mode code.
     pub key: String,
@@ -35,7 +35,7 @@ pub struct VolumeRow {
 }
 
 /// The matches report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchVolumeReport {
     /// Heading.
     pub meta: ReportMeta,

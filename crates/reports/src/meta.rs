@@ -1,12 +1,12 @@
 //! What every report says about itself: its title, the data's date, the base currency,
 //! the viewer, the filters that applied and notes on anything left out.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{filter::GeoFilter, input::ReportInput};
 
 /// The heading of a report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportMeta {
     /// Stable code of the report (`coverage`, `ageing`, ...).
     pub report: String,

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use clearinghouse_domain::{GpSubWorkingGroup, NeedId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     classify::{Stage, is_reserving},
@@ -23,7 +23,7 @@ use crate::{
 pub const NO_GROUP: &str = "NONE";
 
 /// One sub-working group's pipeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PipelineRow {
     /// GP sub-working group code, or `NONE`.
     pub group: String,
@@ -41,7 +41,7 @@ pub struct PipelineRow {
 }
 
 /// The pipeline report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PipelineReport {
     /// Heading.
     pub meta: ReportMeta,

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use clearinghouse_domain::{Money, Offer, OfferId, OfferStatus, PartyId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     classify::{Stage, is_reserving},
@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// Matches by stage.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageCounts {
     /// Awaiting answers.
     pub negotiating: u32,
@@ -74,7 +74,7 @@ impl StageCounts {
 }
 
 /// One provider's portfolio.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderRow {
     /// Party id (`TOTAL` on the totals row).
     pub provider_id: String,
@@ -99,7 +99,7 @@ pub struct ProviderRow {
 }
 
 /// The portfolio report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortfolioReport {
     /// Heading.
     pub meta: ReportMeta,

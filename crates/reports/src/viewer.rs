@@ -7,7 +7,7 @@
 //! A need a viewer may not see as a row still counts in every aggregate.
 
 use clearinghouse_domain::{Need, PartyId, Principal, Role, Visibility};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The caller a report is computed for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub enum RowAccess {
 }
 
 /// Rows of a list left out for the viewer, by reason. They still count in the totals.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HiddenRows {
     /// `COMMITTEE_ONLY` needs.
     pub confidential: u32,

@@ -9,7 +9,7 @@
 use clearinghouse_domain::{
     Date, Match, MatchStatus, Need, NeedStatus, OfferId, PublicationConsent, matches::Acceptance,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     ageing::{FollowUpRow, due_follow_ups, follow_up_row, request_date},
@@ -27,7 +27,7 @@ pub const EXPIRY_HORIZON_DAYS: i32 = 60;
 pub type BestCandidate<'a> = &'a dyn Fn(&Need) -> Option<(OfferId, u32)>;
 
 /// One section of the worklist.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Section<T> {
     /// Items in the section, shown or not.
     pub total: u32,
@@ -58,7 +58,7 @@ impl<T> Section<T> {
 }
 
 /// A need submitted and awaiting authentication.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmittedRow {
     /// Need id.
     pub need_id: String,
@@ -77,7 +77,7 @@ pub struct SubmittedRow {
 }
 
 /// An authenticated need and its consent window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentRow {
     /// Need id.
     pub need_id: String,
@@ -99,7 +99,7 @@ pub struct ConsentRow {
 }
 
 /// A circulated need with no agreed match yet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnmatchedRow {
     /// Need id.
     pub need_id: String,
@@ -126,7 +126,7 @@ pub struct UnmatchedRow {
 }
 
 /// A match waiting for answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AwaitedRow {
     /// Match id.
     pub match_id: String,
@@ -145,7 +145,7 @@ pub struct AwaitedRow {
 }
 
 /// An open offer whose validity ends soon.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpiringRow {
     /// Offer id.
     pub offer_id: String,
@@ -164,7 +164,7 @@ pub struct ExpiringRow {
 }
 
 /// The worklist.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Worklist {
     /// Heading.
     pub meta: ReportMeta,
