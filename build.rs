@@ -30,6 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     tonic_prost_build::configure()
         .type_attribute(".", "#[allow(clippy::all, clippy::pedantic)]")
+        // Requests that do not decode are INVALID_ARGUMENT, not INTERNAL (src/codec.rs).
+        .codec_path("crate::codec::ValidatingCodec")
         .compile_fds(fds)?;
     Ok(())
 }

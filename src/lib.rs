@@ -12,6 +12,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod codec;
 pub mod config;
 pub mod convert;
 pub mod error;

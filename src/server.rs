@@ -15,8 +15,8 @@ use clearinghouse_storage::{Store, StoreOptions};
 
 use crate::{
     api::{
-        admin::AdminApi, matching::MatchApi, needs::NeedApi, offers::OfferApi, parties::PartyApi,
-        reports::ReportApi,
+        admin::AdminApi, intake::IntakeApi, matching::MatchApi, needs::NeedApi, offers::OfferApi,
+        parties::PartyApi, reports::ReportApi,
     },
     app::{self, App, clock, seed},
     auth::{AuthLayer, Authenticator, rate::RateLimiter},
@@ -32,6 +32,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "clearinghouse.v1.AdminService",
     "clearinghouse.v1.MatchService",
     "clearinghouse.v1.ReportService",
+    "clearinghouse.v1.IntakeService",
 ];
 
 async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
@@ -228,6 +229,10 @@ pub async fn run_with(
         )
         .add_service(
             pb::match_service_server::MatchServiceServer::new(MatchApi { app: app.clone() })
+                .max_decoding_message_size(max_msg),
+        )
+        .add_service(
+            pb::intake_service_server::IntakeServiceServer::new(IntakeApi { app: app.clone() })
                 .max_decoding_message_size(max_msg),
         )
         .add_service(

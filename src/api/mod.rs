@@ -2,6 +2,7 @@
 //! rules here.
 
 pub mod admin;
+pub mod intake;
 pub mod matching;
 pub mod needs;
 pub mod offers;

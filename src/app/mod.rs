@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod clock;
 pub mod expiry;
+pub mod intake;
 pub mod matches;
 pub mod matching;
 pub mod needs;

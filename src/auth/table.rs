@@ -132,6 +132,14 @@ pub const METHOD_ROLES: &[(&str, &[Role])] = &[
         "/clearinghouse.v1.MatchService/PlanAllocation",
         &[Admin, Broker],
     ),
+    (
+        "/clearinghouse.v1.IntakeService/SuggestNeeds",
+        &[Broker, Requester, Provider],
+    ),
+    (
+        "/clearinghouse.v1.IntakeService/SuggestOfferScope",
+        &[Broker, Requester, Provider],
+    ),
     ("/clearinghouse.v1.ReportService/GetCoverageReport", REPORTS),
     ("/clearinghouse.v1.ReportService/GetAgeingReport", REPORTS),
     ("/clearinghouse.v1.ReportService/GetMatchesReport", REPORTS),

@@ -3,6 +3,7 @@
 //! that the client hears about all of them at once.
 
 pub mod enums;
+pub mod intake;
 pub mod matches;
 pub mod need;
 pub mod offer;

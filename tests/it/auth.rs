@@ -111,6 +111,9 @@ const EXPECTED: &[(&str, &str)] = &[
     ("ReportService/GetWorklist", "AB"),
     ("ReportService/ExportMatches", "ABPN"),
     ("ReportService/ExportIati", "ABPN"),
+    // Intake reads texts for brokers, requesters and providers; it stores nothing.
+    ("IntakeService/SuggestNeeds", "BRP"),
+    ("IntakeService/SuggestOfferScope", "BRP"),
     // Administration is the admin's alone.
     ("AdminService/CreatePrincipal", "A"),
     ("AdminService/ListPrincipals", "A"),

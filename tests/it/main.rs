@@ -4,6 +4,7 @@ mod auth;
 mod bad_input;
 mod crash;
 mod durability;
+mod intake;
 mod leaks;
 mod matches;
 mod matching;
