@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod error;
+pub mod json;
 pub mod server;
 pub mod shutdown;
 

@@ -1,9 +1,9 @@
-//! The `clearinghouse` binary: the server (`serve`) and its admin client.
+//! The `clearinghouse` binary: the server (`serve`) and its client subcommands.
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use clearinghouse::{cli, config::Config, shutdown};
@@ -12,7 +12,8 @@ use clearinghouse::{cli, config::Config, shutdown};
 #[command(
     name = "clearinghouse",
     version,
-    about = "Matches requests for assistance with offers under UNSC resolution 1540"
+    about = "Matches requests for assistance with offers under UNSC resolution 1540",
+    after_help = cli::exit::EXIT_CODES_HELP
 )]
 struct Cli {
     /// Log format: text or json (overrides the config file).
@@ -36,12 +37,15 @@ enum Cmd {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
-    /// Administers principals through a running server.
-    Admin {
-        #[command(flatten)]
-        client: cli::ClientArgs,
-        #[command(subcommand)]
-        cmd: cli::AdminCmd,
+    #[command(flatten)]
+    Client(Box<cli::Command>),
+    /// Prints a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:
+  clearinghouse completions bash > ~/.local/share/bash-completion/completions/clearinghouse
+  clearinghouse completions zsh > \"${fpath[1]}/_clearinghouse\"")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
 }
 
@@ -107,7 +111,12 @@ async fn main() -> ExitCode {
             data_dir,
             listen,
         } => serve(config, data_dir, listen, cli.log_format).await,
-        Cmd::Admin { client, cmd } => cli::admin(&client, cmd).await,
+        Cmd::Client(cmd) => return cli::run(*cmd).await.into(),
+        Cmd::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "clearinghouse", &mut std::io::stdout());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
