@@ -194,14 +194,20 @@ pub fn to_value<M: ApiMessage>(msg: &M) -> Result<serde_json::Value, JsonError> 
     Ok(dynamic.serialize_with_options(serde_json::value::Serializer, &options)?)
 }
 
-/// The proto3 JSON mapping of `msg` as text; `pretty` indents it.
+/// The proto3 JSON mapping of `msg` as text, fields in declaration order; `pretty`
+/// indents it.
 pub fn to_string<M: ApiMessage>(msg: &M, pretty: bool) -> Result<String, JsonError> {
-    let value = to_value(msg)?;
-    Ok(if pretty {
-        serde_json::to_string_pretty(&value)?
+    let dynamic = dynamic(msg)?;
+    let options = SerializeOptions::new();
+    let mut out = Vec::new();
+    if pretty {
+        let mut ser = serde_json::Serializer::pretty(&mut out);
+        dynamic.serialize_with_options(&mut ser, &options)?;
     } else {
-        serde_json::to_string(&value)?
-    })
+        let mut ser = serde_json::Serializer::new(&mut out);
+        dynamic.serialize_with_options(&mut ser, &options)?;
+    }
+    String::from_utf8(out).map_err(|e| JsonError::Decode(e.to_string()))
 }
 
 /// Parses the proto3 JSON mapping of a message (`lowerCamel` or `snake_case` names; enums
@@ -266,6 +272,20 @@ mod tests {
         assert_eq!(a.estimated_budget.as_ref().map(|m| m.minor_units), Some(5));
         let back: pb::Need = from_str(&to_string(&a, false).expect("json")).expect("parse");
         assert_eq!(back, a);
+    }
+
+    #[test]
+    fn text_keeps_the_declaration_order_of_fields() {
+        let e = pb::WatchMatchesResponse {
+            sequence: 7,
+            action: "match.create".into(),
+            match_id: "m1".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            to_string(&e, false).expect("json"),
+            r#"{"sequence":"7","action":"match.create","matchId":"m1"}"#
+        );
     }
 
     #[test]

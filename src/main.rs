@@ -16,9 +16,6 @@ use clearinghouse::{cli, config::Config, shutdown};
     after_help = cli::exit::EXIT_CODES_HELP
 )]
 struct Cli {
-    /// Log format: text or json (overrides the config file).
-    #[arg(long, global = true)]
-    log_format: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -36,6 +33,9 @@ enum Cmd {
         /// Address to listen on (default 127.0.0.1:50051).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Log format: text or json (overrides the config file).
+        #[arg(long)]
+        log_format: Option<String>,
     },
     #[command(flatten)]
     Client(Box<cli::Command>),
@@ -110,7 +110,8 @@ async fn main() -> ExitCode {
             config,
             data_dir,
             listen,
-        } => serve(config, data_dir, listen, cli.log_format).await,
+            log_format,
+        } => serve(config, data_dir, listen, log_format).await,
         Cmd::Client(cmd) => return cli::run(*cmd).await.into(),
         Cmd::Completions { shell } => {
             let mut cmd = Cli::command();

@@ -25,6 +25,9 @@ use serde::Deserialize;
 
 use super::failure::CliError;
 
+/// Help heading of the connection and output flags.
+const CONNECTION: &str = "Connection and output";
+
 /// Default server address.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 
@@ -44,18 +47,25 @@ pub enum Format {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ClientArgs {
     /// Server address [default: http://127.0.0.1:50051].
-    #[arg(long, global = true, env = "CLEARINGHOUSE_SERVER", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "CLEARINGHOUSE_SERVER",
+        value_name = "URL",
+        help_heading = CONNECTION
+    )]
     pub server: Option<String>,
     /// File holding the API key (e.g. <data-dir>/bootstrap-admin.key). Without it the key
     /// comes from CLEARINGHOUSE_API_KEY, CLEARINGHOUSE_API_KEY_FILE, or the profile.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = CONNECTION)]
     pub api_key_file: Option<PathBuf>,
     /// Named profile of the client config file (server, key file, output).
     #[arg(
         long,
         global = true,
         env = "CLEARINGHOUSE_PROFILE",
-        value_name = "NAME"
+        value_name = "NAME",
+        help_heading = CONNECTION
     )]
     pub profile: Option<String>,
     /// Output format [default: table].
@@ -65,7 +75,8 @@ pub struct ClientArgs {
         global = true,
         env = "CLEARINGHOUSE_OUTPUT",
         value_enum,
-        value_name = "FORMAT"
+        value_name = "FORMAT",
+        help_heading = CONNECTION
     )]
     pub output: Option<Format>,
 }

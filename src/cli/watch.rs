@@ -35,12 +35,7 @@ const RESUMES: u32 = 5;
 fn line(format: Format, e: &pb::WatchMatchesResponse) -> Result<String, CliError> {
     Ok(match format {
         Format::Json => json::to_string(e, false)?,
-        Format::Csv => super::output::csv::render(&super::output::Grid {
-            headers: Vec::new(),
-            rows: vec![watch_row(e, Mode::Machine)],
-        })?
-        .trim_end()
-        .to_owned(),
+        Format::Csv => super::output::csv::record(&watch_row(e, Mode::Machine))?,
         Format::Table => watch_line(&watch_row(e, Mode::Human)),
     })
 }
@@ -53,7 +48,10 @@ pub async fn run(ctx: &mut Ctx, args: WatchArgs) -> Result<(), CliError> {
             "{}\n",
             watch_line(&WATCH_HEADER.map(str::to_owned))
         ))?,
-        Format::Csv => write_stdout(&format!("{}\n", WATCH_CSV_HEADER.join(",")))?,
+        Format::Csv => write_stdout(&format!(
+            "{}\n",
+            super::output::csv::record(&WATCH_CSV_HEADER.map(str::to_owned))?
+        ))?,
         Format::Json => {}
     }
     let mut last = args.after;

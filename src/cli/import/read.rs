@@ -41,6 +41,20 @@ pub fn column_name(header: &str) -> String {
         .replace(['-', ' '], "_")
 }
 
+/// The line a record starting at byte `at` is on, skipping the line break the reader
+/// may count as the record's start (CRLF files).
+fn line_at(text: &str, at: u64) -> usize {
+    let at = usize::try_from(at).unwrap_or(usize::MAX).min(text.len());
+    let skipped = text.as_bytes()[at..]
+        .iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count();
+    1 + text.as_bytes()[..at + skipped]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+}
+
 /// Reads CSV text (a header row, then one row per record).
 pub fn csv(text: &str) -> Result<Vec<Row>, Vec<ShapeError>> {
     let mut reader = csv::ReaderBuilder::new()
@@ -60,9 +74,7 @@ pub fn csv(text: &str) -> Result<Vec<Row>, Vec<ShapeError>> {
     for record in reader.records() {
         match record {
             Ok(r) => {
-                let line = r
-                    .position()
-                    .map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
+                let line = r.position().map_or(0, |p| line_at(text, p.byte()));
                 if r.iter().all(|c| c.trim().is_empty()) {
                     continue;
                 }
@@ -180,6 +192,13 @@ mod tests {
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[0].get("external_id"), Some("A"));
         assert_eq!(rows[1].line, 4);
+    }
+
+    #[test]
+    fn crlf_files_number_their_lines_like_lf_files() {
+        let rows = csv("external_id,title\r\nA,x\r\nB,\"two\r\nlines\"\r\nC,z\r\n").expect("rows");
+        let lines: Vec<usize> = rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![2, 3, 5]);
     }
 
     #[test]

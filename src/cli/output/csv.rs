@@ -16,3 +16,16 @@ pub fn render(g: &Grid) -> Result<String, CliError> {
         .map_err(|e| CliError::Io(format!("cannot write CSV: {e}")))?;
     String::from_utf8(bytes).map_err(|e| CliError::Io(format!("cannot write CSV: {e}")))
 }
+
+/// One record as a CSV line (no header, no line break).
+pub fn record(cells: &[String]) -> Result<String, CliError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(cells)
+        .map_err(|e| CliError::Io(format!("cannot write CSV: {e}")))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| CliError::Io(format!("cannot write CSV: {e}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|e| CliError::Io(format!("cannot write CSV: {e}")))?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_owned())
+}

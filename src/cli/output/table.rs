@@ -1,7 +1,9 @@
 //! Tables for people, drawn with `comfy-table`: borderless columns two spaces apart,
 //! wrapped to the terminal's width when there is one; bold headers only when styling.
+//! Only free-text columns wrap: ids, codes, dates and amounts stay whole so they can be
+//! copied.
 
-use comfy_table::{Attribute, Cell, ContentArrangement, Table, presets};
+use comfy_table::{Attribute, Cell, ColumnConstraint, ContentArrangement, Table, presets};
 
 use super::{Block, Grid};
 
@@ -68,7 +70,31 @@ fn grid(g: &Grid, width: Option<u16>, color: bool) -> String {
         t.add_row(r.iter().map(Cell::new));
     }
     pad(&mut t);
+    if width.is_some() {
+        let constraints: Vec<Option<ColumnConstraint>> = (0..g.headers.len())
+            .map(|i| keeps_whole(g, i).then_some(ColumnConstraint::ContentWidth))
+            .collect();
+        for (c, k) in t.column_iter_mut().zip(constraints) {
+            if let Some(k) = k {
+                c.set_constraint(k);
+            }
+        }
+    }
     t.trim_fmt()
+}
+
+/// Whether column `i` must not wrap: no cell line has a space (ids, codes, dates), or
+/// every line is short (amounts such as `USD 250,000`).
+fn keeps_whole(g: &Grid, i: usize) -> bool {
+    let lines = || {
+        g.rows
+            .iter()
+            .filter_map(move |r| r.get(i))
+            .flat_map(|c| c.lines())
+    };
+    let spaced = lines().any(|l| l.contains(char::is_whitespace));
+    let widest = lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    !spaced || widest <= 20
 }
 
 fn fields(f: &[(String, String)], width: Option<u16>, color: bool) -> String {
@@ -85,5 +111,10 @@ fn fields(f: &[(String, String)], width: Option<u16>, color: bool) -> String {
         ]);
     }
     pad(&mut t);
+    if width.is_some()
+        && let Some(c) = t.column_mut(0)
+    {
+        c.set_constraint(ColumnConstraint::ContentWidth);
+    }
     t.trim_fmt()
 }

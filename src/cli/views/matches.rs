@@ -167,7 +167,7 @@ pub fn record(m: &pb::Match) -> Doc {
 }
 
 /// The header of `match watch` in a table.
-pub const WATCH_HEADER: [&str; 6] = ["SEQ", "TIME", "ACTION", "MATCH", "STATUS", "NEED"];
+pub const WATCH_HEADER: [&str; 6] = ["SEQ", "TIME", "ACTION", "MATCH", "STATUS NOW", "NEED"];
 
 /// The CSV header of `match watch`.
 pub const WATCH_CSV_HEADER: [&str; 6] = [

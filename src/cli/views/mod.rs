@@ -10,3 +10,6 @@ pub mod matching;
 pub mod need;
 pub mod offer;
 pub mod party;
+
+#[cfg(test)]
+mod tests;
