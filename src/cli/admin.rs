@@ -186,13 +186,16 @@ pub async fn run(ctx: &mut Ctx, cmd: AdminCmd) -> Result<(), CliError> {
             })
             .await?;
             let doc = views::admin::principals(&principals);
+            let shown = principals.len();
             ctx.out.print(
                 &pb::ListPrincipalsResponse {
                     principals,
-                    next_page_token: next,
+                    next_page_token: next.clone(),
                 },
                 &doc,
-            )
+            )?;
+            super::paging::more(shown, &next);
+            Ok(())
         }
         AdminCmd::Key(KeyCmd::Revoke { id, yes }) => {
             confirm(&format!("revoke key {id}"), yes)?;
@@ -230,13 +233,16 @@ pub async fn run(ctx: &mut Ctx, cmd: AdminCmd) -> Result<(), CliError> {
             })
             .await?;
             let doc = views::admin::audit(&entries);
+            let shown = entries.len();
             ctx.out.print(
                 &pb::ListAuditEntriesResponse {
                     entries,
-                    next_page_token: next,
+                    next_page_token: next.clone(),
                 },
                 &doc,
-            )
+            )?;
+            super::paging::more(shown, &next);
+            Ok(())
         }
         AdminCmd::Policy(PolicyCmd::Get) => {
             let resp = ctx

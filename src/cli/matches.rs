@@ -306,13 +306,16 @@ pub async fn run(ctx: &mut Ctx, cmd: MatchCmd) -> Result<(), CliError> {
             })
             .await?;
             let doc = views::matching::offer_candidates(&need, &candidates);
+            let shown = candidates.len();
             ctx.out.print(
                 &pb::FindOffersForNeedResponse {
                     candidates,
-                    next_page_token: next,
+                    next_page_token: next.clone(),
                 },
                 &doc,
-            )
+            )?;
+            super::paging::more(shown, &next);
+            Ok(())
         }
         MatchCmd::NeedsForOffer { offer, page } => {
             let (candidates, next) = collect(&page.page(), |size, token| {
@@ -329,13 +332,16 @@ pub async fn run(ctx: &mut Ctx, cmd: MatchCmd) -> Result<(), CliError> {
             })
             .await?;
             let doc = views::matching::need_candidates(&offer, &candidates);
+            let shown = candidates.len();
             ctx.out.print(
                 &pb::FindNeedsForOfferResponse {
                     candidates,
-                    next_page_token: next,
+                    next_page_token: next.clone(),
                 },
                 &doc,
-            )
+            )?;
+            super::paging::more(shown, &next);
+            Ok(())
         }
         MatchCmd::WhyNot { need, offer } => {
             let resp = c
@@ -443,13 +449,16 @@ pub async fn run(ctx: &mut Ctx, cmd: MatchCmd) -> Result<(), CliError> {
             })
             .await?;
             let doc = views::matches::list(&matches);
+            let shown = matches.len();
             ctx.out.print(
                 &pb::ListMatchesResponse {
                     matches,
-                    next_page_token: next,
+                    next_page_token: next.clone(),
                 },
                 &doc,
-            )
+            )?;
+            super::paging::more(shown, &next);
+            Ok(())
         }
         MatchCmd::Accept(t) => {
             let resp = c

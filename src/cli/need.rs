@@ -297,13 +297,16 @@ pub async fn run(ctx: &mut Ctx, cmd: NeedCmd) -> Result<(), CliError> {
             })
             .await?;
             let doc = views::need::list(&needs);
+            let shown = needs.len();
             ctx.out.print(
                 &pb::ListNeedsResponse {
                     needs,
-                    next_page_token: next,
+                    next_page_token: next.clone(),
                 },
                 &doc,
-            )
+            )?;
+            super::paging::more(shown, &next);
+            Ok(())
         }
         NeedCmd::Update {
             id,

@@ -261,13 +261,16 @@ pub async fn run(ctx: &mut Ctx, cmd: OfferCmd) -> Result<(), CliError> {
             })
             .await?;
             let doc = views::offer::list(&offers);
+            let shown = offers.len();
             ctx.out.print(
                 &pb::ListOffersResponse {
                     offers,
-                    next_page_token: next,
+                    next_page_token: next.clone(),
                 },
                 &doc,
-            )
+            )?;
+            super::paging::more(shown, &next);
+            Ok(())
         }
         OfferCmd::Update {
             id,

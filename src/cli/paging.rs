@@ -36,8 +36,7 @@ impl Default for PageArgs {
 }
 
 /// Fetches pages through `fetch(page_size, page_token)` until the limit or the end, and
-/// returns the items and the token of what is left (empty at the end). Tells stderr how
-/// to go on when it stopped early.
+/// returns the items and the token of what is left (empty at the end).
 pub async fn collect<T, F, Fut>(args: &PageArgs, mut fetch: F) -> Result<(Vec<T>, String), CliError>
 where
     F: FnMut(i32, String) -> Fut,
@@ -62,13 +61,16 @@ where
             break;
         }
     }
-    if !token.is_empty() {
+    Ok((items, token))
+}
+
+/// Tells stderr how to go on when a list stopped before its end (after printing it).
+pub fn more(shown: usize, next: &str) {
+    if !next.is_empty() {
         eprintln!(
-            "showing the first {}; more with --all, a larger --limit, or --page-token {token}",
-            items.len()
+            "showing the first {shown}; more with --all, a larger --limit, or --page-token {next}"
         );
     }
-    Ok((items, token))
 }
 
 #[cfg(test)]

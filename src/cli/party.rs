@@ -160,13 +160,16 @@ pub async fn run(ctx: &mut Ctx, cmd: PartyCmd) -> Result<(), CliError> {
             })
             .await?;
             let doc = views::party::list(&parties);
+            let shown = parties.len();
             ctx.out.print(
                 &pb::ListPartiesResponse {
                     parties,
-                    next_page_token: next,
+                    next_page_token: next.clone(),
                 },
                 &doc,
-            )
+            )?;
+            super::paging::more(shown, &next);
+            Ok(())
         }
         PartyCmd::Update {
             id,

@@ -141,3 +141,56 @@ pub fn contact(c: &mut Option<pb::ContactPoint>) -> &mut pb::ContactPoint {
 pub fn time_out(t: Option<&prost_types::Timestamp>) -> String {
     super::views::cells::time(t, super::output::Mode::Machine)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const README: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+
+    #[test]
+    fn the_readme_documents_every_import_column_as_the_code_defines_it() {
+        for (name, table) in [
+            ("need", markdown_table(need::FIELDS)),
+            ("offer", markdown_table(offer::FIELDS)),
+        ] {
+            assert!(
+                README.contains(&table),
+                "README.md lacks the {name} columns; paste:\n{table}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_every_exit_code_of_the_help() {
+        for line in crate::cli::exit::EXIT_CODES_HELP.lines().skip(1) {
+            let (code, meaning) = line.trim().split_once("  ").expect("code and meaning");
+            let row = format!("| {code} | {} |", meaning.trim());
+            assert!(README.contains(&row), "README.md lacks: {row}");
+        }
+    }
+
+    #[test]
+    fn every_settable_column_reads_back_what_it_writes() {
+        let n = pb::Need {
+            external_id: "KEN-1".into(),
+            sub_areas: vec![pb::SubArea::ControlLists as i32],
+            estimated_budget: Some(pb::Money {
+                currency_code: "USD".into(),
+                minor_units: 25_000_050,
+            }),
+            contact: Some(pb::ContactPoint {
+                email: "desk@example.org".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut back = pb::Need::default();
+        for s in need::FIELDS {
+            if let Some(set) = s.set {
+                set(&mut back, &(s.get)(&n)).expect(s.name);
+            }
+        }
+        assert_eq!(back, n);
+    }
+}

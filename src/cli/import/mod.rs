@@ -64,7 +64,7 @@ pub struct ImportArgs {
     #[arg(long, value_enum)]
     pub format: Option<FileFormat>,
     /// Calls in flight at once.
-    #[arg(long, default_value_t = 16, value_name = "N")]
+    #[arg(long, default_value_t = 64, value_name = "N")]
     pub concurrency: usize,
     /// Check every row and stop; send nothing (needs no server).
     #[arg(long)]

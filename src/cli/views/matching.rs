@@ -10,12 +10,13 @@ use crate::{
     pb,
 };
 
-/// The factors of a fit, one per line: `thematic    1.000 x 0.30  covers 2 of 2 sub-areas`.
-pub fn factors(f: &[pb::FitFactor]) -> String {
-    f.iter()
-        .map(|x| format!("{:<10} {:.2}  {}", x.name, x.value, x.reason))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// A candidate's name, then its factors as a list beneath it (one wrapping column).
+fn named_factors(name: &str, f: &[pb::FitFactor]) -> String {
+    let mut out = name.to_owned();
+    for x in f {
+        out.push_str(&format!("\n- {:<10} {:.2}  {}", x.name, x.value, x.reason));
+    }
+    out
 }
 
 /// The factors as `name=value` pairs on one line (CSV).
@@ -28,7 +29,7 @@ fn factors_flat(f: &[pb::FitFactor]) -> String {
 
 /// Offers ranked for a need (`match candidates`).
 pub fn offer_candidates(need_id: &str, c: &[pb::OfferCandidate]) -> Doc {
-    let mut table = Grid::new(&["#", "OFFER", "PROVIDER", "PROGRAMME", "SCORE", "WHY"]);
+    let mut table = Grid::new(&["#", "OFFER", "PROVIDER", "SCORE", "PROGRAMME AND WHY"]);
     let mut csv = Grid::new(&[
         "rank",
         "offer_id",
@@ -42,9 +43,8 @@ pub fn offer_candidates(need_id: &str, c: &[pb::OfferCandidate]) -> Doc {
             (i + 1).to_string(),
             x.offer_id.clone(),
             x.provider_party_id.clone(),
-            x.programme_name.clone(),
             score(x.score),
-            factors(&x.factors),
+            named_factors(&x.programme_name, &x.factors),
         ]);
         csv.push(vec![
             (i + 1).to_string(),
@@ -69,7 +69,7 @@ pub fn offer_candidates(need_id: &str, c: &[pb::OfferCandidate]) -> Doc {
 
 /// Needs ranked for an offer (`match needs-for-offer`).
 pub fn need_candidates(offer_id: &str, c: &[pb::NeedCandidate]) -> Doc {
-    let mut table = Grid::new(&["#", "NEED", "REQUESTER", "TITLE", "SCORE", "WHY"]);
+    let mut table = Grid::new(&["#", "NEED", "REQUESTER", "SCORE", "TITLE AND WHY"]);
     let mut csv = Grid::new(&[
         "rank",
         "need_id",
@@ -83,9 +83,8 @@ pub fn need_candidates(offer_id: &str, c: &[pb::NeedCandidate]) -> Doc {
             (i + 1).to_string(),
             x.need_id.clone(),
             x.requester_party_id.clone(),
-            x.title.clone(),
             score(x.score),
-            factors(&x.factors),
+            named_factors(&x.title, &x.factors),
         ]);
         csv.push(vec![
             (i + 1).to_string(),

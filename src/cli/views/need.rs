@@ -13,7 +13,8 @@ use crate::{
     pb,
 };
 
-/// Columns of `need list` in a table.
+/// Columns of `need list` in a table (the deadline and the rest are in `need get` and the
+/// CSV; a 120-column terminal leaves the title room to read).
 pub static COLUMNS: &[Column<pb::Need>] = &[
     Column {
         name: "id",
@@ -44,11 +45,6 @@ pub static COLUMNS: &[Column<pb::Need>] = &[
         name: "estimated_budget",
         title: "BUDGET",
         cell: |n, m| amount(n.estimated_budget.as_ref(), m),
-    },
-    Column {
-        name: "needed_by",
-        title: "NEEDED BY",
-        cell: |n, _| n.needed_by.clone(),
     },
 ];
 
