@@ -48,7 +48,10 @@ capture() {
   local name="$1" cmd="$2"
   tmux send-keys -t "$SESSION" "clear; export CLEARINGHOUSE_SERVER=$CLEARINGHOUSE_SERVER; $cmd; tmux wait-for -S $SESSION-done" Enter
   tmux wait-for "$SESSION-done"
-  tmux capture-pane -p -t "$SESSION" -S - | sed -e '/tmux wait-for/d' >"$OUT/$name.txt"
+  tmux capture-pane -p -t "$SESSION" -S - \
+    | grep -v -E 'tmux wait-for|^bash-[0-9.]+[#$] *$' \
+    | awk '{ l[NR] = $0 } END { n = NR; while (n > 0 && l[n] ~ /^[[:space:]]*$/) n--; for (i = 1; i <= n; i++) print l[i] }' \
+    >"$OUT/$name.txt"
   tmux clear-history -t "$SESSION"
   echo "saved $OUT/$name.txt"
 }
