@@ -114,9 +114,16 @@ async fn main() -> ExitCode {
         } => serve(config, data_dir, listen, log_format).await,
         Cmd::Client(cmd) => return cli::run(*cmd).await.into(),
         Cmd::Completions { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "clearinghouse", &mut std::io::stdout());
-            Ok(())
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "clearinghouse", &mut script);
+            let text = String::from_utf8_lossy(&script);
+            return match cli::output::write_stdout(&text) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    cli::failure::print(&e);
+                    e.exit().into()
+                }
+            };
         }
     };
     match result {

@@ -142,3 +142,49 @@ pub async fn run(cmd: Command) -> Exit {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Subcommand as _;
+
+    fn leaves(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        let subs: Vec<&clap::Command> = cmd
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+            .collect();
+        if subs.is_empty() {
+            out.push((path.clone(), cmd.clone()));
+        }
+        for s in subs {
+            leaves(s, format!("{path} {}", s.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_subcommand_help_ends_with_real_examples() {
+        let root = super::Command::augment_subcommands(clap::Command::new("clearinghouse"));
+        let mut all = Vec::new();
+        leaves(&root, "clearinghouse".to_owned(), &mut all);
+        assert!(all.len() > 40, "{} subcommands", all.len());
+        for (path, mut cmd) in all {
+            let help = cmd.render_long_help().to_string();
+            let tail = help.trim_end();
+            let examples = tail
+                .rsplit_once("Examples:\n")
+                .unwrap_or_else(|| panic!("{path}: no examples at the end:\n{help}"))
+                .1;
+            for line in examples.lines() {
+                let line = line.trim_start();
+                assert!(
+                    line.starts_with("clearinghouse ") || line.starts_with("--"),
+                    "{path}: not an example line: {line}"
+                );
+            }
+            let first = examples.lines().next().unwrap_or_default().trim_start();
+            assert!(
+                first == path || first.starts_with(&format!("{path} ")),
+                "{path}: the first example runs another command: {first}"
+            );
+        }
+    }
+}

@@ -784,3 +784,21 @@ async fn a_profile_in_the_config_directory_supplies_server_key_and_output() {
     );
     assert_eq!(stdout.lines().count(), 4);
 }
+
+#[tokio::test]
+async fn completions_print_a_script_naming_the_subcommands() {
+    let out = tokio::task::spawn_blocking(|| {
+        Command::new(BIN)
+            .args(["completions", "bash"])
+            .output()
+            .expect("run")
+    })
+    .await
+    .expect("join");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let script = String::from_utf8_lossy(&out.stdout);
+    assert!(script.contains("_clearinghouse()"), "{script}");
+    for sub in ["import", "candidates", "why-not", "watch"] {
+        assert!(script.contains(sub), "{sub} missing");
+    }
+}
