@@ -16,6 +16,7 @@ pub mod codec;
 pub mod config;
 pub mod convert;
 pub mod error;
+pub mod json;
 pub mod server;
 pub mod shutdown;
 

@@ -1,9 +1,9 @@
-//! The `clearinghouse` binary: the server (`serve`) and its admin client.
+//! The `clearinghouse` binary: the server (`serve`) and its client subcommands.
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use clearinghouse::{cli, config::Config, shutdown};
@@ -12,12 +12,10 @@ use clearinghouse::{cli, config::Config, shutdown};
 #[command(
     name = "clearinghouse",
     version,
-    about = "Matches requests for assistance with offers under UNSC resolution 1540"
+    about = "Matches requests for assistance with offers under UNSC resolution 1540",
+    after_help = cli::exit::EXIT_CODES_HELP
 )]
 struct Cli {
-    /// Log format: text or json (overrides the config file).
-    #[arg(long, global = true)]
-    log_format: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -35,13 +33,19 @@ enum Cmd {
         /// Address to listen on (default 127.0.0.1:50051).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Log format: text or json (overrides the config file).
+        #[arg(long)]
+        log_format: Option<String>,
     },
-    /// Administers principals through a running server.
-    Admin {
-        #[command(flatten)]
-        client: cli::ClientArgs,
-        #[command(subcommand)]
-        cmd: cli::AdminCmd,
+    #[command(flatten)]
+    Client(Box<cli::Command>),
+    /// Prints a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:
+  clearinghouse completions bash > ~/.local/share/bash-completion/completions/clearinghouse
+  clearinghouse completions zsh > \"${fpath[1]}/_clearinghouse\"")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
 }
 
@@ -106,8 +110,21 @@ async fn main() -> ExitCode {
             config,
             data_dir,
             listen,
-        } => serve(config, data_dir, listen, cli.log_format).await,
-        Cmd::Admin { client, cmd } => cli::admin(&client, cmd).await,
+            log_format,
+        } => serve(config, data_dir, listen, log_format).await,
+        Cmd::Client(cmd) => return cli::run(*cmd).await.into(),
+        Cmd::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "clearinghouse", &mut script);
+            let text = String::from_utf8_lossy(&script);
+            return match cli::output::write_stdout(&text) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    cli::failure::print(&e);
+                    e.exit().into()
+                }
+            };
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

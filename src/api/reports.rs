@@ -33,21 +33,20 @@ pub type ExportStream<T> =
     std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send>>;
 
 impl ReportApi {
-    async fn one<M: prost::Message + Default>(
+    async fn one<M: crate::json::ApiMessage>(
         &self,
         who: &clearinghouse_domain::Principal,
         kind: ReportKind,
         filter: Option<&pb::ReportFilter>,
-        name: &str,
     ) -> Result<M, ApiError> {
         let filter = filter_in(filter)?;
         match self.app.report(who, kind, filter).await? {
-            Report::Coverage(r) => to_wire(&r, name),
-            Report::Ageing(r) => to_wire(&r, name),
-            Report::Matches(r) => to_wire(&r, name),
-            Report::Portfolio(r) => to_wire(&r, name),
-            Report::Pipeline(r) => to_wire(&r, name),
-            Report::Worklist(r) => to_wire(&r, name),
+            Report::Coverage(r) => to_wire(&r),
+            Report::Ageing(r) => to_wire(&r),
+            Report::Matches(r) => to_wire(&r),
+            Report::Portfolio(r) => to_wire(&r),
+            Report::Pipeline(r) => to_wire(&r),
+            Report::Worklist(r) => to_wire(&r),
         }
     }
 }
@@ -74,13 +73,8 @@ impl ReportService for ReportApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         respond(
-            self.one(
-                &who,
-                ReportKind::Coverage,
-                r.filter.as_ref(),
-                "clearinghouse.v1.GetCoverageReportResponse",
-            )
-            .await,
+            self.one(&who, ReportKind::Coverage, r.filter.as_ref())
+                .await,
         )
     }
 
@@ -90,15 +84,7 @@ impl ReportService for ReportApi {
     ) -> Result<Response<pb::GetAgeingReportResponse>, Status> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        respond(
-            self.one(
-                &who,
-                ReportKind::Ageing,
-                r.filter.as_ref(),
-                "clearinghouse.v1.GetAgeingReportResponse",
-            )
-            .await,
-        )
+        respond(self.one(&who, ReportKind::Ageing, r.filter.as_ref()).await)
     }
 
     async fn get_matches_report(
@@ -107,15 +93,7 @@ impl ReportService for ReportApi {
     ) -> Result<Response<pb::GetMatchesReportResponse>, Status> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        respond(
-            self.one(
-                &who,
-                ReportKind::Matches,
-                r.filter.as_ref(),
-                "clearinghouse.v1.GetMatchesReportResponse",
-            )
-            .await,
-        )
+        respond(self.one(&who, ReportKind::Matches, r.filter.as_ref()).await)
     }
 
     async fn get_provider_portfolio(
@@ -125,13 +103,8 @@ impl ReportService for ReportApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         respond(
-            self.one(
-                &who,
-                ReportKind::Portfolio,
-                r.filter.as_ref(),
-                "clearinghouse.v1.GetProviderPortfolioResponse",
-            )
-            .await,
+            self.one(&who, ReportKind::Portfolio, r.filter.as_ref())
+                .await,
         )
     }
 
@@ -142,13 +115,8 @@ impl ReportService for ReportApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         respond(
-            self.one(
-                &who,
-                ReportKind::Pipeline,
-                r.filter.as_ref(),
-                "clearinghouse.v1.GetPipelineReportResponse",
-            )
-            .await,
+            self.one(&who, ReportKind::Pipeline, r.filter.as_ref())
+                .await,
         )
     }
 
@@ -161,7 +129,7 @@ impl ReportService for ReportApi {
         let result = async {
             let filter = filter_in(r.filter.as_ref())?;
             let w = self.app.worklist(&who, filter).await?;
-            to_wire(&w, "clearinghouse.v1.GetWorklistResponse")
+            to_wire(&w)
         }
         .await;
         respond(result)

@@ -1,136 +1,190 @@
-//! The admin client: subcommands that speak gRPC to a running server like any other
-//! caller (never opening the database).
+//! The client: subcommands of the `clearinghouse` binary that speak gRPC to a running
+//! server like any other caller (never opening the database).
+//!
+//! Shape of a run: [`settings`] resolves where the server is, which key and which output
+//! (flags, then `CLEARINGHOUSE_*`, then a profile); [`connect`] opens one channel with the
+//! generated clients; a resource module (`party`, `need`, `offer`, `matches`, `admin`,
+//! `import`) makes the calls; [`views`] turns each response into a [`output::Doc`] that
+//! [`output`] prints as a table, CSV or the proto3 JSON mapping ([`crate::json`]); any
+//! failure becomes one actionable line on stderr and a documented exit code ([`exit`]).
 
-use std::path::PathBuf;
+pub mod admin;
+pub mod confirm;
+pub mod connect;
+pub mod enums;
+pub mod exit;
+pub mod failure;
+pub mod fields;
+pub mod flags;
+pub mod import;
+pub mod matches;
+pub mod money;
+pub mod need;
+pub mod offer;
+pub mod output;
+pub mod paging;
+pub mod party;
+pub mod report;
+pub mod settings;
+pub mod timestamp;
+pub mod views;
+pub mod watch;
 
-use anyhow::{Context, bail};
-use tonic::{Request, metadata::MetadataValue, transport::Channel};
+use clap::Subcommand;
 
-use crate::pb;
+use self::{
+    connect::Api,
+    exit::Exit,
+    failure::CliError,
+    output::Printer,
+    settings::{ClientArgs, Settings},
+};
 
-/// Where the server is and which key to use.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ClientArgs {
-    /// Server address.
-    #[arg(
-        long,
-        default_value = "http://127.0.0.1:50051",
-        env = "CLEARINGHOUSE_SERVER"
-    )]
-    pub server: String,
-    /// File holding the API key (e.g. <data-dir>/bootstrap-admin.key).
-    #[arg(long)]
-    pub api_key_file: Option<PathBuf>,
+/// What every client subcommand works with.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The generated clients.
+    pub api: Api,
+    /// How stdout looks.
+    pub out: Printer,
 }
 
-/// Admin subcommands.
-#[derive(Debug, clap::Subcommand)]
-pub enum AdminCmd {
-    /// Creates a principal and prints its API key (shown once).
-    CreatePrincipal {
-        /// Display name.
-        #[arg(long)]
-        name: String,
-        /// Role: admin, broker, requester, provider or analyst.
-        #[arg(long)]
-        role: String,
-        /// Party id the principal acts for (requesters and providers), e.g. state-KEN.
-        #[arg(long)]
-        party: Option<String>,
+/// The client subcommands, registered on the binary next to `serve`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parties: the States and organizations that request or provide assistance.
+    Party {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        cmd: party::PartyCmd,
     },
-    /// Lists principals.
-    ListPrincipals,
+    /// Needs: assistance requests, from recording to closing.
+    Need {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        cmd: need::NeedCmd,
+    },
+    /// Offers of assistance: recording, activating, withdrawing.
+    Offer {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        cmd: offer::OfferCmd,
+    },
+    /// Matching and matches: candidates, explanations, consortia, plans, the brokering lifecycle.
+    #[command(name = "match")]
+    Match {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        cmd: matches::MatchCmd,
+    },
+    /// Administration: API keys, the audit trail, matching policy, exchange rates.
+    Admin {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        cmd: admin::AdminCmd,
+    },
+    /// Creates needs or offers in bulk from a CSV or JSON file, idempotent by external_id.
+    #[command(after_help = import::EXAMPLES, after_long_help = import::long_help())]
+    Import {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        args: import::ImportArgs,
+    },
 }
 
-fn api_key(args: &ClientArgs) -> anyhow::Result<String> {
-    if let Some(path) = &args.api_key_file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        return Ok(text.trim().to_owned());
+fn resolve(client: &ClientArgs) -> Result<Settings, CliError> {
+    let env = |k: &str| std::env::var(k).ok();
+    let path = settings::config_path(&env);
+    settings::resolve(client, &env, path.as_deref())
+}
+
+async fn execute(cmd: Command) -> Result<(), CliError> {
+    let client = match &cmd {
+        Command::Party { client, .. }
+        | Command::Need { client, .. }
+        | Command::Offer { client, .. }
+        | Command::Match { client, .. }
+        | Command::Admin { client, .. }
+        | Command::Import { client, .. } => client.clone(),
+    };
+    let settings = resolve(&client)?;
+    if let Command::Import { args, .. } = cmd {
+        return import::run(&settings, args).await;
     }
-    match std::env::var("CLEARINGHOUSE_API_KEY") {
-        Ok(k) if !k.is_empty() => Ok(k),
-        _ => bail!("no API key: pass --api-key-file FILE or set CLEARINGHOUSE_API_KEY"),
-    }
-}
-
-fn authed<T>(key: &str, msg: T) -> anyhow::Result<Request<T>> {
-    let mut req = Request::new(msg);
-    let value: MetadataValue<_> = format!("Bearer {key}")
-        .parse()
-        .context("API key is not valid header text")?;
-    req.metadata_mut().insert("authorization", value);
-    Ok(req)
-}
-
-async fn channel(args: &ClientArgs) -> anyhow::Result<Channel> {
-    Channel::from_shared(args.server.clone())
-        .context("bad --server address")?
-        .connect()
-        .await
-        .with_context(|| format!("cannot connect to {}", args.server))
-}
-
-/// Runs an admin subcommand, printing its result.
-pub async fn admin(args: &ClientArgs, cmd: AdminCmd) -> anyhow::Result<()> {
-    let key = api_key(args)?;
-    let mut client = pb::admin_service_client::AdminServiceClient::new(channel(args).await?);
+    let mut ctx = Ctx {
+        api: connect::connect(&settings).await?,
+        out: Printer::stdout(settings.output),
+    };
     match cmd {
-        AdminCmd::CreatePrincipal { name, role, party } => {
-            let role = pb::Role::from_str_name(&format!("ROLE_{}", role.to_ascii_uppercase()))
-                .with_context(|| {
-                    format!(
-                        "unknown role '{role}'; use admin, broker, requester, provider or analyst"
-                    )
-                })?;
-            let resp = client
-                .create_principal(authed(
-                    &key,
-                    pb::CreatePrincipalRequest {
-                        principal: Some(pb::Principal {
-                            display_name: name,
-                            role: role as i32,
-                            party_id: party.unwrap_or_default(),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    },
-                )?)
-                .await
-                .map_err(|s| anyhow::anyhow!("{}: {}", s.code(), s.message()))?
-                .into_inner();
-            let p = resp.principal.unwrap_or_default();
-            eprintln!(
-                "created principal {} ({}); the key below is shown only once",
-                p.id,
-                role.as_str_name()
-            );
-            println!("{}", resp.api_key);
+        Command::Party { cmd, .. } => party::run(&mut ctx, cmd).await,
+        Command::Need { cmd, .. } => need::run(&mut ctx, cmd).await,
+        Command::Offer { cmd, .. } => offer::run(&mut ctx, cmd).await,
+        Command::Match { cmd, .. } => matches::run(&mut ctx, cmd).await,
+        Command::Admin { cmd, .. } => admin::run(&mut ctx, cmd).await,
+        Command::Import { .. } => Ok(()),
+    }
+}
+
+/// Runs a client subcommand: prints its output, or its failure on stderr, and returns
+/// the exit code.
+pub async fn run(cmd: Command) -> Exit {
+    match execute(cmd).await {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            failure::print(&e);
+            e.exit()
         }
-        AdminCmd::ListPrincipals => {
-            let resp = client
-                .list_principals(authed(
-                    &key,
-                    pb::ListPrincipalsRequest {
-                        page_size: 500,
-                        page_token: String::new(),
-                    },
-                )?)
-                .await
-                .map_err(|s| anyhow::anyhow!("{}: {}", s.code(), s.message()))?
-                .into_inner();
-            println!(
-                "{:<28} {:<16} {:<14} {:<8} NAME",
-                "ID", "ROLE", "PARTY", "REVOKED"
-            );
-            for p in resp.principals {
-                let role = pb::Role::try_from(p.role).map_or("?", |r| r.as_str_name());
-                println!(
-                    "{:<28} {:<16} {:<14} {:<8} {}",
-                    p.id, role, p.party_id, p.revoked, p.display_name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Subcommand as _;
+
+    fn leaves(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        let subs: Vec<&clap::Command> = cmd
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+            .collect();
+        if subs.is_empty() {
+            out.push((path.clone(), cmd.clone()));
+        }
+        for s in subs {
+            leaves(s, format!("{path} {}", s.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_subcommand_help_ends_with_real_examples() {
+        let root = super::Command::augment_subcommands(clap::Command::new("clearinghouse"));
+        let mut all = Vec::new();
+        leaves(&root, "clearinghouse".to_owned(), &mut all);
+        assert!(all.len() > 40, "{} subcommands", all.len());
+        for (path, mut cmd) in all {
+            let help = cmd.render_long_help().to_string();
+            let tail = help.trim_end();
+            let examples = tail
+                .rsplit_once("Examples:\n")
+                .unwrap_or_else(|| panic!("{path}: no examples at the end:\n{help}"))
+                .1;
+            for line in examples.lines() {
+                let line = line.trim_start();
+                assert!(
+                    line.starts_with("clearinghouse ") || line.starts_with("--"),
+                    "{path}: not an example line: {line}"
                 );
             }
+            let first = examples.lines().next().unwrap_or_default().trim_start();
+            assert!(
+                first == path || first.starts_with(&format!("{path} ")),
+                "{path}: the first example runs another command: {first}"
+            );
         }
     }
-    Ok(())
 }

@@ -5,30 +5,19 @@
 //! server uses [`to_wire`]; the client, which renders reports, uses [`from_wire`]. A test
 //! round-trips every report.
 
-use std::sync::LazyLock;
-
 use prost::Message;
-use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage, SerializeOptions};
+use prost_reflect::{DeserializeOptions, DynamicMessage, SerializeOptions};
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{error::ApiError, pb};
+use crate::{error::ApiError, json::ApiMessage, pb};
 
-static POOL: LazyLock<Result<DescriptorPool, String>> =
-    LazyLock::new(|| DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).map_err(|e| e.to_string()));
-
-fn descriptor(full_name: &str) -> Result<prost_reflect::MessageDescriptor, ApiError> {
-    let pool = POOL
-        .as_ref()
-        .map_err(|e| ApiError::Internal(format!("descriptor set: {e}")))?;
-    pool.get_message_by_name(full_name)
-        .ok_or_else(|| ApiError::Internal(format!("no message {full_name} in the descriptors")))
+fn descriptor(full_name: &'static str) -> Result<prost_reflect::MessageDescriptor, ApiError> {
+    crate::json::descriptor(full_name).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// `value` as the message `M` named `full_name` (e.g. `clearinghouse.v1.GetAgeingReportResponse`).
-pub fn to_wire<T: Serialize, M: Message + Default>(
-    value: &T,
-    full_name: &str,
-) -> Result<M, ApiError> {
+/// `value` as the message `M`.
+pub fn to_wire<T: Serialize, M: ApiMessage>(value: &T) -> Result<M, ApiError> {
+    let full_name = M::FULL_NAME;
     let json = serde_json::to_value(value)
         .map_err(|e| ApiError::Internal(format!("report to JSON: {e}")))?;
     let dynamic = DynamicMessage::deserialize_with_options(
@@ -41,8 +30,9 @@ pub fn to_wire<T: Serialize, M: Message + Default>(
         .map_err(|e| ApiError::Internal(format!("report as {full_name}: {e}")))
 }
 
-/// The message `msg` (named `full_name`) as the report struct `T`.
-pub fn from_wire<M: Message, T: DeserializeOwned>(msg: &M, full_name: &str) -> Result<T, ApiError> {
+/// The message `msg` as the report struct `T`.
+pub fn from_wire<M: ApiMessage, T: DeserializeOwned>(msg: &M) -> Result<T, ApiError> {
+    let full_name = M::FULL_NAME;
     let dynamic = DynamicMessage::decode(descriptor(full_name)?, msg.encode_to_vec().as_slice())
         .map_err(|e| ApiError::Internal(format!("{full_name}: {e}")))?;
     let json = dynamic
@@ -108,14 +98,14 @@ mod tests {
 
     use super::*;
 
-    fn round_trip<T, M>(value: &T, name: &str)
+    fn round_trip<T, M>(value: &T)
     where
         T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug,
-        M: Message + Default,
+        M: ApiMessage,
     {
-        let wire: M = to_wire(value, name).expect("to the wire");
-        let back: T = from_wire(&wire, name).expect("from the wire");
-        assert_eq!(&back, value, "{name}");
+        let wire: M = to_wire(value).expect("to the wire");
+        let back: T = from_wire(&wire).expect("from the wire");
+        assert_eq!(&back, value, "{}", M::FULL_NAME);
     }
 
     #[test]
@@ -143,26 +133,11 @@ mod tests {
             filter: &filter,
         };
         let brief = Brief::build(&input);
-        round_trip::<CoverageReport, pb::GetCoverageReportResponse>(
-            &brief.coverage,
-            "clearinghouse.v1.GetCoverageReportResponse",
-        );
-        round_trip::<AgeingReport, pb::GetAgeingReportResponse>(
-            &brief.ageing,
-            "clearinghouse.v1.GetAgeingReportResponse",
-        );
-        round_trip::<MatchVolumeReport, pb::GetMatchesReportResponse>(
-            &brief.matches,
-            "clearinghouse.v1.GetMatchesReportResponse",
-        );
-        round_trip::<PortfolioReport, pb::GetProviderPortfolioResponse>(
-            &brief.portfolio,
-            "clearinghouse.v1.GetProviderPortfolioResponse",
-        );
-        round_trip::<PipelineReport, pb::GetPipelineReportResponse>(
-            &brief.pipeline,
-            "clearinghouse.v1.GetPipelineReportResponse",
-        );
+        round_trip::<CoverageReport, pb::GetCoverageReportResponse>(&brief.coverage);
+        round_trip::<AgeingReport, pb::GetAgeingReportResponse>(&brief.ageing);
+        round_trip::<MatchVolumeReport, pb::GetMatchesReportResponse>(&brief.matches);
+        round_trip::<PortfolioReport, pb::GetProviderPortfolioResponse>(&brief.portfolio);
+        round_trip::<PipelineReport, pb::GetPipelineReportResponse>(&brief.pipeline);
         let policy = Policy::default();
         let ctx = FitContext {
             policy: &policy,
@@ -178,10 +153,7 @@ mod tests {
                 .map(|r| (clearinghouse_domain::OfferId(r.id), r.score_milli))
         };
         let worklist = clearinghouse_reports::worklist::worklist(&input, &best);
-        round_trip::<Worklist, pb::GetWorklistResponse>(
-            &worklist,
-            "clearinghouse.v1.GetWorklistResponse",
-        );
+        round_trip::<Worklist, pb::GetWorklistResponse>(&worklist);
         let _ = Date::parse("2027-01-01");
     }
 }
