@@ -10,6 +10,7 @@ mod needs;
 mod offers;
 mod parties;
 mod persistence;
+mod security;
 mod support;
 mod visibility;
 mod watch;
