@@ -10,6 +10,7 @@ pub mod call_body;
 pub mod keys;
 pub mod layer;
 pub mod rate;
+pub mod recheck;
 pub mod reply;
 pub mod request_id;
 pub mod table;

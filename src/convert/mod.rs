@@ -3,6 +3,7 @@
 //! that the client hears about all of them at once.
 
 pub mod enums;
+pub mod limits;
 pub mod matches;
 pub mod need;
 pub mod offer;
