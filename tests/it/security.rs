@@ -12,7 +12,8 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 use tonic_types::StatusExt;
 
 use crate::support::{
-    Bearer, TestServer, active_offer, circulated_need, need, offer, reason, start, violations,
+    Bearer, ChildLimits, ChildServer, TestServer, active_offer, circulated_need, need, offer,
+    poll_until, reason, start, violations,
 };
 
 async fn list_parties(ch: Channel, key: &str) {
@@ -539,4 +540,229 @@ async fn a_stream_ends_unauthenticated_when_its_key_expires() {
     let e = end.expect_err("ended by the expiry");
     assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
     server.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Peak memory of the real binary under concurrent worst-case error requests.
+
+/// A `CreateNeed` just under the 1 MiB message limit whose every byte is a bad entry: a
+/// packed list of one-byte unknown sub-area values.
+fn worst_case_create_need() -> pb::CreateNeedRequest {
+    use prost::Message;
+    let mut req = pb::CreateNeedRequest {
+        need: Some(need("Worst case")),
+        request_id: String::new(),
+    };
+    let room = 1024 * 1024 - 64 - req.encoded_len();
+    if let Some(n) = req.need.as_mut() {
+        n.sub_areas = vec![127; room];
+    }
+    assert!(req.encoded_len() < 1024 * 1024);
+    req
+}
+
+/// Eight concurrent worst-case requests, each on its own connection, must not raise the
+/// server's peak resident memory by more than 96 MiB. The bound is what the requests
+/// themselves take: each is ≤ 1 MiB on the wire and decodes to ≤ 4 MiB of entries (8 MiB
+/// while its vector grows), so eight take ≤ ~80 MiB; allocator slack makes up the rest.
+/// Before the bounds, one such request took ~1 GiB to answer.
+///
+/// Measured on the real binary as a child process: `VmHWM` of this test process would count
+/// every other test running in it at the same time.
+#[tokio::test]
+async fn eight_concurrent_worst_case_error_requests_stay_within_a_memory_bound() {
+    const BOUND_MIB: u64 = 96;
+    let mut server = ChildServer::spawn(
+        "",
+        ChildLimits {
+            // A runaway reply fails the child, not the machine.
+            address_space_kib: Some(8 * 1024 * 1024),
+            ..ChildLimits::default()
+        },
+    );
+    let key = {
+        let mut admin = pb::admin_service_client::AdminServiceClient::with_interceptor(
+            server.channel().await,
+            Bearer(Some(server.admin_key.clone())),
+        );
+        admin
+            .create_principal(pb::CreatePrincipalRequest {
+                principal: Some(pb::Principal {
+                    display_name: "Requester".into(),
+                    role: pb::Role::Requester as i32,
+                    party_id: "state-KEN".into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("key")
+            .into_inner()
+            .api_key
+    };
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        clients.push(
+            pb::need_service_client::NeedServiceClient::with_interceptor(
+                server.channel().await,
+                Bearer(Some(key.clone())),
+            ),
+        );
+    }
+    let before = server.status_kib("VmHWM");
+    let req = worst_case_create_need();
+    let calls = clients.into_iter().map(|mut c| {
+        let req = req.clone();
+        tokio::spawn(async move { c.create_need(req).await })
+    });
+    for call in calls {
+        let out = call.await.expect("task");
+        let e = out.expect_err("refused");
+        assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+        assert!(trailer_bytes(&e) < 8 * 1024);
+    }
+    assert!(server.running(), "the server survived");
+    let after = server.status_kib("VmHWM");
+    let grew_mib = after.saturating_sub(before) / 1024;
+    eprintln!(
+        "peak RSS before {} MiB, after 8 concurrent worst-case requests {} MiB (+{grew_mib} MiB)",
+        before / 1024,
+        after / 1024
+    );
+    assert!(
+        grew_mib <= BOUND_MIB,
+        "peak RSS grew by {grew_mib} MiB (bound {BOUND_MIB} MiB)"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Idle connections are closed; the connection limit holds; accept errors do not spin.
+
+/// Opens `n` TCP connections to `addr` that never complete an HTTP/2 handshake: half send
+/// nothing, half only the first 16 bytes of the 24-byte preface.
+fn idle_sockets(addr: std::net::SocketAddr, n: usize) -> Vec<std::net::TcpStream> {
+    use std::io::Write;
+    (0..n)
+        .map(|i| {
+            let mut s = std::net::TcpStream::connect(addr).expect("connect");
+            if i % 2 == 1 {
+                s.write_all(&b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..16])
+                    .expect("partial preface");
+            }
+            s
+        })
+        .collect()
+}
+
+/// A real client's call: health, then an authenticated list.
+async fn served(server: &ChildServer) {
+    let ch = server.channel().await;
+    health_check(ch.clone()).await;
+    list_parties(ch, &server.admin_key).await;
+}
+
+const CONNECTIONS_CONFIG: &str = "[connections]
+max_connections = 32
+handshake_timeout_ms = 400
+idle_timeout_ms = 1000
+";
+
+#[tokio::test]
+async fn idle_sockets_over_the_limit_are_closed_and_a_real_client_is_still_served() {
+    const IDLE: usize = 100;
+    const LIMIT: usize = 32;
+    let server = ChildServer::spawn(CONNECTIONS_CONFIG, ChildLimits::default());
+    let baseline = server.open_files();
+    let idle = idle_sockets(server.addr, IDLE);
+
+    // The server takes sockets up to its limit and never more.
+    let full = poll_until(Duration::from_secs(10), || {
+        (server.open_files() >= baseline + LIMIT).then_some(())
+    })
+    .await;
+    assert!(full.is_some(), "the server accepts up to its limit");
+    let mut most = 0;
+    for _ in 0..20 {
+        most = most.max(server.open_files());
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        most <= baseline + LIMIT + 2,
+        "{most} files open with {IDLE} idle sockets; baseline {baseline}, limit {LIMIT}"
+    );
+
+    // A real client still gets served, once the silent sockets ahead of it time out.
+    timeout(Duration::from_secs(30), served(&server))
+        .await
+        .expect("a real client is served despite the idle sockets");
+
+    // Every idle socket is closed by the server: the file count returns to the baseline
+    // (the real client's connection closes too once it is dropped or idle).
+    let settled = poll_until(Duration::from_secs(30), || {
+        let n = server.open_files();
+        (n <= baseline).then_some(n)
+    })
+    .await;
+    assert!(
+        settled.is_some(),
+        "open files stay at {} (baseline {baseline})",
+        server.open_files()
+    );
+    // Each refused socket was one log line with its reason.
+    let closed = server.log_lines("closing connection");
+    assert!(closed.len() >= IDLE, "{} closing lines", closed.len());
+    assert!(closed.iter().all(|l| l["fields"]["reason"].is_string()));
+    drop(idle);
+}
+
+/// With fewer file descriptors than the connection limit, `accept` fails with EMFILE while
+/// idle sockets hold every descriptor. The loop must pause (not spin on the failing call):
+/// the server's CPU time over that stretch stays a small share of the wall time, compared as
+/// a ratio in the same run. It must also recover and serve a real client.
+#[tokio::test]
+async fn accept_failures_for_lack_of_descriptors_back_off_and_recover() {
+    let server = ChildServer::spawn(
+        "[connections]
+max_connections = 1000
+handshake_timeout_ms = 3000
+accept_backoff_max_ms = 200
+",
+        ChildLimits {
+            open_files: Some(96),
+            ..ChildLimits::default()
+        },
+    );
+    let idle = idle_sockets(server.addr, 300);
+    let exhausted = poll_until(Duration::from_secs(10), || {
+        (!server.log_lines("accept failed; pausing").is_empty()).then_some(())
+    })
+    .await;
+    assert!(exhausted.is_some(), "accept hits the descriptor limit");
+    let (t0, c0) = (Instant::now(), server.cpu_ticks());
+    let window = poll_until(Duration::from_secs(10), || {
+        (t0.elapsed() >= Duration::from_millis(1500)).then_some(())
+    })
+    .await;
+    assert!(window.is_some());
+    let ticks = server.cpu_ticks() - c0;
+    let wall_ticks = t0.elapsed().as_secs_f64() * clock_ticks_per_second();
+    let share = ticks as f64 / wall_ticks;
+    assert!(
+        share < 0.25,
+        "the server used {:.0}% of a core while accept failed",
+        share * 100.0
+    );
+    timeout(Duration::from_secs(60), served(&server))
+        .await
+        .expect("served once the idle sockets time out");
+    drop(idle);
+}
+
+fn clock_ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
 }
