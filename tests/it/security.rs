@@ -766,3 +766,81 @@ fn clock_ticks_per_second() -> f64 {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(100.0)
 }
+
+// ---------------------------------------------------------------------------------------
+// Secrets stay out of the logs.
+
+/// Calls with a good key, a forged secret, no key and a revoked key, every one logged
+/// (refusals at info, successes at debug): no line holds the secret part of any key.
+#[tokio::test]
+async fn no_log_line_holds_a_key_secret() {
+    let server = ChildServer::spawn("", ChildLimits::default());
+    let ch = server.channel().await;
+    let mut admin = pb::admin_service_client::AdminServiceClient::with_interceptor(
+        ch.clone(),
+        Bearer(Some(server.admin_key.clone())),
+    );
+    let key = admin
+        .create_principal(pb::CreatePrincipalRequest {
+            principal: Some(pb::Principal {
+                display_name: "Broker".into(),
+                role: pb::Role::Broker as i32,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("key")
+        .into_inner()
+        .api_key;
+    let secret = key.rsplit('_').next().expect("secret").to_owned();
+    let forged = format!("chk_{}_{}", principal_id(&key), "0".repeat(64));
+    list_parties(ch.clone(), &key).await;
+    for bad in [forged.as_str(), "", "not a key"] {
+        let e = pb::party_service_client::PartyServiceClient::with_interceptor(
+            ch.clone(),
+            Bearer((!bad.is_empty()).then(|| bad.to_owned())),
+        )
+        .list_parties(pb::ListPartiesRequest::default())
+        .await
+        .expect_err("refused");
+        assert_eq!(e.code(), Code::Unauthenticated);
+    }
+    admin
+        .revoke_principal(pb::RevokePrincipalRequest {
+            id: principal_id(&key),
+        })
+        .await
+        .expect("revoke");
+    let e = pb::party_service_client::PartyServiceClient::with_interceptor(
+        ch.clone(),
+        Bearer(Some(key.clone())),
+    )
+    .list_parties(pb::ListPartiesRequest::default())
+    .await
+    .expect_err("revoked");
+    assert_eq!(e.code(), Code::Unauthenticated);
+
+    let admin_secret = server
+        .admin_key
+        .rsplit('_')
+        .next()
+        .expect("secret")
+        .to_owned();
+    // Every call above has its line (the last refusals may still be on their way).
+    let logged = poll_until(Duration::from_secs(10), || {
+        (server.log_lines("call refused").len() >= 4).then_some(())
+    })
+    .await;
+    assert!(logged.is_some(), "each refusal is logged");
+    assert!(
+        !server.log_lines("call").is_empty(),
+        "successes are logged at debug"
+    );
+    for line in server.logs() {
+        assert!(!line.contains(&secret), "a key secret in the log: {line}");
+        assert!(
+            !line.contains(&admin_secret),
+            "the admin secret in the log: {line}"
+        );
+    }
+}

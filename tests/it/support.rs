@@ -406,7 +406,7 @@ impl ChildServer {
             .arg(&cfg)
             .arg("--data-dir")
             .arg(dir.path().join("data"))
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", "info,clearinghouse=debug")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -492,6 +492,11 @@ impl ChildServer {
     /// Whether the child is still running.
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Every log line the child wrote so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().expect("logs").clone()
     }
 
     /// Log lines (JSON) the child wrote so far whose message is `message`.
