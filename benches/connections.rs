@@ -6,11 +6,12 @@
 //!    the server's CPU share;
 //! 2. descriptor exhaustion: the same with the server under `ulimit -n 256`, so `accept`
 //!    fails with EMFILE: CPU share while it fails, and when a real client was served;
-//! 3. memory: peak RSS (`VmHWM`) before and after 8 concurrent worst-case error requests
-//!    (`CreateNeed` with ~1 MiB of unknown sub-area values).
+//! 3. memory: peak RSS (`VmHWM`) before and after 1, then 8 concurrent, error requests
+//!    (`CreateNeed` with 100,000 unknown sub-area values, then with ~1 MiB of them).
 //!
-//! `cargo bench --bench connections`; `CLEARINGHOUSE_TEST_BIN=<path>` measures another
-//! build of the binary (it must accept the default configuration).
+//! `cargo bench --bench connections [-- flood|emfile|memory]`;
+//! `CLEARINGHOUSE_TEST_BIN=<path>` measures another build of the binary (it must accept
+//! the default configuration).
 
 use std::time::{Duration, Instant};
 
@@ -28,13 +29,11 @@ async fn open_idle(addr: std::net::SocketAddr, n: usize) -> Vec<tokio::net::TcpS
     let mut tasks = Vec::new();
     for i in 0..n {
         tasks.push(tokio::spawn(async move {
-            let s = tokio::time::timeout(
-                Duration::from_secs(3),
-                tokio::net::TcpStream::connect(addr),
-            )
-            .await
-            .ok()?
-            .ok()?;
+            let s =
+                tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(addr))
+                    .await
+                    .ok()?
+                    .ok()?;
             if i % 2 == 1 {
                 let _ = s.try_write(&b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..16]);
             }
@@ -136,12 +135,27 @@ async fn flood(label: &str, limits: ChildLimits, idle: usize) {
     drop(sockets);
 }
 
-async fn memory() {
+/// A `CreateNeed` whose sub-area list holds `entries` unknown values (one byte each);
+/// `None` fills the message up to just under the 1 MiB limit.
+fn worst_case(entries: Option<usize>) -> pb::CreateNeedRequest {
     use prost::Message;
-    let server = ChildServer::spawn(
+    let mut req = pb::CreateNeedRequest {
+        need: Some(need("Worst case")),
+        request_id: String::new(),
+    };
+    let n = entries.unwrap_or(1024 * 1024 - 64 - req.encoded_len());
+    if let Some(need) = req.need.as_mut() {
+        need.sub_areas = vec![127; n];
+    }
+    req
+}
+
+async fn memory(entries: Option<usize>) {
+    let mut server = ChildServer::spawn(
         "[limits]\nrequest_timeout_secs = 600\n",
         ChildLimits {
-            address_space_kib: Some(16 * 1024 * 1024),
+            // A runaway reply fails the child, not the machine.
+            address_space_kib: Some(12 * 1024 * 1024),
             ..ChildLimits::default()
         },
     );
@@ -161,15 +175,16 @@ async fn memory() {
     .await
     .map(|r| r.into_inner().api_key)
     .unwrap_or_default();
-    let mut req = pb::CreateNeedRequest {
-        need: Some(need("Worst case")),
-        request_id: String::new(),
+    let req = worst_case(entries);
+    let size = {
+        use prost::Message;
+        req.encoded_len()
     };
-    let room = 1024 * 1024 - 64 - req.encoded_len();
-    if let Some(n) = req.need.as_mut() {
-        n.sub_areas = vec![127; room];
-    }
     for concurrent in [1usize, 8] {
+        if !server.running() {
+            println!("memory: the server died (address space limit 12 GiB)");
+            return;
+        }
         let before = server.status_kib("VmHWM");
         let t = Instant::now();
         let mut calls = Vec::new();
@@ -189,10 +204,14 @@ async fn memory() {
         for c in calls {
             codes.push(c.await.ok().flatten());
         }
+        let after = if server.running() {
+            format!("{} MiB", server.status_kib("VmHWM") / 1024)
+        } else {
+            "died (address space limit 12 GiB)".to_owned()
+        };
         println!(
-            "memory: {concurrent} concurrent worst-case request(s): VmHWM {} MiB -> {} MiB, answered in {:.1} s with {:?}",
+            "memory: {concurrent} concurrent request(s) of {size} bytes: VmHWM {} MiB -> {after}, answered in {:.1} s with {:?}",
             before / 1024,
-            server.status_kib("VmHWM") / 1024,
             t.elapsed().as_secs_f64(),
             codes
         );
@@ -201,18 +220,29 @@ async fn memory() {
 
 #[tokio::main]
 async fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
         return; // `cargo test --benches` asks for the list of benchmarks
     }
-    flood("idle flood", ChildLimits::default(), IDLE).await;
-    flood(
-        "descriptor exhaustion (ulimit -n 256)",
-        ChildLimits {
-            open_files: Some(256),
-            ..ChildLimits::default()
-        },
-        2_000,
-    )
-    .await;
-    memory().await;
+    // `cargo bench --bench connections -- memory` runs only the sections named.
+    let only: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| name.contains(o.as_str()));
+    if wanted("flood") {
+        flood("idle flood", ChildLimits::default(), IDLE).await;
+    }
+    if wanted("emfile") {
+        flood(
+            "descriptor exhaustion (ulimit -n 256)",
+            ChildLimits {
+                open_files: Some(256),
+                ..ChildLimits::default()
+            },
+            2_000,
+        )
+        .await;
+    }
+    if wanted("memory") {
+        memory(Some(100_000)).await;
+        memory(None).await;
+    }
 }
