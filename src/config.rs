@@ -186,6 +186,7 @@ impl Connections {
         if self.max_connections == 0 {
             p.push("connections.max_connections must be positive".to_owned());
         }
+        const DAY_MS: u64 = 86_400_000;
         for (name, ms) in [
             ("handshake_timeout_ms", self.handshake_timeout_ms),
             ("idle_timeout_ms", self.idle_timeout_ms),
@@ -198,9 +199,17 @@ impl Connections {
                 self.http2_keepalive_timeout_ms,
             ),
         ] {
-            if ms == 0 {
-                p.push(format!("connections.{name} must be positive"));
+            if !(1..=DAY_MS).contains(&ms) {
+                p.push(format!(
+                    "connections.{name} must be positive and at most {DAY_MS} (one day)"
+                ));
             }
+        }
+        if self.tcp_keepalive_secs > 86_400 || self.tcp_keepalive_interval_secs > 86_400 {
+            p.push(
+                "connections.tcp_keepalive_secs and tcp_keepalive_interval_secs must be at most 86400"
+                    .to_owned(),
+            );
         }
         if self.tcp_keepalive_secs > 0
             && (self.tcp_keepalive_interval_secs == 0 || self.tcp_keepalive_retries == 0)

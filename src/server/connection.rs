@@ -96,7 +96,11 @@ impl Activity {
         } else {
             limits.first_call
         };
-        Some(last + wait)
+        // Settings are at most a day, so this cannot overflow; if it did: a day on.
+        Some(
+            last.checked_add(wait)
+                .unwrap_or_else(|| last + Duration::from_secs(86_400)),
+        )
     }
 }
 
@@ -153,7 +157,7 @@ impl Connection {
             replayed: 0,
             activity: Arc::new(Activity::new(now)),
             limits,
-            idle: Box::pin(tokio::time::sleep_until((now + limits.first_call).into())),
+            idle: Box::pin(tokio::time::sleep(limits.first_call)),
             timed_out: false,
             _slot: slot,
         }
@@ -173,7 +177,10 @@ impl Connection {
             let now = Instant::now();
             match self.activity.deadline(self.limits) {
                 // Calls in flight: look again one idle period from now.
-                None => self.idle.as_mut().reset((now + self.limits.idle).into()),
+                None => {
+                    let next = tokio::time::Instant::now() + self.limits.idle;
+                    self.idle.as_mut().reset(next);
+                }
                 Some(d) if d <= now => {
                     if !self.timed_out {
                         self.timed_out = true;
