@@ -3,6 +3,7 @@
 //! Invariant: [`ApiError::into_status`] is an exhaustive `match` with no catch-all arm,
 //! so a new error variant does not compile until someone chooses its gRPC status.
 //! Internal errors are logged with their detail and returned as a short opaque message.
+//! Sizes are bounded later, in one place for every reply ([`crate::auth::reply`]).
 
 use std::collections::HashMap;
 
@@ -74,7 +75,16 @@ impl ApiError {
                     .collect();
                 let mut d = ErrorDetails::new();
                 d.set_bad_request(violations);
-                d.set_error_info("INVALID_FIELDS", ERROR_DOMAIN, HashMap::new());
+                // Violations past the domain's cap are counted, not listed (see
+                // `auth::reply`, which keeps the whole reply within gRPC's metadata limit).
+                let mut meta = HashMap::new();
+                if v.omitted > 0 {
+                    meta.insert(
+                        crate::auth::reply::OMITTED_KEY.to_owned(),
+                        v.omitted.to_string(),
+                    );
+                }
+                d.set_error_info("INVALID_FIELDS", ERROR_DOMAIN, meta);
                 Status::with_error_details(Code::InvalidArgument, v.to_string(), d)
             }
             ApiError::Transition(t) => {
@@ -107,7 +117,7 @@ impl ApiError {
             ApiError::NotFound { kind, id } => info(
                 Code::NotFound,
                 "NOT_FOUND",
-                format!("{kind} {id} not found"),
+                format!("{kind} {} not found", short_id(&id)),
             ),
             ApiError::PermissionDenied(m) => info(Code::PermissionDenied, "PERMISSION_DENIED", m),
             ApiError::Unauthenticated(m) => info(Code::Unauthenticated, "UNAUTHENTICATED", m),
@@ -128,6 +138,15 @@ pub fn with_article(kind: &str) -> String {
         .next()
         .is_some_and(|c| matches!(c.to_ascii_lowercase(), 'a' | 'e' | 'i' | 'o' | 'u'));
     format!("{} {kind}", if vowel { "an" } else { "a" })
+}
+
+/// An id as a message repeats it: whole when it could be one of ours, else a short prefix.
+fn short_id(id: &str) -> std::borrow::Cow<'_, str> {
+    if id.len() <= 64 {
+        id.into()
+    } else {
+        clearinghouse_domain::validation::shown(id).into()
+    }
 }
 
 fn info(code: Code, reason: &str, message: String) -> Status {

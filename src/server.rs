@@ -1,12 +1,16 @@
 //! `run`: opens storage, seeds reference data, wires the services behind the auth layer,
 //! health and reflection, serves until shutdown, then drains and flushes storage last.
 //! `main` and the end-to-end tests call it identically, on a listener they bound first.
+//! Connections come through [`accept`] (limit, socket options, handshake timeout) as
+//! [`connection::Connection`]s (idle timeout).
+
+pub mod accept;
+pub mod connection;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tracing::{error, info};
@@ -112,6 +116,7 @@ pub async fn run_with(
     .await
     .context("use-case setup task failed")?
     .map_err(|e| anyhow::anyhow!("cannot set up the use cases: {e}"))?;
+    let addr = listener.local_addr().context("listener address")?;
     let limits = &config.limits;
     let max_msg = limits.max_message_bytes;
     let auth = Arc::new(Authenticator::new(
@@ -194,6 +199,8 @@ pub async fn run_with(
         }
     });
 
+    let incoming = accept::incoming(listener, &config.connections, streams_stop.subscribe());
+    let conns = &config.connections;
     let shutdown_reporter = reporter.clone();
     let signal = async move {
         tokio::select! {
@@ -205,12 +212,16 @@ pub async fn run_with(
         info!("health set to NOT_SERVING; streams told to end; draining in-flight calls");
     };
 
-    let addr = listener.local_addr().context("listener address")?;
-    info!(%addr, "serving gRPC");
+    info!(%addr, max_connections = conns.max_connections, "serving gRPC");
     Server::builder()
         .timeout(Duration::from_secs(limits.request_timeout_secs))
         .max_concurrent_streams(limits.max_concurrent_streams)
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_interval(Some(Duration::from_millis(
+            conns.http2_keepalive_interval_ms,
+        )))
+        .http2_keepalive_timeout(Some(Duration::from_millis(
+            conns.http2_keepalive_timeout_ms,
+        )))
         .layer(AuthLayer::new(auth))
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -243,7 +254,7 @@ pub async fn run_with(
             pb::admin_service_server::AdminServiceServer::new(AdminApi { app })
                 .max_decoding_message_size(max_msg),
         )
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
+        .serve_with_incoming_shutdown(incoming, signal)
         .await
         .context("gRPC server failed")?;
     info!("in-flight calls drained");

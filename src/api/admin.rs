@@ -8,7 +8,7 @@ use clearinghouse_storage::AuditFilter;
 use super::{caller, non_empty, paging, respond};
 use crate::{
     app::App,
-    convert::{self, enums, principal},
+    convert::{self, enums, limits, principal},
     error::ApiError,
     pb::{self, admin_service_server::AdminService},
 };
@@ -36,6 +36,7 @@ impl AdminService for AdminApi {
         let p = r.principal.unwrap_or_default();
         let mut v = clearinghouse_domain::Violations::new("principal");
         let role = enums::ROLE.optional(&mut v, "role", p.role);
+        let expires_at = limits::timestamp_in(&mut v, "expire_time", p.expire_time.as_ref());
         let result = async {
             let idem = idem?;
             v.into_result()?;
@@ -43,7 +44,7 @@ impl AdminService for AdminApi {
                 display_name: p.display_name,
                 role,
                 party: non_empty(&p.party_id).map(PartyId),
-                expires_at: p.expire_time.as_ref().map(convert::ts_in),
+                expires_at,
             };
             let (created, key) = self.app.create_principal(&who, input, idem).await?;
             Ok::<_, ApiError>(pb::CreatePrincipalResponse {
@@ -150,6 +151,10 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::SetExchangeRatesResponse>, Status> {
         let who = caller(&req)?;
         let r = req.into_inner();
+        let mut v = clearinghouse_domain::Violations::new("");
+        limits::capped(&mut v, "rates", &r.rates, limits::EXCHANGE_RATES);
+        v.into_result()
+            .map_err(|e| ApiError::from(e).into_status())?;
         let rates = r
             .rates
             .into_iter()

@@ -10,7 +10,7 @@ use crate::{
         App,
         needs::{NeedAction, NeedFilter, TransitionInput, check_geo_filter},
     },
-    convert::{self, enums, need},
+    convert::{self, enums, limits, need},
     error::ApiError,
     pb::{self, need_service_server::NeedService},
 };
@@ -104,7 +104,7 @@ impl NeedService for NeedApi {
                 subregion: non_empty(&r.subregion),
                 funding_mode: enums::FUNDING_MODE.filter("funding_mode", r.funding_mode)?,
                 party: non_empty(&r.party_id).map(PartyId),
-                updated_since: r.updated_since.as_ref().map(convert::ts_in),
+                updated_since: limits::timestamp_filter("updated_since", r.updated_since.as_ref())?,
             };
             let listed = self.app.list_needs(&who, filter, page).await?;
             Ok(pb::ListNeedsResponse {
@@ -127,7 +127,7 @@ impl NeedService for NeedApi {
             let etag = convert::etag_in("need.etag", &n.etag)?;
             let mut v = Violations::new("need");
             let fields = need::fields_in(&mut v, &n);
-            let mask = r.update_mask.map(|m| m.paths).unwrap_or_default();
+            let mask = limits::mask_in(&mut v, r.update_mask);
             self.app
                 .update_need(&who, n.id.clone(), etag, fields, mask, v)
                 .await

@@ -11,7 +11,7 @@ use crate::{
         needs::check_geo_filter,
         offers::{OfferAction, OfferFilter},
     },
-    convert::{self, enums, offer},
+    convert::{self, enums, limits, offer},
     error::ApiError,
     pb::{self, offer_service_server::OfferService},
 };
@@ -106,7 +106,7 @@ impl OfferService for OfferApi {
                 region: non_empty(&r.region),
                 funding_mode: enums::FUNDING_MODE.filter("funding_mode", r.funding_mode)?,
                 party: non_empty(&r.party_id).map(PartyId),
-                updated_since: r.updated_since.as_ref().map(convert::ts_in),
+                updated_since: limits::timestamp_filter("updated_since", r.updated_since.as_ref())?,
             };
             let listed = self.app.list_offers(&who, filter, page).await?;
             Ok(pb::ListOffersResponse {
@@ -129,7 +129,7 @@ impl OfferService for OfferApi {
             let etag = convert::etag_in("offer.etag", &o.etag)?;
             let mut v = Violations::new("offer");
             let fields = offer::fields_in(&mut v, &o);
-            let mask = r.update_mask.map(|m| m.paths).unwrap_or_default();
+            let mask = limits::mask_in(&mut v, r.update_mask);
             self.app
                 .update_offer(&who, o.id.clone(), etag, fields, mask, v)
                 .await

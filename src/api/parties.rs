@@ -97,7 +97,7 @@ impl PartyService for PartyApi {
             let etag = convert::etag_in("party.etag", &p.etag)?;
             let mut v = Violations::new("party");
             let fields = party::fields_in(&mut v, &p);
-            let mask = r.update_mask.map(|m| m.paths).unwrap_or_default();
+            let mask = convert::limits::mask_in(&mut v, r.update_mask);
             self.app
                 .update_party(&who, p.id.clone(), etag, fields, mask, v)
                 .await

@@ -2,15 +2,16 @@
 //! are durable, sequenced and replayable after a reconnect); a watch channel ticks after
 //! every match write so streams wake without polling. Each stream is bounded: a client
 //! that does not keep up gets RESOURCE_EXHAUSTED and is dropped. Streams end when the
-//! server shuts down.
+//! server shuts down, and with UNAUTHENTICATED as soon as the caller's key is found
+//! revoked or expired: it is checked before every batch of events and when it expires.
 
 use tokio::sync::{mpsc, watch};
 
 use clearinghouse_domain::{AuditEntry, Match, Money, Need, Principal};
 use clearinghouse_storage::AuditFilter;
 
-use super::{App, PageRequest, matches::can_see_match};
-use crate::error::ApiError;
+use super::{App, PageRequest, clock, matches::can_see_match};
+use crate::{auth::recheck, error::ApiError};
 
 /// Events a stream may buffer before its client is considered too slow.
 pub const STREAM_BUFFER: usize = 256;
@@ -37,6 +38,27 @@ impl Live {
     }
 }
 
+/// When a stream's key expires, as a future (pending for ever when it never does).
+#[derive(Debug)]
+struct KeyExpiry(Option<tokio::time::Instant>);
+
+impl KeyExpiry {
+    async fn wait(&self) {
+        match self.0 {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+fn key_expiry(who: &Principal) -> KeyExpiry {
+    KeyExpiry(who.expires_at.map(|at| {
+        let ms = u64::try_from(at.0.saturating_sub(clock::now().0)).unwrap_or(0);
+        // A millisecond late, so that the key is expired when it is looked at again.
+        tokio::time::Instant::now() + std::time::Duration::from_millis(ms.saturating_add(1))
+    }))
+}
+
 /// One event as a stream delivers it.
 #[derive(Debug, Clone)]
 pub struct MatchEvent {
@@ -60,6 +82,7 @@ impl App {
         let mut tick = self.live.tick.subscribe();
         let mut shutdown = self.live.shutdown.clone();
         let mut last = after;
+        let expiry = key_expiry(&who);
         loop {
             tick.borrow_and_update();
             // Drain everything after `last`, a page at a time.
@@ -112,6 +135,8 @@ impl App {
                 changed = tick.changed() => if changed.is_err() { return },
                 _ = shutdown.changed() => return,
                 () = tx.closed() => return,
+                // The next pass re-checks the key and ends the stream.
+                () = expiry.wait() => {},
             }
             if *shutdown.borrow() {
                 return;
@@ -127,6 +152,7 @@ impl App {
     ) -> Result<Vec<(u64, Option<MatchEvent>)>, ApiError> {
         let (app, who) = (self.clone(), who.clone());
         self.blocking(move |store| {
+            recheck::still_valid(store, &who, clock::now())?;
             let mut out = Vec::with_capacity(entries.len());
             for entry in entries {
                 let seq = entry.sequence;

@@ -1,5 +1,8 @@
-//! The tower layer: authenticate the bearer key, check the method table, apply the rate
-//! limit, then hand the request on with its [`Caller`] in the extensions.
+//! The tower layer: give the call a request id and a span, count it as in flight on its
+//! connection, authenticate the bearer key, check the method table, apply the rate limit,
+//! then hand the request on with its [`Caller`] and [`RequestId`] in the extensions. On
+//! the way back every error status is bounded and tagged with the request id
+//! ([`reply`]), and the call writes one log line ([`CallBody`]).
 
 use std::{
     future::Future,
@@ -11,12 +14,21 @@ use std::{
 
 use http::HeaderMap;
 use tower::{Layer, Service};
+use tracing::Instrument;
 
 use clearinghouse_domain::{Principal, Timestamp};
 use clearinghouse_storage::Store;
 
-use super::{Caller, keys, rate::RateLimiter, table};
-use crate::{app::clock, error::ApiError};
+use super::{
+    Caller,
+    call_body::{CallBody, CallLog},
+    keys,
+    rate::RateLimiter,
+    reply,
+    request_id::RequestId,
+    table,
+};
+use crate::{app::clock, error::ApiError, server::connection::ConnInfo};
 
 /// Checks credentials and permissions for every call.
 #[derive(Debug)]
@@ -139,19 +151,52 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = Arc::clone(&self.auth);
-        Box::pin(async move {
-            let path = req.uri().path().to_owned();
-            if table::is_public(&path) {
-                return inner.call(req).await;
-            }
-            match auth.check(&path, req.headers()) {
-                Ok(p) => {
-                    req.extensions_mut().insert(Caller(p));
-                    inner.call(req).await.map(transport_limit_as_exhausted)
+        let started = Instant::now();
+        let request_id = RequestId::from_headers(req.headers());
+        let method = req.uri().path().to_owned();
+        let conn = req.extensions().get::<ConnInfo>().cloned();
+        let guard = conn.as_ref().map(|c| c.activity.begin());
+        if let Some(c) = &conn {
+            // `tonic::Request::remote_addr` looks for tonic's own TCP info.
+            req.extensions_mut().insert(c.tcp.clone());
+        }
+        req.extensions_mut().insert(request_id.clone());
+        let span = tracing::info_span!(
+            "call",
+            request_id = %request_id,
+            method = %method,
+            conn = conn.as_ref().map(|c| c.id)
+        );
+        Box::pin(
+            async move {
+                let mut log = CallLog {
+                    request_id,
+                    method,
+                    principal: None,
+                    started,
+                    outcome: None,
+                };
+                let resp = if table::is_public(&log.method) {
+                    inner.call(req).await?
+                } else {
+                    match auth.check(&log.method, req.headers()) {
+                        Ok(p) => {
+                            log.principal = Some(p.id.0.clone());
+                            req.extensions_mut().insert(Caller(p));
+                            inner.call(req).await.map(transport_limit_as_exhausted)?
+                        }
+                        Err(e) => e.into_status().into_http(),
+                    }
+                };
+                let (mut parts, body) = resp.into_parts();
+                if let Some(o) = reply::finish(&mut parts.headers, &log.request_id) {
+                    log.outcome = Some(o);
                 }
-                Err(e) => Ok(e.into_status().into_http()),
+                let body = tonic::body::Body::new(CallBody::new(body, log, guard));
+                Ok(http::Response::from_parts(parts, body))
             }
-        })
+            .instrument(span),
+        )
     }
 }
 

@@ -6,9 +6,13 @@
 //! visibility rules that depend on the data are checked in `app`, inside the storage
 //! transaction of the change.
 
+pub mod call_body;
 pub mod keys;
 pub mod layer;
 pub mod rate;
+pub mod recheck;
+pub mod reply;
+pub mod request_id;
 pub mod table;
 
 use clearinghouse_domain::Principal;
@@ -18,3 +22,4 @@ use clearinghouse_domain::Principal;
 pub struct Caller(pub Principal);
 
 pub use layer::{AuthLayer, Authenticator};
+pub use request_id::RequestId;

@@ -98,6 +98,13 @@ impl<D: Copy + Display + 'static> Bridge<D> {
             .collect()
     }
 
+    /// A repeated value of at most `max` entries: a longer list is reported once and only
+    /// its first `max` entries are decoded.
+    pub fn list_max(&self, v: &mut Violations, field: &str, raws: &[i32], max: usize) -> Vec<D> {
+        let raws = super::limits::capped(v, field, raws, max);
+        self.list(v, field, raws)
+    }
+
     /// A filter value: unset is `None`; unknown is an error.
     pub fn filter(&self, field: &str, raw: i32) -> Result<Option<D>, crate::error::ApiError> {
         let mut v = Violations::new("");

@@ -5,13 +5,16 @@ use clearinghouse_domain::{
     matches::{ContributionRole, ReasonCode},
 };
 
-use super::{enums, etag_out, history_out, money_in, money_out, ts_out};
+use super::{enums, etag_out, history_out, limits, money_in, money_out, ts_out};
 use crate::{app::matches::NewContribution, pb};
 
 /// Contributions asked for in a `CreateMatch`.
 pub fn contributions_in(v: &mut Violations, cs: &[pb::Contribution]) -> Vec<NewContribution> {
-    v.count("contributions", cs.len(), 1, 16);
-    cs.iter()
+    if cs.is_empty() {
+        v.add("contributions", "needs at least 1 entries");
+    }
+    limits::capped(v, "contributions", cs, limits::MATCH_CONTRIBUTIONS)
+        .iter()
         .enumerate()
         .map(|(i, c)| {
             if c.offer_id.is_empty() {

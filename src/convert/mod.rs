@@ -4,6 +4,7 @@
 
 pub mod enums;
 pub mod intake;
+pub mod limits;
 pub mod matches;
 pub mod need;
 pub mod offer;

@@ -3,8 +3,8 @@
 use clearinghouse_domain::{Need, NeedFields, Violations};
 
 use super::{
-    contact_in, contact_out, date_in, date_out, enums, etag_out, history_out, money_in, money_out,
-    ts_out,
+    contact_in, contact_out, date_in, date_out, enums, etag_out, history_out, limits, money_in,
+    money_out, ts_out,
 };
 use crate::pb;
 
@@ -21,31 +21,48 @@ pub fn fields_in(v: &mut Violations, n: &pb::Need) -> NeedFields {
         title: n.title.clone(),
         description: n.description.clone(),
         area: enums::AREA.optional(v, "area", n.area),
-        sub_areas: enums::SUB_AREA.list(v, "sub_areas", &n.sub_areas),
-        weapon_domains: enums::WEAPON_DOMAIN.list(v, "weapon_domains", &n.weapon_domains),
-        assistance_kinds: enums::ASSISTANCE_KIND.list(v, "assistance_kinds", &n.assistance_kinds),
+        sub_areas: enums::SUB_AREA.list_max(v, "sub_areas", &n.sub_areas, limits::NEED_SUB_AREAS),
+        weapon_domains: enums::WEAPON_DOMAIN.list_max(
+            v,
+            "weapon_domains",
+            &n.weapon_domains,
+            limits::NEED_WEAPON_DOMAINS,
+        ),
+        assistance_kinds: enums::ASSISTANCE_KIND.list_max(
+            v,
+            "assistance_kinds",
+            &n.assistance_kinds,
+            limits::NEED_ASSISTANCE_KINDS,
+        ),
         priority: enums::PRIORITY
             .optional(v, "priority", n.priority)
             .unwrap_or(defaults.priority),
         wanted_from: date_in(v, "wanted_from", &n.wanted_from),
         needed_by: date_in(v, "needed_by", &n.needed_by),
         estimated_budget: money_in(v, "estimated_budget", n.estimated_budget.as_ref()),
-        accepted_funding_modes: enums::FUNDING_MODE.list(
+        accepted_funding_modes: enums::FUNDING_MODE.list_max(
             v,
             "accepted_funding_modes",
             &n.accepted_funding_modes,
+            limits::NEED_FUNDING_MODES,
         ),
         preferred_funding_mode: enums::FUNDING_MODE.optional(
             v,
             "preferred_funding_mode",
             n.preferred_funding_mode,
         ),
-        languages: n.languages.clone(),
+        languages: limits::capped(v, "languages", &n.languages, limits::LANGUAGES).to_vec(),
         national_action_plan_ref: n.national_action_plan_ref.clone(),
         iaea_plan_ref: n.iaea_plan_ref.clone(),
         assistance_received: n.assistance_received.clone(),
         country_code: n.country_code.clone(),
-        beneficiary_countries: n.beneficiary_countries.clone(),
+        beneficiary_countries: limits::capped(
+            v,
+            "beneficiary_countries",
+            &n.beneficiary_countries,
+            limits::NEED_BENEFICIARY_COUNTRIES,
+        )
+        .to_vec(),
         publication_consent: enums::CONSENT
             .optional(v, "publication_consent", n.publication_consent)
             .unwrap_or(defaults.publication_consent),

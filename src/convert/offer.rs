@@ -3,8 +3,8 @@
 use clearinghouse_domain::{GeoScope, Offer, OfferFields, PartyId, Violations};
 
 use super::{
-    contact_in, contact_out, date_in, date_out, enums, etag_out, history_out, money_in, money_out,
-    ts_out,
+    contact_in, contact_out, date_in, date_out, enums, etag_out, history_out, limits, money_in,
+    money_out, ts_out,
 };
 use crate::pb;
 
@@ -12,6 +12,9 @@ use crate::pb;
 pub fn fields_in(v: &mut Violations, o: &pb::Offer) -> OfferFields {
     let defaults = OfferFields::default();
     let scope = o.scope.clone().unwrap_or_default();
+    let list = |v: &mut Violations, field: &str, items: &[String], max: usize| {
+        limits::capped(v, field, items, max).to_vec()
+    };
     if o.max_engagements < 0 {
         v.add("max_engagements", "cannot be negative; 0 means no limit");
     }
@@ -20,27 +23,61 @@ pub fn fields_in(v: &mut Violations, o: &pb::Offer) -> OfferFields {
     }
     OfferFields {
         external_id: o.external_id.clone(),
-        implementing_parties: o
-            .implementing_party_ids
-            .iter()
-            .map(|p| PartyId(p.clone()))
-            .collect(),
+        implementing_parties: limits::capped(
+            v,
+            "implementing_party_ids",
+            &o.implementing_party_ids,
+            limits::OFFER_IMPLEMENTING_PARTIES,
+        )
+        .iter()
+        .map(|p| PartyId(p.clone()))
+        .collect(),
         programme_name: o.programme_name.clone(),
         description: o.description.clone(),
         contact: contact_in(o.contact.as_ref()),
-        areas: enums::AREA.list(v, "areas", &o.areas),
-        sub_areas: enums::SUB_AREA.list(v, "sub_areas", &o.sub_areas),
-        weapon_domains: enums::WEAPON_DOMAIN.list(v, "weapon_domains", &o.weapon_domains),
-        assistance_kinds: enums::ASSISTANCE_KIND.list(v, "assistance_kinds", &o.assistance_kinds),
+        areas: enums::AREA.list_max(v, "areas", &o.areas, limits::OFFER_AREAS),
+        sub_areas: enums::SUB_AREA.list_max(v, "sub_areas", &o.sub_areas, limits::OFFER_SUB_AREAS),
+        weapon_domains: enums::WEAPON_DOMAIN.list_max(
+            v,
+            "weapon_domains",
+            &o.weapon_domains,
+            limits::OFFER_WEAPON_DOMAINS,
+        ),
+        assistance_kinds: enums::ASSISTANCE_KIND.list_max(
+            v,
+            "assistance_kinds",
+            &o.assistance_kinds,
+            limits::OFFER_ASSISTANCE_KINDS,
+        ),
         scope: GeoScope {
             global: scope.global,
-            regions: scope.regions,
-            subregions: scope.subregions,
-            countries: scope.countries,
-            excluded_countries: scope.excluded_countries,
+            regions: list(v, "scope.regions", &scope.regions, limits::SCOPE_REGIONS),
+            subregions: list(
+                v,
+                "scope.subregions",
+                &scope.subregions,
+                limits::SCOPE_SUBREGIONS,
+            ),
+            countries: list(
+                v,
+                "scope.countries",
+                &scope.countries,
+                limits::SCOPE_COUNTRIES,
+            ),
+            excluded_countries: list(
+                v,
+                "scope.excluded_countries",
+                &scope.excluded_countries,
+                limits::SCOPE_COUNTRIES,
+            ),
         },
-        funding_modes: enums::FUNDING_MODE.list(v, "funding_modes", &o.funding_modes),
-        languages: o.languages.clone(),
+        funding_modes: enums::FUNDING_MODE.list_max(
+            v,
+            "funding_modes",
+            &o.funding_modes,
+            limits::OFFER_FUNDING_MODES,
+        ),
+        languages: list(v, "languages", &o.languages, limits::LANGUAGES),
         eligibility_notes: o.eligibility_notes.clone(),
         budget_ceiling: money_in(v, "budget_ceiling", o.budget_ceiling.as_ref()),
         max_contribution: money_in(v, "max_contribution", o.max_contribution.as_ref()),

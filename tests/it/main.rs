@@ -14,6 +14,7 @@ mod offers;
 mod parties;
 mod persistence;
 mod reports;
+mod security;
 mod support;
 mod visibility;
 mod watch;

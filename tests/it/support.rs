@@ -358,3 +358,190 @@ impl TestServer {
         )
     }
 }
+
+/// The `clearinghouse serve` binary as a child process on `127.0.0.1:0`, with a config
+/// file, a temp data dir and optional resource limits, for what only a separate process
+/// shows: its peak memory, its open files, its CPU time. `CLEARINGHOUSE_TEST_BIN` points
+/// at another build (e.g. the release binary) for measurements.
+pub struct ChildServer {
+    pub addr: SocketAddr,
+    pub admin_key: String,
+    child: std::process::Child,
+    logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// Resource limits for a [`ChildServer`] (applied with the shell's `ulimit`).
+#[derive(Default, Clone, Copy)]
+pub struct ChildLimits {
+    /// Open files (`ulimit -n`).
+    pub open_files: Option<u64>,
+    /// Address space in KiB (`ulimit -v`), so that a runaway allocation fails the child
+    /// instead of the machine.
+    pub address_space_kib: Option<u64>,
+}
+
+impl ChildServer {
+    /// Starts the binary with `config` (TOML; `listen` and `data_dir` are set here) and
+    /// returns once it logs that it serves.
+    pub fn spawn(config: &str, limits: ChildLimits) -> ChildServer {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(&cfg, config).expect("config");
+        let bin = std::env::var("CLEARINGHOUSE_TEST_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_clearinghouse").to_owned());
+        let mut ulimits = String::new();
+        if let Some(n) = limits.open_files {
+            ulimits.push_str(&format!("ulimit -n {n}; "));
+        }
+        if let Some(kib) = limits.address_space_kib {
+            ulimits.push_str(&format!("ulimit -v {kib}; "));
+        }
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{ulimits}exec \"$0\" \"$@\""))
+            .arg(bin)
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env("RUST_LOG", "info,clearinghouse=debug")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn the binary");
+        let stderr = child.stderr.take().expect("stderr");
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = std::sync::Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+                if v["fields"]["message"] == "listening"
+                    && let Some(a) = v["fields"]["addr"].as_str()
+                {
+                    let _ = tx.send(Ok(a.to_owned()));
+                }
+                if v["fields"]["message"] == "serving gRPC" {
+                    let _ = tx.send(Err(()));
+                }
+                sink.lock().expect("logs").push(line);
+            }
+        });
+        let wait = std::time::Duration::from_secs(60);
+        let addr: SocketAddr = rx
+            .recv_timeout(wait)
+            .expect("the server logs its address")
+            .expect("address first")
+            .parse()
+            .expect("an address");
+        assert!(
+            rx.recv_timeout(wait)
+                .expect("the server starts serving")
+                .is_err(),
+            "serving after listening"
+        );
+        let admin_key = std::fs::read_to_string(dir.path().join("data/bootstrap-admin.key"))
+            .expect("bootstrap key")
+            .trim()
+            .to_owned();
+        ChildServer {
+            addr,
+            admin_key,
+            child,
+            logs,
+            _dir: dir,
+        }
+    }
+
+    /// A value in KiB from `/proc/<pid>/status` (`VmHWM`, `VmRSS`, ...).
+    pub fn status_kib(&self, key: &str) -> u64 {
+        let text = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc status");
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("{key} in /proc/<pid>/status"))
+    }
+
+    /// Files the child has open now.
+    pub fn open_files(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .expect("/proc fd")
+            .count()
+    }
+
+    /// CPU time the child has used, in clock ticks (user + system).
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).expect("/proc stat");
+        // Fields after the command name (which is in parentheses): utime is the 12th, stime
+        // the 13th.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(0))
+            .collect();
+        f[11] + f[12]
+    }
+
+    /// Whether the child is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Every log line the child wrote so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().expect("logs").clone()
+    }
+
+    /// Log lines (JSON) the child wrote so far whose message is `message`.
+    pub fn log_lines(&self, message: &str) -> Vec<serde_json::Value> {
+        self.logs
+            .lock()
+            .expect("logs")
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["fields"]["message"] == message)
+            .collect()
+    }
+
+    /// A channel to the child.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect")
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `probe` until it returns `Some` or `deadline` passes (then `None`); for waiting on
+/// another process's state without sleeping for a fixed time.
+pub async fn poll_until<T>(
+    deadline: std::time::Duration,
+    mut probe: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let end = tokio::time::Instant::now() + deadline;
+    loop {
+        if let Some(v) = probe() {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= end {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

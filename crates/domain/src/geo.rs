@@ -6,7 +6,7 @@
 
 use std::{collections::HashMap, sync::OnceLock};
 
-use crate::validation::Violations;
+use crate::validation::{Violations, shown};
 
 const CSV: &str = include_str!("countries.csv");
 
@@ -124,7 +124,10 @@ pub fn check_country(v: &mut Violations, field: &str, code: &str) -> Option<&'st
         None => {
             v.add(
                 field,
-                format!("'{code}' is not an ISO 3166-1 alpha-3 country code (e.g. KEN, FRA)"),
+                format!(
+                    "{} is not an ISO 3166-1 alpha-3 country code (e.g. KEN, FRA)",
+                    shown(code)
+                ),
             );
             None
         }
@@ -187,7 +190,8 @@ impl GeoScope {
                 v.add(
                     format!("{field}.regions[{i}]"),
                     format!(
-                        "'{r}' is not an M49 region; use Africa, Americas, Asia, Europe or Oceania"
+                        "{} is not an M49 region; use Africa, Americas, Asia, Europe or Oceania",
+                        shown(r)
                     ),
                 );
             }
@@ -196,7 +200,10 @@ impl GeoScope {
             if !is_subregion(r) {
                 v.add(
                     format!("{field}.subregions[{i}]"),
-                    format!("'{r}' is not an M49 sub-region (e.g. 'Eastern Africa')"),
+                    format!(
+                        "{} is not an M49 sub-region (e.g. 'Eastern Africa')",
+                        shown(r)
+                    ),
                 );
             }
         }

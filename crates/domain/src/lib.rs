@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod codes;
 pub mod consent;
+pub mod field_mask;
 pub mod geo;
 pub mod ids;
 pub mod matches;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::validation::Violations;
+use crate::validation::{Violations, shown};
 
 /// Active ISO 4217 alphabetic codes accepted at the edge.
 const ISO_4217: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD \
@@ -68,7 +68,10 @@ impl Money {
         if cur.is_none() {
             v.add(
                 format!("{field}.currency_code"),
-                format!("'{currency}' is not an ISO 4217 currency code; use e.g. USD, EUR"),
+                format!(
+                    "{} is not an ISO 4217 currency code; use e.g. USD, EUR",
+                    shown(currency)
+                ),
             );
         }
         if minor_units < 0 {

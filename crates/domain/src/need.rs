@@ -54,7 +54,10 @@ impl Contact {
             if !ok {
                 v.add(
                     format!("{field}.email"),
-                    format!("'{}' is not an e-mail address", self.email),
+                    format!(
+                        "{} is not an e-mail address",
+                        crate::validation::shown(&self.email)
+                    ),
                 );
             }
         }
@@ -275,13 +278,24 @@ const NEED_FIELD_NAMES: &[(&str, NeedField)] = &[
 ];
 
 impl NeedField {
-    /// Parses a field-mask path (`contact.email` counts as `contact`).
+    /// Parses a field-mask path (`contact.email` counts as `contact`; a path naming no
+    /// field at its depth, such as `title.nonexistent`, is `None`).
     pub fn parse(path: &str) -> Option<NeedField> {
-        let head = path.split('.').next().unwrap_or(path);
-        NEED_FIELD_NAMES
-            .iter()
-            .find(|(n, _)| *n == head)
-            .map(|(_, f)| *f)
+        crate::field_mask::resolve(path, NEED_FIELD_NAMES, NeedField::parts)
+    }
+
+    /// Every field-mask path [`NeedField::parse`] accepts.
+    pub fn mask_paths() -> Vec<String> {
+        crate::field_mask::paths(NEED_FIELD_NAMES, NeedField::parts)
+    }
+
+    /// Sub-fields a mask path may name under this field (message fields only).
+    fn parts(self) -> &'static [&'static str] {
+        match self {
+            NeedField::Contact => crate::field_mask::CONTACT_PARTS,
+            NeedField::EstimatedBudget => crate::field_mask::MONEY_PARTS,
+            _ => &[],
+        }
     }
 
     /// The proto name.

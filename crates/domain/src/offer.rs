@@ -177,11 +177,25 @@ const OFFER_FIELD_NAMES: &[(&str, OfferField)] = &[
 impl OfferField {
     /// Parses a field-mask path (`scope.countries` counts as `scope`).
     pub fn parse(path: &str) -> Option<OfferField> {
-        let head = path.split('.').next().unwrap_or(path);
-        OFFER_FIELD_NAMES
-            .iter()
-            .find(|(n, _)| *n == head)
-            .map(|(_, f)| *f)
+        crate::field_mask::resolve(path, OFFER_FIELD_NAMES, OfferField::parts)
+    }
+
+    /// Every field-mask path [`OfferField::parse`] accepts.
+    pub fn mask_paths() -> Vec<String> {
+        crate::field_mask::paths(OFFER_FIELD_NAMES, OfferField::parts)
+    }
+
+    /// Sub-fields a mask path may name under this field (message fields only).
+    fn parts(self) -> &'static [&'static str] {
+        use crate::field_mask::{CONTACT_PARTS, MONEY_PARTS, SCOPE_PARTS};
+        match self {
+            OfferField::Contact => CONTACT_PARTS,
+            OfferField::Scope => SCOPE_PARTS,
+            OfferField::BudgetCeiling
+            | OfferField::MaxContribution
+            | OfferField::MinContribution => MONEY_PARTS,
+            _ => &[],
+        }
     }
 
     /// The proto name.

@@ -72,6 +72,19 @@ impl PartyField {
         })
     }
 
+    /// Every field-mask path [`PartyField::parse`] accepts.
+    pub fn mask_paths() -> Vec<String> {
+        [
+            "display_name",
+            "short_name",
+            "country_code",
+            "external_id",
+            "description",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
     /// Copies this field from `src` into `dst`.
     pub fn apply(self, dst: &mut PartyFields, src: &PartyFields) {
         match self {

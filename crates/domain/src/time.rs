@@ -7,6 +7,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::validation::shown;
+
 /// Milliseconds since 1970-01-01T00:00:00Z.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Timestamp(pub i64);
@@ -45,7 +47,7 @@ impl Date {
                 .enumerate()
                 .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
         if !ok_shape {
-            return Err(format!("'{s}' is not a date; use YYYY-MM-DD"));
+            return Err(format!("{} is not a date; use YYYY-MM-DD", shown(s)));
         }
         let y: i32 = s[0..4].parse().map_err(|_| format!("bad year in '{s}'"))?;
         let m: u32 = s[5..7].parse().map_err(|_| format!("bad month in '{s}'"))?;
@@ -55,7 +57,7 @@ impl Date {
                 "year {y} is out of range; use a year from {MIN_YEAR} to {MAX_YEAR}"
             ));
         }
-        Date::from_ymd(y, m, d).ok_or_else(|| format!("'{s}' is not a day of the calendar"))
+        Date::from_ymd(y, m, d).ok_or_else(|| format!("{} is not a day of the calendar", shown(s)))
     }
 
     /// Year, month, day.

@@ -342,6 +342,50 @@ fn editability_follows_the_status() {
 }
 
 #[test]
+fn mask_paths_must_name_a_field_at_its_depth() {
+    assert_eq!(
+        NeedField::parse("estimated_budget.minor_units"),
+        Some(NeedField::EstimatedBudget)
+    );
+    for bad in [
+        "title.nonexistent",
+        "budget.amount.x",
+        "estimated_budget.amount",
+        "contact.email.x",
+        "sub_areas.0",
+        "title.",
+    ] {
+        assert_eq!(NeedField::parse(bad), None, "need {bad}");
+    }
+    assert_eq!(
+        OfferField::parse("scope.countries"),
+        Some(OfferField::Scope)
+    );
+    for bad in ["budget_ceiling.amount", "scope.planets", "description.x"] {
+        assert_eq!(OfferField::parse(bad), None, "offer {bad}");
+    }
+    for paths in [NeedField::mask_paths(), OfferField::mask_paths()] {
+        assert!(paths.iter().all(|p| !p.is_empty()));
+    }
+    assert!(
+        NeedField::mask_paths()
+            .iter()
+            .all(|p| NeedField::parse(p).is_some())
+    );
+    assert!(
+        OfferField::mask_paths()
+            .iter()
+            .all(|p| OfferField::parse(p).is_some())
+    );
+    assert!(
+        d::PartyField::mask_paths()
+            .iter()
+            .all(|p| d::PartyField::parse(p).is_some())
+    );
+    assert_eq!(d::PartyField::parse("display_name.x"), None);
+}
+
+#[test]
 fn closing_needs_feedback_first() {
     let ken = party(PartyKind::State, "KEN");
     let n = Need {

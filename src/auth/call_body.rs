@@ -1,0 +1,126 @@
+//! The response body of one call, as the auth layer hands it back: it bounds and tags the
+//! status in the trailers ([`super::reply::finish`]), keeps the call counted as in flight
+//! on its connection until the body ends, and writes the call's one log line when it is
+//! dropped (request id, method, principal id, code, reason, duration; never a key).
+
+use std::{
+    pin::Pin,
+    task::{Context, Poll, ready},
+    time::Instant,
+};
+
+use http_body::{Body, Frame, SizeHint};
+use prost::bytes::Bytes;
+use tonic::{Code, Status};
+use tracing::{debug, info, warn};
+
+use super::{
+    reply::{self, Outcome},
+    request_id::RequestId,
+};
+use crate::server::connection::CallGuard;
+
+/// Who made a call and what it was, for its log line.
+#[derive(Debug)]
+pub struct CallLog {
+    /// The call's request id.
+    pub request_id: RequestId,
+    /// The gRPC method path.
+    pub method: String,
+    /// The authenticated principal, if the call got that far.
+    pub principal: Option<String>,
+    /// When the call arrived.
+    pub started: Instant,
+    /// How it ended, once known.
+    pub outcome: Option<Outcome>,
+}
+
+impl CallLog {
+    fn write(&self) {
+        let ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let principal = self.principal.as_deref().unwrap_or("-");
+        match &self.outcome {
+            Some(o) if o.code == Code::Ok => debug!(
+                request_id = %self.request_id, method = %self.method, principal,
+                code = ?o.code, duration_ms = ms, "call"
+            ),
+            Some(o) if matches!(o.code, Code::Internal | Code::Unknown | Code::DataLoss) => warn!(
+                request_id = %self.request_id, method = %self.method, principal,
+                code = ?o.code, reason = %o.reason, duration_ms = ms, "call failed"
+            ),
+            Some(o) => info!(
+                request_id = %self.request_id, method = %self.method, principal,
+                code = ?o.code, reason = %o.reason, duration_ms = ms, "call refused"
+            ),
+            None => info!(
+                request_id = %self.request_id, method = %self.method, principal,
+                duration_ms = ms, "call ended without a status (client went away)"
+            ),
+        }
+    }
+}
+
+/// The body of one call's response.
+#[derive(Debug)]
+pub struct CallBody {
+    inner: tonic::body::Body,
+    log: CallLog,
+    _guard: Option<CallGuard>,
+}
+
+impl CallBody {
+    /// Wraps `inner`; `guard` keeps the call in flight on its connection until the end.
+    pub fn new(inner: tonic::body::Body, log: CallLog, guard: Option<CallGuard>) -> CallBody {
+        CallBody {
+            inner,
+            log,
+            _guard: guard,
+        }
+    }
+}
+
+impl Body for CallBody {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let this = &mut *self;
+        match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+            Some(Ok(frame)) => match frame.into_trailers() {
+                Ok(mut trailers) => {
+                    if let Some(o) = reply::finish(&mut trailers, &this.log.request_id) {
+                        this.log.outcome = Some(o);
+                    }
+                    Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+                }
+                Err(data) => Poll::Ready(Some(Ok(data))),
+            },
+            Some(Err(status)) => {
+                let bounded = reply::bound(&status, &this.log.request_id);
+                this.log.outcome = Some(Outcome {
+                    code: bounded.code(),
+                    reason: String::new(),
+                });
+                Poll::Ready(Some(Err(bounded)))
+            }
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for CallBody {
+    fn drop(&mut self) {
+        self.log.write();
+    }
+}
