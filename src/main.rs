@@ -36,6 +36,10 @@ enum Cmd {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
+    /// Writes a backup of a running server's store to a file.
+    Backup(cli::backup::BackupArgs),
+    /// Restores a backup into a new, empty data directory (offline; no server running).
+    Restore(cli::backup::RestoreArgs),
     /// Administers principals through a running server.
     Admin {
         #[command(flatten)]
@@ -108,6 +112,8 @@ async fn main() -> ExitCode {
             listen,
         } => serve(config, data_dir, listen, cli.log_format).await,
         Cmd::Admin { client, cmd } => cli::admin(&client, cmd).await,
+        Cmd::Backup(args) => cli::backup::backup(&args).await,
+        Cmd::Restore(args) => cli::backup::restore(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,9 @@
 //! The admin client: subcommands that speak gRPC to a running server like any other
 //! caller (never opening the database).
 
+pub mod backup;
+pub mod verify_audit;
+
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -40,6 +43,8 @@ pub enum AdminCmd {
     },
     /// Lists principals.
     ListPrincipals,
+    /// Recomputes the audit trail's hash chain from entry 1; fails at the first broken link.
+    VerifyAudit,
 }
 
 fn api_key(args: &ClientArgs) -> anyhow::Result<String> {
@@ -73,6 +78,9 @@ async fn channel(args: &ClientArgs) -> anyhow::Result<Channel> {
 
 /// Runs an admin subcommand, printing its result.
 pub async fn admin(args: &ClientArgs, cmd: AdminCmd) -> anyhow::Result<()> {
+    if let AdminCmd::VerifyAudit = cmd {
+        return verify_audit::run(args).await;
+    }
     let key = api_key(args)?;
     let mut client = pb::admin_service_client::AdminServiceClient::new(channel(args).await?);
     match cmd {
@@ -131,6 +139,7 @@ pub async fn admin(args: &ClientArgs, cmd: AdminCmd) -> anyhow::Result<()> {
                 );
             }
         }
+        AdminCmd::VerifyAudit => unreachable!("handled above"),
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server over loopback, called with the generated clients.
 
 mod auth;
+mod backup;
 mod bad_input;
 mod crash;
 mod durability;
