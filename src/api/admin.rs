@@ -9,7 +9,7 @@ use super::{caller, non_empty, paging, respond};
 use crate::{
     app::{
         App,
-        backup::{BackupItem, BackupPart, CHUNKS_IN_FLIGHT, ExportFailure},
+        backup::{BackupItem, BackupPart, CHANNEL_CAPACITY, ExportFailure},
     },
     convert::{self, enums, principal},
     error::ApiError,
@@ -62,7 +62,7 @@ impl AdminService for AdminApi {
     ) -> Result<Response<BackupStream>, Status> {
         use tokio_stream::StreamExt;
         let who = caller(&req)?;
-        let (tx, rx) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
+        let (tx, rx) = tokio::sync::mpsc::channel(CHANNEL_CAPACITY);
         let app = self.app.clone();
         tokio::spawn(async move { app.export_backup(who, tx).await });
         let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(backup_out);

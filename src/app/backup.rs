@@ -28,6 +28,10 @@ pub const CHUNK_BYTES: usize = 64 * 1024;
 /// Chunks a stream buffers before the export waits for its client.
 pub const CHUNKS_IN_FLIGHT: usize = 4;
 
+/// Capacity of a backup stream's channel: the chunks in flight and one slot kept for the
+/// last message (the checksum, or why the backup stopped), so it never waits for room.
+pub const CHANNEL_CAPACITY: usize = CHUNKS_IN_FLIGHT + 1;
+
 /// One message of a backup stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackupPart {
@@ -104,7 +108,12 @@ fn export(store: &Store, sender: &mut ChunkSender) -> Result<BackupSummary, Back
 
 impl App {
     /// Streams a backup of the store into `tx` (see the module docs), on behalf of `who`.
+    /// `tx` should have [`CHANNEL_CAPACITY`]: one slot is reserved at once for the last
+    /// message, which therefore always follows the chunks already sent.
     pub async fn export_backup(&self, who: Principal, tx: mpsc::Sender<BackupItem>) {
+        let Ok(last_slot) = tx.clone().reserve_owned().await else {
+            return; // the client left before anything was sent
+        };
         let stopping = self.live.stopping();
         let store = std::sync::Arc::clone(&self.store);
         let handle = Handle::current();
@@ -112,7 +121,7 @@ impl App {
             let started = Instant::now();
             tracing::info!(principal_id = %who.id, "backup started");
             let mut sender = ChunkSender {
-                tx: tx.clone(),
+                tx,
                 buf: Vec::with_capacity(CHUNK_BYTES),
                 handle,
                 stopping: stopping.clone(),
@@ -120,20 +129,16 @@ impl App {
             let failure = match export(&store, &mut sender) {
                 Ok(summary) => {
                     let data = std::mem::take(&mut sender.buf);
-                    match sender.send(Ok(BackupPart::Last { data, summary })) {
-                        Ok(()) => {
-                            tracing::info!(
-                                principal_id = %who.id,
-                                entries = summary.entries,
-                                bytes = summary.bytes,
-                                audit_sequence = summary.header.audit_watermark,
-                                elapsed_ms = started.elapsed().as_millis(),
-                                "backup sent"
-                            );
-                            return;
-                        }
-                        Err(e) => BackupError::Io(e),
-                    }
+                    last_slot.send(Ok(BackupPart::Last { data, summary }));
+                    tracing::info!(
+                        principal_id = %who.id,
+                        entries = summary.entries,
+                        bytes = summary.bytes,
+                        audit_sequence = summary.header.audit_watermark,
+                        elapsed_ms = started.elapsed().as_millis(),
+                        "backup sent"
+                    );
+                    return;
                 }
                 Err(e) => e,
             };
@@ -149,9 +154,7 @@ impl App {
                 }
             };
             tracing::warn!(principal_id = %who.id, outcome = ?end, "backup ended early");
-            // Best effort: a client that stopped reading gets no status either way, and
-            // the stream must end now rather than wait for it.
-            let _ = tx.try_send(Err(end));
+            last_slot.send(Err(end));
         });
         if let Err(e) = task.await {
             tracing::error!(error = %e, "backup task failed");

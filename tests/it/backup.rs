@@ -3,7 +3,9 @@
 //! capacity reservations), restored offline with `clearinghouse restore`'s code into a
 //! fresh directory and served again, is one consistent moment that holds every write
 //! acknowledged before the export began; a backup taken at rest restores a service that
-//! answers exactly as the original.
+//! answers exactly as the original. Restore refuses a non-empty directory and a damaged
+//! file; a backup stream is bounded, says it was cut short when the server stops, and
+//! stops when its client leaves.
 
 use std::{
     collections::BTreeMap,
@@ -488,4 +490,120 @@ async fn restore_refuses_a_directory_that_is_not_empty_and_a_damaged_file() {
     // What the refused restore left does not open as a store.
     let e = Store::open(&target, &StoreOptions::default()).expect_err("unfinished");
     assert!(e.to_string().contains("unfinished restore"), "{e}");
+}
+
+/// Use cases over a store in `dir` holding the reference data and `needs` needs with
+/// 3 KB descriptions, with the shutdown switch of their live streams.
+fn app_over(dir: &Path, needs: usize) -> (clearinghouse::app::App, watch::Sender<bool>) {
+    use clearinghouse::app::{App, clock, matching::Matching, seed, watch::Live};
+    use clearinghouse_domain::{NeedFields, NeedId, Party, PrincipalId, need::NeedContext};
+    let store = Arc::new(open_at_rest(dir));
+    let now = clock::now();
+    seed::ensure_reference_data(&store, dir, now).expect("seed");
+    let ken = store.get::<Party>("state-KEN").expect("get").expect("KEN");
+    let meta = clearinghouse_storage::WriteMeta {
+        actor: PrincipalId::system(),
+        action: "need.create".into(),
+        now,
+        idempotency: None,
+    };
+    store
+        .transaction::<(), ()>(&meta, |txn| {
+            for i in 0..needs {
+                let n = Need::new(
+                    NeedContext {
+                        id: NeedId(format!("N{i:05}")),
+                        requester: &ken,
+                        now,
+                        actor: PrincipalId::system(),
+                    },
+                    NeedFields {
+                        title: format!("Need {i}"),
+                        description: "Licensing officers' training on control lists. ".repeat(64),
+                        area: Some(clearinghouse_domain::Area::ExportTransshipment),
+                        sub_areas: vec![clearinghouse_domain::SubArea::ControlLists],
+                        assistance_kinds: vec![clearinghouse_domain::AssistanceKind::Training],
+                        accepted_funding_modes: vec![
+                            clearinghouse_domain::FundingMode::SingleDonor,
+                        ],
+                        ..NeedFields::default()
+                    },
+                )
+                .expect("valid need");
+                txn.create(&n)?;
+            }
+            Ok(())
+        })
+        .expect("needs");
+    let matching = Matching::load(&store, now).expect("index");
+    let (stop, stopping) = watch::channel(false);
+    let app = App::new(store, Arc::new(matching), Arc::new(Live::new(stopping))).expect("app");
+    (app, stop)
+}
+
+fn admin_principal() -> clearinghouse_domain::Principal {
+    use clearinghouse_domain::{Principal, PrincipalId, Role, Timestamp};
+    Principal {
+        id: PrincipalId("test-admin".into()),
+        version: 1,
+        display_name: "test admin".into(),
+        role: Role::Admin,
+        party: None,
+        key_hash: [0; 32],
+        expires_at: None,
+        revoked_at: None,
+        created_at: Timestamp(0),
+        created_by: PrincipalId::system(),
+    }
+}
+
+#[tokio::test]
+async fn a_backup_stream_ends_shutting_down_after_its_buffered_chunks_when_the_server_stops() {
+    use clearinghouse::app::backup::{
+        BackupPart, CHANNEL_CAPACITY, CHUNKS_IN_FLIGHT, ExportFailure,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (app, stop) = app_over(dir.path(), 200);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(CHANNEL_CAPACITY);
+    let export = tokio::spawn({
+        let app = app.clone();
+        async move { app.export_backup(admin_principal(), tx).await }
+    });
+    // Nothing is read yet: the backup (well over the buffer) cannot have finished.
+    stop.send(true).expect("stop");
+    let mut chunks = 0;
+    let end = loop {
+        match rx.recv().await.expect("the stream says how it ends") {
+            Ok(BackupPart::Chunk(_)) => chunks += 1,
+            Ok(BackupPart::Last { .. }) => panic!("a backup cut short must not look complete"),
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(end, ExportFailure::ShuttingDown), "{end:?}");
+    assert!(
+        chunks <= CHUNKS_IN_FLIGHT,
+        "the export waited for its client"
+    );
+    assert!(rx.recv().await.is_none(), "nothing follows the end");
+    export.await.expect("the export ends");
+}
+
+#[tokio::test]
+async fn a_backup_stream_whose_client_leaves_stops_the_export() {
+    use clearinghouse::app::backup::CHANNEL_CAPACITY;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (app, _stop) = app_over(dir.path(), 200);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(CHANNEL_CAPACITY);
+    let export = tokio::spawn({
+        let app = app.clone();
+        async move { app.export_backup(admin_principal(), tx).await }
+    });
+    let first = rx.recv().await.expect("a first chunk");
+    assert!(first.is_ok());
+    drop(rx);
+    export
+        .await
+        .expect("the export ends when its client leaves");
+    // The store is still writable and readable afterwards.
+    assert!(app.store.is_writable());
 }
