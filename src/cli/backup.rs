@@ -261,8 +261,15 @@ pub fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let input = fs::File::open(&args.file)
-        .with_context(|| format!("cannot open {}", args.file.display()))?;
+    let open = || {
+        fs::File::open(&args.file)
+            .map(BufReader::new)
+            .with_context(|| format!("cannot open {}", args.file.display()))
+    };
+    // A file this build cannot restore is refused before anything is created.
+    backup::BackupReader::open(open()?, SCHEMA_VERSION)
+        .with_context(|| format!("cannot restore {}", args.file.display()))?;
+    let input = open()?;
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let engine: Arc<dyn Engine> = Arc::new(
         SledEngine::open(
@@ -274,7 +281,7 @@ pub fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
         )
         .with_context(|| format!("cannot create a store in {}", dir.display()))?,
     );
-    let restored = Store::restore(&engine, BufReader::new(input)).with_context(|| {
+    let restored = Store::restore(&engine, input).with_context(|| {
         format!(
             "restore failed; {} holds an unfinished store that will not open: delete it and try again",
             dir.display()

@@ -457,7 +457,8 @@ async fn a_backup_taken_under_write_load_restores_one_consistent_moment_with_eve
 }
 
 #[tokio::test]
-async fn restore_refuses_a_directory_that_is_not_empty_and_a_damaged_file() {
+async fn restore_refuses_a_directory_that_is_not_empty_a_file_that_is_no_backup_and_a_damaged_one()
+{
     let (live, _dir) = support::start().await;
     let work = tempfile::tempdir().expect("tempdir");
     let file = work.path().join("b.chb");
@@ -474,6 +475,21 @@ async fn restore_refuses_a_directory_that_is_not_empty_and_a_damaged_file() {
     })
     .expect_err("not empty");
     assert!(e.to_string().contains("not empty"), "{e:#}");
+
+    // Not a backup at all: refused before anything is created.
+    let text = work.path().join("notes.txt");
+    std::fs::write(&text, b"meeting notes").expect("write");
+    let nothing = work.path().join("nothing");
+    let e = restore(&RestoreArgs {
+        data_dir: nothing.clone(),
+        file: text,
+    })
+    .expect_err("not a backup");
+    assert!(
+        format!("{e:#}").contains("not a Clearinghouse backup"),
+        "{e:#}"
+    );
+    assert!(!nothing.exists(), "nothing was created");
 
     let mut bytes = std::fs::read(&file).expect("read");
     let at = bytes.len() / 2;
