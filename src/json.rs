@@ -164,6 +164,8 @@ api_messages!(
     AuditEntry,
     ListAuditEntriesRequest,
     ListAuditEntriesResponse,
+    ExportBackupRequest,
+    ExportBackupResponse,
     // reports
     ReportFilter,
     ReportMeta,

@@ -39,6 +39,11 @@ enum Cmd {
     },
     #[command(flatten)]
     Client(Box<cli::Command>),
+    /// Restores a backup into a new, empty data directory (offline: no server may be
+    /// running on it).
+    #[command(after_help = "Examples:
+  clearinghouse restore --data-dir /var/lib/clearinghouse-restored clearinghouse-2026-11-29.chbk")]
+    Restore(cli::backup::RestoreArgs),
     /// Prints a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = "Examples:
   clearinghouse completions bash > ~/.local/share/bash-completion/completions/clearinghouse
@@ -113,6 +118,7 @@ async fn main() -> ExitCode {
             log_format,
         } => serve(config, data_dir, listen, log_format).await,
         Cmd::Client(cmd) => return cli::run(*cmd).await.into(),
+        Cmd::Restore(args) => cli::backup::restore(&args),
         Cmd::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "clearinghouse", &mut script);

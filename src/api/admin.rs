@@ -7,7 +7,10 @@ use clearinghouse_storage::AuditFilter;
 
 use super::{caller, non_empty, paging, respond};
 use crate::{
-    app::App,
+    app::{
+        App,
+        backup::{BackupItem, BackupPart, CHANNEL_CAPACITY, ExportFailure},
+    },
     convert::{self, enums, limits, principal},
     error::ApiError,
     pb::{self, admin_service_server::AdminService},
@@ -20,8 +23,52 @@ pub struct AdminApi {
     pub app: App,
 }
 
+/// The stream of `ExportBackup`.
+pub type BackupStream = std::pin::Pin<
+    Box<dyn tokio_stream::Stream<Item = Result<pb::ExportBackupResponse, Status>> + Send>,
+>;
+
+/// A backup stream item for the wire. A shutdown ends the stream UNAVAILABLE (retry once
+/// the server is back); other failures go through the one error mapping.
+fn backup_out(item: BackupItem) -> Result<pb::ExportBackupResponse, Status> {
+    match item {
+        Ok(BackupPart::Chunk(data)) => Ok(pb::ExportBackupResponse {
+            data,
+            ..Default::default()
+        }),
+        Ok(BackupPart::Last { data, summary }) => Ok(pb::ExportBackupResponse {
+            data,
+            last: true,
+            sha256: hex::encode(summary.sha256),
+            entry_count: summary.entries,
+            audit_sequence: summary.header.audit_watermark,
+            size_bytes: summary.bytes,
+            schema_version: summary.header.schema_version,
+        }),
+        Err(ExportFailure::ShuttingDown) => Err(Status::unavailable(
+            "the server is shutting down; the backup is incomplete: take it again once the server is back",
+        )),
+        Err(ExportFailure::Failed(e)) => Err(e.into_status()),
+    }
+}
+
 #[tonic::async_trait]
 impl AdminService for AdminApi {
+    type ExportBackupStream = BackupStream;
+
+    async fn export_backup(
+        &self,
+        req: Request<pb::ExportBackupRequest>,
+    ) -> Result<Response<BackupStream>, Status> {
+        use tokio_stream::StreamExt;
+        let who = caller(&req)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(CHANNEL_CAPACITY);
+        let app = self.app.clone();
+        tokio::spawn(async move { app.export_backup(who, tx).await });
+        let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(backup_out);
+        Ok(Response::new(Box::pin(stream)))
+    }
+
     async fn create_principal(
         &self,
         req: Request<pb::CreatePrincipalRequest>,

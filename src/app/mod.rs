@@ -5,6 +5,7 @@
 //! Entry point: [`App`]. Storage calls run on the blocking pool.
 
 pub mod admin;
+pub mod backup;
 pub mod clock;
 pub mod expiry;
 pub mod intake;

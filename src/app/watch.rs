@@ -32,6 +32,12 @@ impl Live {
         }
     }
 
+    /// A receiver that turns true when the server starts shutting down (every stream
+    /// ends then).
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.shutdown.clone()
+    }
+
     /// Wakes every stream (after a match write).
     pub fn notify(&self) {
         self.tick.send_modify(|v| *v = v.wrapping_add(1));

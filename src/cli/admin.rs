@@ -41,6 +41,13 @@ pub enum AdminCmd {
     /// The exchange-rate table used to compare amounts.
     #[command(subcommand)]
     Rates(RatesCmd),
+    /// Recomputes the audit trail's hash chain from entry 1; fails at the first broken link.
+    #[command(
+        name = "verify-audit",
+        after_help = "Examples:
+  clearinghouse admin verify-audit"
+    )]
+    VerifyAudit,
     /// Same as `admin key create`.
     #[command(hide = true)]
     CreatePrincipal(KeyCreate),
@@ -168,6 +175,7 @@ pub enum RatesCmd {
 /// Runs an admin subcommand.
 pub async fn run(ctx: &mut Ctx, cmd: AdminCmd) -> Result<(), CliError> {
     match cmd {
+        AdminCmd::VerifyAudit => super::verify_audit::run(ctx).await,
         AdminCmd::Key(KeyCmd::Create(k)) | AdminCmd::CreatePrincipal(k) => create_key(ctx, k).await,
         AdminCmd::Key(KeyCmd::List(l)) | AdminCmd::ListPrincipals(l) => {
             let c = ctx.api.admin.clone();

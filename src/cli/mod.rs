@@ -9,6 +9,7 @@
 //! failure becomes one actionable line on stderr and a documented exit code ([`exit`]).
 
 pub mod admin;
+pub mod backup;
 pub mod confirm;
 pub mod connect;
 pub mod enums;
@@ -27,6 +28,7 @@ pub mod party;
 pub mod report;
 pub mod settings;
 pub mod timestamp;
+pub mod verify_audit;
 pub mod views;
 pub mod watch;
 
@@ -88,6 +90,16 @@ pub enum Command {
         #[command(subcommand)]
         cmd: admin::AdminCmd,
     },
+    /// Writes a backup of the server's store to a file (admin; the file is checked and
+    /// renamed into place only once whole).
+    #[command(after_help = "Examples:
+  clearinghouse backup --to clearinghouse-2026-11-29.chbk")]
+    Backup {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        args: backup::BackupArgs,
+    },
     /// Creates needs or offers in bulk from a CSV or JSON file, idempotent by external_id.
     #[command(after_help = import::EXAMPLES, after_long_help = import::long_help())]
     Import {
@@ -111,6 +123,7 @@ async fn execute(cmd: Command) -> Result<(), CliError> {
         | Command::Offer { client, .. }
         | Command::Match { client, .. }
         | Command::Admin { client, .. }
+        | Command::Backup { client, .. }
         | Command::Import { client, .. } => client.clone(),
     };
     let settings = resolve(&client)?;
@@ -127,6 +140,7 @@ async fn execute(cmd: Command) -> Result<(), CliError> {
         Command::Offer { cmd, .. } => offer::run(&mut ctx, cmd).await,
         Command::Match { cmd, .. } => matches::run(&mut ctx, cmd).await,
         Command::Admin { cmd, .. } => admin::run(&mut ctx, cmd).await,
+        Command::Backup { args, .. } => backup::run(&mut ctx, args).await,
         Command::Import { .. } => Ok(()),
     }
 }

@@ -31,5 +31,10 @@ pub fn audit_out(a: &AuditEntry) -> pb::AuditEntry {
         resource_id: a.resource_id.clone(),
         before_version: a.before_version,
         after_version: a.after_version,
+        previous_hash: a
+            .chain
+            .map(|l| hex::encode(l.previous_hash))
+            .unwrap_or_default(),
+        hash: a.chain.map(|l| hex::encode(l.hash)).unwrap_or_default(),
     }
 }

@@ -1,10 +1,13 @@
 //! End-to-end tests: the real server over loopback, called with the generated clients.
 
+mod audit_chain;
 mod auth;
+mod backup;
 mod bad_input;
 mod cli;
 mod crash;
 mod durability;
+mod history;
 mod intake;
 mod leaks;
 mod matches;

@@ -21,4 +21,17 @@ pub struct AuditEntry {
     pub before_version: u64,
     /// Version after.
     pub after_version: u64,
+    /// The entry's link in the hash chain; `None` for entries written before the trail
+    /// was chained (their hashes are implied by their fields, see the storage crate's
+    /// `audit_chain`).
+    pub chain: Option<AuditLink>,
+}
+
+/// An audit entry's place in the hash chain: the previous entry's hash and its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditLink {
+    /// Hash of the previous entry (all zeros before the first).
+    pub previous_hash: [u8; 32],
+    /// Hash of this entry, over its fields and `previous_hash`.
+    pub hash: [u8; 32],
 }

@@ -25,7 +25,7 @@ pub mod time;
 pub mod transition;
 pub mod validation;
 
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, AuditLink};
 pub use codes::{
     AssistanceKind, BudgetStatus, FundingMode, GpSubWorkingGroup, PartyKind, Priority,
     PublicationConsent, SubmissionChannel, Visibility, WeaponDomain,

@@ -60,3 +60,12 @@ pub const AUDIT_SEQ: &[u8] = b"seq/audit";
 
 /// Meta key of the schema version.
 pub const SCHEMA_VERSION: &[u8] = b"schema_version";
+
+/// Meta key of the hash of the last audit entry written before the trail was chained:
+/// that entry's sequence (8 bytes, big-endian) then the hash (32 bytes). Absent when the
+/// store never held unchained entries.
+pub const AUDIT_CHAIN_V1: &[u8] = b"audit/chain_v1";
+
+/// Meta key present while a restore is loading entries; a store holding it refuses to
+/// open (the restore did not finish).
+pub const RESTORE_INCOMPLETE: &[u8] = b"restore/incomplete";

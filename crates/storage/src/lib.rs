@@ -9,7 +9,10 @@
 //! write; every stored value starts with a version byte ([`records`]) and is at most
 //! 64 KiB; readers of the audit trail never pass the durable watermark.
 
+pub mod audit_chain;
+pub mod backup;
 pub mod barrier;
+pub mod check;
 pub mod engine;
 pub mod error;
 pub mod keys;
@@ -19,12 +22,13 @@ pub mod store;
 pub mod trees;
 pub mod txn;
 
+pub use backup::{BackupError, BackupHeader, BackupSummary};
 pub use barrier::{BarrierStats, DurabilityError, GroupCommit, Syncer};
 pub use engine::{Engine, memory::MemoryEngine};
 pub use error::{Error, UpdateError};
 pub use resource::{Resource, index};
 pub use store::{
-    AuditFilter, Created, IdempotencyKey, ListQuery, Page, Store, StoreOptions, SyncFault,
-    WriteMeta,
+    AuditFilter, Created, IdempotencyKey, ListQuery, Page, RestoreSummary, SCHEMA_VERSION, Store,
+    StoreOptions, SyncFault, WriteMeta,
 };
 pub use txn::{TxError, Txn};

@@ -8,9 +8,9 @@
 use serde::{Deserialize, Serialize};
 
 use clearinghouse_domain::{
-    self as d, AuditEntry, Date, GeoScope, Match, MatchingSettings, Money, Need, NeedFeedback,
-    NeedFields, NeedStatus, Offer, OfferFields, OfferStatus, Party, PartyFields, PartyKind,
-    Principal, StatusChange, Timestamp, need::Contact,
+    self as d, AuditEntry, AuditLink, Date, GeoScope, Match, MatchingSettings, Money, Need,
+    NeedFeedback, NeedFields, NeedStatus, Offer, OfferFields, OfferStatus, Party, PartyFields,
+    PartyKind, Principal, StatusChange, Timestamp, need::Contact,
 };
 
 use crate::error::Error;
@@ -19,8 +19,11 @@ use crate::error::Error;
 /// never fsyncs).
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 
-/// Version byte of the current formats.
+/// Version byte of the first formats (every record but the audit entry is still V1).
 pub const V1: u8 = 1;
+
+/// Version byte of the second formats: the chained audit entry ([`AuditRecordV2`]).
+pub const V2: u8 = 2;
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> Error {
     Error::Corrupt(format!("{what}: {detail}"))
@@ -649,7 +652,8 @@ impl TryFrom<PrincipalRecordV1> for Principal {
     }
 }
 
-/// An audit entry as stored (version 1).
+/// An audit entry as stored (version 1): written before the trail was chained, so it
+/// carries no hashes. Still decoded; never written any more.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct AuditRecordV1 {
@@ -689,7 +693,74 @@ impl From<AuditRecordV1> for AuditEntry {
             resource_id: r.resource_id,
             before_version: r.before_version,
             after_version: r.after_version,
+            chain: None,
         }
+    }
+}
+
+/// An audit entry as stored (version 2): the fields of version 1 plus its link in the
+/// hash chain ([`crate::audit_chain`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct AuditRecordV2 {
+    pub sequence: u64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub resource_kind: String,
+    pub resource_id: String,
+    pub before_version: u64,
+    pub after_version: u64,
+    /// Hash of the previous entry.
+    pub previous_hash: [u8; 32],
+    /// Hash of this entry (over the fields above and `previous_hash`).
+    pub hash: [u8; 32],
+}
+
+impl AuditRecordV2 {
+    /// The stored form of `a` with its chain link.
+    pub fn new(a: &AuditEntry, link: AuditLink) -> AuditRecordV2 {
+        AuditRecordV2 {
+            sequence: a.sequence,
+            at: a.at.0,
+            actor: a.actor.0.clone(),
+            action: a.action.clone(),
+            resource_kind: a.resource_kind.clone(),
+            resource_id: a.resource_id.clone(),
+            before_version: a.before_version,
+            after_version: a.after_version,
+            previous_hash: link.previous_hash,
+            hash: link.hash,
+        }
+    }
+}
+
+impl From<AuditRecordV2> for AuditEntry {
+    fn from(r: AuditRecordV2) -> Self {
+        AuditEntry {
+            sequence: r.sequence,
+            at: Timestamp(r.at),
+            actor: d::PrincipalId(r.actor),
+            action: r.action,
+            resource_kind: r.resource_kind,
+            resource_id: r.resource_id,
+            before_version: r.before_version,
+            after_version: r.after_version,
+            chain: Some(AuditLink {
+                previous_hash: r.previous_hash,
+                hash: r.hash,
+            }),
+        }
+    }
+}
+
+/// Decodes a stored audit entry of either version.
+pub fn decode_audit(bytes: &[u8]) -> Result<AuditEntry, Error> {
+    match bytes.first() {
+        Some(&V1) => decode::<AuditRecordV1>("audit", bytes).map(|(_, r)| r.into()),
+        Some(&V2) => decode::<AuditRecordV2>("audit", bytes).map(|(_, r)| r.into()),
+        Some(v) => Err(corrupt("audit", format!("unknown record version {v}"))),
+        None => Err(corrupt("audit", "empty value")),
     }
 }
 

@@ -7,7 +7,9 @@
 //! thread.
 
 use std::{
-    fmt, io,
+    collections::BTreeMap,
+    fmt,
+    io::{self, Read, Write},
     path::{Path, PathBuf},
     sync::{
         Arc,
@@ -18,21 +20,26 @@ use std::{
 use clearinghouse_domain::{AuditEntry, PrincipalId, Timestamp};
 
 use crate::{
+    backup::{BackupEntry, BackupError, BackupHeader, BackupReader, BackupSummary, BackupWriter},
     barrier::BarrierStats,
     engine::{
-        Engine, TxOps,
+        Engine, TreeName, TxOps,
         sled::{SledEngine, SledOptions},
     },
     error::{Error, UpdateError},
-    keys,
-    records::{self, AuditRecordV1},
+    keys, records,
     resource::Resource,
     trees,
     txn::{TxError, Txn},
 };
 
-/// Format version of the database as a whole; migrations run on open.
-const SCHEMA_VERSION: u64 = 1;
+/// Format version of the database as a whole; migrations run on open. Version 2 chains
+/// the audit trail ([`crate::audit_chain`]).
+pub const SCHEMA_VERSION: u64 = 2;
+
+/// Entries (and bytes) a restore loads per transaction.
+const RESTORE_BATCH_ENTRIES: usize = 2048;
+const RESTORE_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// Entries a list reads from the engine per round trip.
 const SCAN_CHUNK: usize = 256;
@@ -180,8 +187,15 @@ impl Store {
         Store::with_engine(Arc::new(engine))
     }
 
-    /// The store over `engine`: runs migrations and reads the durable audit position.
+    /// The store over `engine`: runs migrations and reads the durable audit position. A
+    /// store an unfinished restore left behind is refused.
     pub fn with_engine(engine: Arc<dyn Engine>) -> Result<Store, Error> {
+        if engine.get(trees::META, keys::RESTORE_INCOMPLETE)?.is_some() {
+            return Err(Error::Engine(
+                "this store holds an unfinished restore; delete it and run the restore again"
+                    .into(),
+            ));
+        }
         let store = Store {
             engine,
             durable_audit: AtomicU64::new(0),
@@ -207,6 +221,19 @@ impl Store {
                 txn.put_meta(keys::SCHEMA_VERSION, SCHEMA_VERSION)?;
                 Ok(())
             })),
+            1 => {
+                store_only(self.transaction(&meta, |txn| {
+                    txn.anchor_unchained_audit()?;
+                    txn.put_meta(keys::SCHEMA_VERSION, SCHEMA_VERSION)?;
+                    Ok(())
+                }))?;
+                tracing::info!(
+                    from = 1,
+                    to = SCHEMA_VERSION,
+                    "store upgraded: the audit trail is chained from here on"
+                );
+                Ok(())
+            }
             v if v == SCHEMA_VERSION => Ok(()),
             v => Err(Error::Engine(format!(
                 "database schema version {v} is newer than this build's {SCHEMA_VERSION}; run a newer clearinghouse"
@@ -478,8 +505,7 @@ impl Store {
                 let Some(bytes) = self.engine.get(trees::AUDIT, &keys::seq_key(seq))? else {
                     continue;
                 };
-                let (_, rec): (u8, AuditRecordV1) = records::decode("audit", &bytes)?;
-                let entry = AuditEntry::from(rec);
+                let entry = records::decode_audit(&bytes)?;
                 if filter.actor.as_ref().is_some_and(|a| *a != entry.actor.0)
                     || filter
                         .resource_kind
@@ -520,6 +546,97 @@ impl Store {
         store_only(self.transaction(&meta, |txn| Ok(txn.meta_value(&key, initial)?)))
     }
 
+    /// Writes a backup of every tree, as of one moment, to `out` (see [`crate::backup`]
+    /// for the format and [`Engine::snapshot`] for the moment). The header carries the
+    /// store's schema version, `created_at` and the highest audit sequence of the
+    /// snapshot; the trailer is written only after the engine has made everything in the
+    /// snapshot durable, so a complete backup never holds a write the live store could
+    /// still lose.
+    pub fn backup<W: Write>(
+        &self,
+        out: W,
+        created_at: Timestamp,
+    ) -> Result<BackupSummary, BackupError> {
+        let mut order = vec![trees::META];
+        order.extend(trees::all().into_iter().filter(|t| *t != trees::META));
+        let mut export = Export::Meta {
+            out,
+            meta: Vec::new(),
+            created_at,
+        };
+        let mut failure = None;
+        let snap = self.engine.snapshot(&order, &mut |tree, k, v| {
+            export.visit(tree, k, v).map_err(|e| {
+                failure = Some(e);
+                Error::Engine("the backup stopped".into())
+            })
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        snap?;
+        let writer = export.into_writer()?;
+        self.engine.sync()?;
+        Ok(writer.finish()?.1)
+    }
+
+    /// Loads a backup into `engine`, which must be empty, and makes it durable. Entries
+    /// are loaded in batches; a marker in the meta tree, removed in the same transaction
+    /// as the last batch (after the trailer's checksum matched), makes a store left by an
+    /// interrupted or refused restore refuse to open. The schema version of the backup
+    /// may be older than this build's (the store is upgraded when it is opened), never
+    /// newer.
+    pub fn restore<R: Read>(
+        engine: &Arc<dyn Engine>,
+        input: R,
+    ) -> Result<RestoreSummary, BackupError> {
+        for tree in trees::all() {
+            if !engine.scan(tree, &[], &[], 1)?.is_empty() {
+                return Err(BackupError::NotEmpty { tree });
+            }
+        }
+        let mut reader = BackupReader::open(input, SCHEMA_VERSION)?;
+        engine.transact(&mut |tx| tx.put(trees::META, keys::RESTORE_INCOMPLETE, b"1"))?;
+        let mut per_tree: BTreeMap<TreeName, u64> = BTreeMap::new();
+        let mut batch: Vec<BackupEntry> = Vec::new();
+        let mut batch_bytes = 0;
+        let mut schema_entry = None;
+        while let Some(e) = reader.next_entry()? {
+            if e.tree == trees::META {
+                if e.key == keys::RESTORE_INCOMPLETE {
+                    return Err(BackupError::Corrupt(
+                        "the backup holds an unfinished restore's marker".into(),
+                    ));
+                }
+                if e.key == keys::SCHEMA_VERSION {
+                    schema_entry = keys::read_seq(&e.value);
+                }
+            }
+            *per_tree.entry(e.tree).or_default() += 1;
+            batch_bytes += e.key.len() + e.value.len();
+            batch.push(e);
+            if batch.len() >= RESTORE_BATCH_ENTRIES || batch_bytes >= RESTORE_BATCH_BYTES {
+                load(engine.as_ref(), &batch, false)?;
+                batch.clear();
+                batch_bytes = 0;
+            }
+        }
+        let header = *reader.header();
+        if schema_entry != Some(header.schema_version) {
+            return Err(BackupError::Corrupt(format!(
+                "the header says schema version {} but the entries say {schema_entry:?}",
+                header.schema_version
+            )));
+        }
+        load(engine.as_ref(), &batch, true)?;
+        engine.sync()?;
+        Ok(RestoreSummary {
+            header,
+            entries: reader.entries(),
+            per_tree,
+        })
+    }
+
     /// Counters of the durability barrier.
     pub fn durability_stats(&self) -> BarrierStats {
         self.engine.stats()
@@ -548,5 +665,100 @@ impl Store {
     /// Total size on disk in bytes, as the engine reports it.
     pub fn size_on_disk(&self) -> Result<u64, Error> {
         self.engine.size_on_disk()
+    }
+}
+
+/// Loads entries in one transaction; `last` also removes the unfinished-restore marker.
+fn load(engine: &dyn Engine, batch: &[BackupEntry], last: bool) -> Result<(), Error> {
+    engine.transact(&mut |tx| {
+        for e in batch {
+            tx.put(e.tree, &e.key, &e.value)?;
+        }
+        if last {
+            tx.remove(trees::META, keys::RESTORE_INCOMPLETE)?;
+        }
+        Ok(())
+    })
+}
+
+/// What a restore loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreSummary {
+    /// The backup's header.
+    pub header: BackupHeader,
+    /// Entries loaded.
+    pub entries: u64,
+    /// Entries loaded per tree.
+    pub per_tree: BTreeMap<TreeName, u64>,
+}
+
+/// A backup being written from a snapshot: the meta tree (visited first) is held until
+/// it is complete, since the header carries its schema version and audit sequence.
+enum Export<W: Write> {
+    Meta {
+        out: W,
+        meta: Vec<(Vec<u8>, Vec<u8>)>,
+        created_at: Timestamp,
+    },
+    Entries(BackupWriter<W>),
+    Failed,
+}
+
+impl<W: Write> Export<W> {
+    fn visit(&mut self, tree: TreeName, k: &[u8], v: &[u8]) -> Result<(), BackupError> {
+        if let Export::Meta { meta, .. } = self
+            && tree == trees::META
+        {
+            meta.push((k.to_vec(), v.to_vec()));
+            return Ok(());
+        }
+        self.writer()?.entry(tree, k, v)
+    }
+
+    /// The writer, starting it (header and meta entries) on first use.
+    fn writer(&mut self) -> Result<&mut BackupWriter<W>, BackupError> {
+        if let Export::Meta { .. } = self {
+            let Export::Meta {
+                out,
+                meta,
+                created_at,
+            } = std::mem::replace(self, Export::Failed)
+            else {
+                return Err(BackupError::Corrupt("export state".into()));
+            };
+            let counter = |key: &[u8]| {
+                meta.iter()
+                    .find(|(k, _)| k.as_slice() == key)
+                    .and_then(|(_, v)| keys::read_seq(v))
+                    .unwrap_or(0)
+            };
+            let header = BackupHeader {
+                format_version: crate::backup::FORMAT_VERSION,
+                schema_version: counter(keys::SCHEMA_VERSION),
+                created_at,
+                audit_watermark: counter(keys::AUDIT_SEQ),
+            };
+            let mut w = BackupWriter::new(out, header)?;
+            for (k, v) in &meta {
+                w.entry(trees::META, k, v)?;
+            }
+            *self = Export::Entries(w);
+        }
+        match self {
+            Export::Entries(w) => Ok(w),
+            _ => Err(BackupError::Corrupt(
+                "the backup failed earlier and cannot continue".into(),
+            )),
+        }
+    }
+
+    fn into_writer(mut self) -> Result<BackupWriter<W>, BackupError> {
+        self.writer()?;
+        match self {
+            Export::Entries(w) => Ok(w),
+            _ => Err(BackupError::Corrupt(
+                "the backup failed earlier and cannot continue".into(),
+            )),
+        }
     }
 }

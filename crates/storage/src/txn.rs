@@ -11,10 +11,11 @@ use std::fmt;
 use clearinghouse_domain::AuditEntry;
 
 use crate::{
+    audit_chain,
     engine::{TreeName, TxOps},
     error::Error,
     keys,
-    records::{self, AuditRecordV1, IdempotencyRecordV1, V1},
+    records::{self, AuditRecordV2, IdempotencyRecordV1, V1, V2},
     resource::Resource,
     store::{IdempotencyKey, WriteMeta},
     trees,
@@ -64,6 +65,12 @@ impl fmt::Debug for Txn<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Txn")
     }
+}
+
+/// Splits the value of [`keys::AUDIT_CHAIN_V1`] into its sequence and hash.
+pub(crate) fn split_anchor(v: &[u8]) -> Option<(u64, [u8; 32])> {
+    let (seq, hash) = v.split_at_checked(8)?;
+    Some((keys::read_seq(seq)?, hash.try_into().ok()?))
 }
 
 fn bump(ops: &mut dyn TxOps, key: &[u8]) -> Result<u64, Error> {
@@ -143,9 +150,33 @@ impl<'a> Txn<'a> {
         Ok(out)
     }
 
+    /// The hash entry `sequence` chains from: [`audit_chain::GENESIS`] for entry 1, the
+    /// stored hash of a chained entry, or, for the last entry written before the trail was
+    /// chained, the hash recorded when the store was upgraded.
+    fn previous_hash(&mut self, sequence: u64) -> Result<[u8; 32], Error> {
+        let Some(prev) = sequence.checked_sub(1).filter(|p| *p > 0) else {
+            return Ok(audit_chain::GENESIS);
+        };
+        let Some(bytes) = self.ops.get(trees::AUDIT, &keys::seq_key(prev))? else {
+            return Err(Error::Corrupt(format!(
+                "audit entry {prev} is missing; entry {sequence} cannot chain from it"
+            )));
+        };
+        if let Some(link) = records::decode_audit(&bytes)?.chain {
+            return Ok(link.hash);
+        }
+        let anchor = self.ops.get(trees::META, keys::AUDIT_CHAIN_V1)?;
+        match anchor.as_deref().map(split_anchor) {
+            Some(Some((seq, hash))) if seq == prev => Ok(hash),
+            _ => Err(Error::Corrupt(format!(
+                "audit entry {prev} has no hash and is not the last entry before the chain"
+            ))),
+        }
+    }
+
     fn append_audit(&mut self, kind: &str, id: &str, before: u64, after: u64) -> Result<(), Error> {
         let sequence = bump(self.ops, keys::AUDIT_SEQ)?;
-        let entry = AuditEntry {
+        let mut entry = AuditEntry {
             sequence,
             at: self.meta.now,
             actor: self.meta.actor.clone(),
@@ -154,8 +185,11 @@ impl<'a> Txn<'a> {
             resource_id: id.to_owned(),
             before_version: before,
             after_version: after,
+            chain: None,
         };
-        let bytes = records::encode(V1, &AuditRecordV1::from(&entry))?;
+        let link = audit_chain::link(&entry, self.previous_hash(sequence)?);
+        entry.chain = Some(link);
+        let bytes = records::encode(V2, &AuditRecordV2::new(&entry, link))?;
         self.ops
             .put(trees::AUDIT, &keys::seq_key(sequence), &bytes)?;
         for (idx, val) in [
@@ -334,6 +368,38 @@ impl<'a> Txn<'a> {
         }
         self.append_audit(R::KIND, &id, old.version(), new.version())?;
         Ok(new)
+    }
+
+    /// Records the hash of the last audit entry written before the trail was chained
+    /// (computed over every such entry, from entry 1), so the first chained entry can
+    /// chain from it. Nothing is recorded for a store without audit entries.
+    pub(crate) fn anchor_unchained_audit<E>(&mut self) -> Result<(), TxError<E>> {
+        const CHUNK: usize = 1024;
+        let mut verifier = audit_chain::ChainVerifier::new();
+        let mut from = Vec::new();
+        loop {
+            let chunk = self.ops.scan(trees::AUDIT, &[], &from, CHUNK)?;
+            for (_, v) in &chunk {
+                let entry = records::decode_audit(v)?;
+                verifier
+                    .push(&entry)
+                    .map_err(|e| Error::Corrupt(format!("audit trail before the chain: {e}")))?;
+            }
+            match chunk.last() {
+                Some((k, _)) if chunk.len() == CHUNK => {
+                    from = k.clone();
+                    from.push(0);
+                }
+                _ => break,
+            }
+        }
+        let last = verifier.verified();
+        if last > 0 {
+            let mut v = keys::seq_key(last).to_vec();
+            v.extend_from_slice(&verifier.head());
+            self.ops.put(trees::META, keys::AUDIT_CHAIN_V1, &v)?;
+        }
+        Ok(())
     }
 
     /// Sets a counter in the meta tree.

@@ -94,6 +94,42 @@ fn match_v1_golden_bytes() {
     assert_eq!(Match::decode(&bytes).expect("decode"), m);
 }
 
+#[test]
+fn audit_v2_golden_bytes_and_chain_link() {
+    use clearinghouse_domain::{AuditEntry, PrincipalId};
+    use clearinghouse_storage::audit_chain;
+    let mut entry = AuditEntry {
+        sequence: 2,
+        at: T0,
+        actor: PrincipalId("p-broker".into()),
+        action: "need.submit".into(),
+        resource_kind: "need".into(),
+        resource_id: "01JNEED".into(),
+        before_version: 1,
+        after_version: 2,
+        chain: None,
+    };
+    let link = audit_chain::link(&entry, [0xab; 32]);
+    entry.chain = Some(link);
+    let bytes =
+        records::encode(records::V2, &records::AuditRecordV2::new(&entry, link)).expect("encode");
+    assert_eq!(bytes[0], records::V2);
+    assert_eq!(hex(&bytes), GOLDEN_AUDIT_V2);
+    assert_eq!(records::decode_audit(&bytes).expect("decode"), entry);
+    // Version 1 entries still decode, without a link.
+    let v1 = records::encode(records::V1, &records::AuditRecordV1::from(&entry)).expect("v1");
+    let old = records::decode_audit(&v1).expect("decode v1");
+    assert_eq!(old.chain, None);
+    assert_eq!(
+        AuditEntry {
+            chain: None,
+            ..entry
+        },
+        old
+    );
+}
+
+const GOLDEN_AUDIT_V2: &str = "020280f8b2e5bd6808702d62726f6b65720b6e6565642e7375626d6974046e6565640730314a4e4545440102abababababababababababababababababababababababababababababababab54e33e25d652660854eeddbbd19c082b6173e1142fe33216a17a7b70dc1ed78a";
 const GOLDEN_MATCH_V1: &str = "010830314a4d41544348010730314a4e4545440973746174652d4b454e0e4a4f494e544c595f46554e444544010830314a4f464645520973746174652d4652410746554e44494e47010355534480ea30000750454e44494e47000750454e44494e470850524f504f53454401000850524f504f53454480f8b2e5bd6808702d62726f6b657200e90501166f666665722030314a4f464645522028302e373435290642524f4b45520080f8b2e5bd6880f8b2e5bd6808702d62726f6b6572";
 const GOLDEN_SETTINGS_V1: &str = "0103666666666666d63f9a9999999999c93f333333333333c33f333333333333c33f9a9999999999b93f9a9999999999a93f000000000000000014100355534401034555526c6480f8b2e5bd68";
 const GOLDEN_PARTY_V1: &str = "010973746174652d4b454e01055354415445095374617465204b454e034b454e034b454e000080f8b2e5bd6880f8b2e5bd6806702d74657374";

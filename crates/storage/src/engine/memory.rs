@@ -15,7 +15,7 @@ use std::{
     },
 };
 
-use super::{Body, Engine, Entry, TreeName, TxOps, sled::merge_scan, window_start};
+use super::{Body, Engine, Entry, TreeName, TxOps, Visit, sled::merge_scan, window_start};
 use crate::{barrier::BarrierStats, error::Error};
 
 /// A committed value with the commit that wrote it (removals leave a tombstone).
@@ -231,6 +231,24 @@ impl Engine for MemoryEngine {
             .into_iter()
             .map(|(e, _)| e)
             .collect())
+    }
+
+    fn snapshot(&self, trees: &[TreeName], visit: &mut Visit<'_>) -> Result<(), Error> {
+        // Copied under the lock (no commit in between), visited after it.
+        let copy: Vec<(TreeName, Vec<Entry>)> = {
+            let st = self.lock();
+            trees
+                .iter()
+                .map(|&t| (t, st.scan(t, &[], &[], usize::MAX)))
+                .map(|(t, entries)| (t, entries.into_iter().map(|(e, _)| e).collect()))
+                .collect()
+        };
+        for (tree, entries) in copy {
+            for (k, v) in entries {
+                visit(tree, &k, &v)?;
+            }
+        }
+        Ok(())
     }
 
     fn sync(&self) -> Result<(), Error> {

@@ -16,6 +16,14 @@
 //!   before the call survives a crash or power loss. An engine whose commits are durable
 //!   by themselves says so ([`Engine::commits_are_durable`]). A failed sync is permanent:
 //!   the engine refuses every later transaction ([`Engine::check_writable`]).
+//! - **Snapshots.** [`Engine::snapshot`] hands every entry of the trees it is given to a
+//!   visitor, tree by tree in the order given, keys ascending, all as of one moment: the
+//!   state after some commit and before the next, exactly as a transaction would have
+//!   seen it. No commit may become partly visible to a snapshot. How an engine gets there
+//!   is its own affair (sled: copy under the writer lock, then visit; the in-memory
+//!   engine: copy under its lock; PostgreSQL: one REPEATABLE READ read-only
+//!   transaction), but the visitor may block (a slow backup client): an engine must not
+//!   hold back writers while it waits on the visitor.
 
 pub mod memory;
 pub mod sled;
@@ -53,6 +61,10 @@ pub trait TxOps {
 /// (except [`Error::Conflict`], on which the engine runs the body again).
 pub type Body<'a> = dyn FnMut(&mut dyn TxOps) -> Result<(), Error> + 'a;
 
+/// Receives the entries of a snapshot: the tree, the key, the value. An error stops the
+/// snapshot and is returned by [`Engine::snapshot`].
+pub type Visit<'a> = dyn FnMut(TreeName, &[u8], &[u8]) -> Result<(), Error> + 'a;
+
 /// A storage engine.
 pub trait Engine: Send + Sync + fmt::Debug {
     /// Short name for logs (`sled`, `memory`, `postgres`).
@@ -69,6 +81,10 @@ pub trait Engine: Send + Sync + fmt::Debug {
         from: &[u8],
         limit: usize,
     ) -> Result<Vec<Entry>, Error>;
+    /// Hands every committed entry of `trees` to `visit` as of one moment: tree by tree
+    /// in the order of `trees`, keys ascending (see the module docs). Writers are held
+    /// back at most while the engine fixes the moment, never while `visit` runs.
+    fn snapshot(&self, trees: &[TreeName], visit: &mut Visit<'_>) -> Result<(), Error>;
     /// Blocks until every transaction committed before the call is durable.
     fn sync(&self) -> Result<(), Error>;
     /// Whether a commit is durable by itself (then [`Engine::sync`] is a no-op).

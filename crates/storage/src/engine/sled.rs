@@ -19,7 +19,7 @@ use std::{
 
 use sled::Transactional;
 
-use super::{Body, Engine, Entry, TreeName, TxOps, in_window, window_start};
+use super::{Body, Engine, Entry, TreeName, TxOps, Visit, in_window, window_start};
 use crate::{
     barrier::{BarrierStats, GroupCommit, Syncer},
     error::Error,
@@ -141,15 +141,20 @@ fn open_sled(path: &Path, cache_capacity: u64) -> Result<sled::Db, Error> {
             .cache_capacity(cache_capacity)
             .open()
         {
-            Err(sled::Error::Io(e))
-                if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < deadline =>
-            {
+            Err(sled::Error::Io(e)) if lock_held(&e) && Instant::now() < deadline => {
                 std::thread::sleep(wait);
                 wait = (wait * 2).min(Duration::from_millis(200));
             }
             other => return Ok(other?),
         }
     }
+}
+
+/// Whether opening failed because another handle still holds the directory lock. sled
+/// 0.34.7 reports it as `ErrorKind::Other` with the lock error in the message
+/// ("could not acquire lock on ..."), not as `WouldBlock`.
+fn lock_held(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
 }
 
 impl SledEngine {
@@ -391,6 +396,30 @@ impl Engine for SledEngine {
         self.committed_scan(tree, prefix, from)?
             .take(limit)
             .collect()
+    }
+
+    fn snapshot(&self, trees: &[TreeName], visit: &mut Visit<'_>) -> Result<(), Error> {
+        // sled 0.34 has no snapshots: every entry is collected while the writer lock holds
+        // commits back, then visited after it is released. Collecting clones sled's
+        // reference-counted buffers (values above a few bytes are shared, not copied), so
+        // writers wait only for one pass over the trees; memory holds the store's
+        // entries until the visit ends.
+        let copy = {
+            let _serial = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            trees
+                .iter()
+                .map(|&name| {
+                    let entries = self.tree(name)?.iter().collect::<Result<Vec<_>, _>>()?;
+                    Ok((name, entries))
+                })
+                .collect::<Result<Vec<_>, Error>>()?
+        };
+        for (tree, entries) in copy {
+            for (k, v) in entries {
+                visit(tree, &k, &v)?;
+            }
+        }
+        Ok(())
     }
 
     fn sync(&self) -> Result<(), Error> {

@@ -6,7 +6,10 @@ pub mod fixtures;
 
 use std::sync::Arc;
 
-use clearinghouse_storage::{MemoryEngine, Store, StoreOptions, WriteMeta};
+use clearinghouse_storage::{
+    Engine, MemoryEngine, Store, StoreOptions, WriteMeta,
+    engine::sled::{SledEngine, SledOptions},
+};
 
 use fixtures::{T0, actor};
 
@@ -25,6 +28,9 @@ pub trait Harness: Sized {
     fn conflicts(&self) -> u64 {
         0
     }
+    /// The bare engine of a fresh harness, with no store opened on it yet (a restore's
+    /// target). [`Harness::open`] opens the store on what it holds afterwards.
+    fn bare_engine(&mut self) -> Arc<dyn Engine>;
 }
 
 /// sled in a temporary directory.
@@ -72,6 +78,18 @@ impl Harness for Sled {
     fn concurrent(&self) -> bool {
         false
     }
+    fn bare_engine(&mut self) -> Arc<dyn Engine> {
+        Arc::new(
+            SledEngine::open(
+                self.dir.path(),
+                &SledOptions {
+                    cache_capacity_bytes: 16 * 1024 * 1024,
+                    sync_fault: None,
+                },
+            )
+            .expect("open sled engine"),
+        )
+    }
 }
 
 /// The in-memory engine with interleaving transactions.
@@ -104,6 +122,9 @@ impl Harness for Memory {
     }
     fn conflicts(&self) -> u64 {
         self.engine.conflicts()
+    }
+    fn bare_engine(&mut self) -> Arc<dyn Engine> {
+        self.engine.clone()
     }
 }
 
