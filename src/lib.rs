@@ -15,6 +15,7 @@ pub mod cli;
 pub mod codec;
 pub mod config;
 pub mod convert;
+pub mod demo;
 pub mod error;
 pub mod json;
 pub mod server;

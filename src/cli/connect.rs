@@ -46,6 +46,10 @@ pub struct Api {
     pub matches: pb::match_service_client::MatchServiceClient<Svc>,
     /// Administration.
     pub admin: pb::admin_service_client::AdminServiceClient<Svc>,
+    /// Reports.
+    pub reports: pb::report_service_client::ReportServiceClient<Svc>,
+    /// Intake (text into drafts).
+    pub intake: pb::intake_service_client::IntakeServiceClient<Svc>,
 }
 
 /// Connects to the server of `settings` with its key.
@@ -85,7 +89,15 @@ pub async fn connect(settings: &Settings) -> Result<Api, CliError> {
             channel.clone(),
             b.clone(),
         ),
-        admin: pb::admin_service_client::AdminServiceClient::with_interceptor(channel, b),
+        admin: pb::admin_service_client::AdminServiceClient::with_interceptor(
+            channel.clone(),
+            b.clone(),
+        ),
+        reports: pb::report_service_client::ReportServiceClient::with_interceptor(
+            channel.clone(),
+            b.clone(),
+        ),
+        intake: pb::intake_service_client::IntakeServiceClient::with_interceptor(channel, b),
     })
 }
 

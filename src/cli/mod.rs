@@ -27,6 +27,7 @@ pub mod paging;
 pub mod party;
 pub mod report;
 pub mod settings;
+pub mod suggest;
 pub mod timestamp;
 pub mod verify_audit;
 pub mod views;
@@ -90,6 +91,23 @@ pub enum Command {
         #[command(subcommand)]
         cmd: admin::AdminCmd,
     },
+    /// Reports for working groups and staff: coverage, ageing, matches, portfolio, pipeline, the brief, exports.
+    Report {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        cmd: report::ReportCmd,
+    },
+    /// A broker's day at a glance: authentications, consent windows, unmatched needs with their best candidate, answers awaited, follow-ups, offers expiring.
+    #[command(after_help = "Examples:
+  clearinghouse worklist
+  clearinghouse worklist --region Africa --format html > worklist.html")]
+    Worklist {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        args: report::WorklistArgs,
+    },
     /// Writes a backup of the server's store to a file (admin; the file is checked and
     /// renamed into place only once whole).
     #[command(after_help = "Examples:
@@ -124,6 +142,8 @@ async fn execute(cmd: Command) -> Result<(), CliError> {
         | Command::Match { client, .. }
         | Command::Admin { client, .. }
         | Command::Backup { client, .. }
+        | Command::Report { client, .. }
+        | Command::Worklist { client, .. }
         | Command::Import { client, .. } => client.clone(),
     };
     let settings = resolve(&client)?;
@@ -141,6 +161,8 @@ async fn execute(cmd: Command) -> Result<(), CliError> {
         Command::Match { cmd, .. } => matches::run(&mut ctx, cmd).await,
         Command::Admin { cmd, .. } => admin::run(&mut ctx, cmd).await,
         Command::Backup { args, .. } => backup::run(&mut ctx, args).await,
+        Command::Report { cmd, .. } => report::run(&mut ctx, cmd).await,
+        Command::Worklist { args, .. } => report::worklist(&mut ctx, args).await,
         Command::Import { .. } => Ok(()),
     }
 }

@@ -85,6 +85,11 @@ field_flags!(
 /// Need subcommands.
 #[derive(Debug, Subcommand)]
 pub enum NeedCmd {
+    /// Reads a request's text (note verbale, template, e-mail; en, fr, es) into draft needs, one per thematic area, each code with the words behind it; --create makes them DRAFT needs.
+    #[command(after_help = "Examples:
+  clearinghouse need suggest note-verbale.txt
+  clearinghouse need suggest note-verbale.txt --create --requester state-KEN --yes")]
+    Suggest(super::suggest::SuggestArgs),
     /// Records a need in DRAFT (requesters for their party; brokers for any party).
     #[command(after_help = "Examples:
   clearinghouse need create --title \"Control-list training for licensing officers\" \\
@@ -241,6 +246,7 @@ fn after<M: ApiMessage>(
 pub async fn run(ctx: &mut Ctx, cmd: NeedCmd) -> Result<(), CliError> {
     let mut c = ctx.api.needs.clone();
     match cmd {
+        NeedCmd::Suggest(a) => super::suggest::run(ctx, a).await,
         NeedCmd::Create { fields, request_id } => {
             let mut need = pb::Need::default();
             apply(fields::need::FIELDS, &mut need, &fields.values())?;

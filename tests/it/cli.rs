@@ -802,3 +802,100 @@ async fn completions_print_a_script_naming_the_subcommands() {
         assert!(script.contains(sub), "{sub} missing");
     }
 }
+
+/// A working group's and a broker's tools: every report in every format, the brief as one
+/// HTML file, the worklist, the exports, and a note verbale read into drafts that are
+/// then created.
+#[tokio::test]
+async fn reports_in_every_format_the_worklist_and_need_suggest_work_from_the_binary() {
+    let (_server, _dir, cli, admin, broker) = setup().await;
+    let analyst = cli
+        .new_key(
+            &admin,
+            "analyst.key",
+            &["--name", "GP 1540 group", "--role", "analyst"],
+        )
+        .await;
+    cli.run(
+        Some(&broker),
+        &["import", "needs", &sample("needs.csv"), "--submit"],
+    )
+    .await
+    .ok();
+    cli.run(
+        Some(&broker),
+        &["import", "offers", &sample("offers.csv"), "--activate"],
+    )
+    .await
+    .ok();
+    for report in ["coverage", "ageing", "matches", "portfolio", "pipeline"] {
+        for format in ["table", "csv", "json", "html"] {
+            let out = cli
+                .run(Some(&analyst), &["report", report, "--format", format])
+                .await
+                .ok();
+            match format {
+                "json" => assert!(
+                    out.json()["meta"]["report"].is_string(),
+                    "{report}: {out:?}"
+                ),
+                "html" => assert!(
+                    out.stdout.starts_with("<!DOCTYPE html>"),
+                    "{report}: {out:?}"
+                ),
+                "csv" => assert!(out.stdout.lines().count() >= 2, "{report}: {out:?}"),
+                _ => assert!(!out.stdout.trim().is_empty(), "{report}: {out:?}"),
+            }
+        }
+    }
+    let brief = cli.home.path().join("brief.html");
+    let b = brief.to_str().expect("utf-8").to_owned();
+    cli.run(Some(&analyst), &["report", "brief", "--to", &b])
+        .await
+        .ok();
+    let html = std::fs::read_to_string(&brief).expect("brief written");
+    assert!(
+        html.matches("<svg").count() >= 4,
+        "the brief has its charts"
+    );
+    // The worklist is a broker's: the submitted needs wait for authentication.
+    let w = cli
+        .run(Some(&broker), &["worklist", "--format", "json"])
+        .await
+        .ok();
+    assert_eq!(
+        w.json()["awaitingAuthentication"]["total"].as_u64(),
+        Some(32),
+        "{w:?}"
+    );
+    let denied = cli.run(Some(&analyst), &["worklist"]).await;
+    assert_eq!(denied.code, 4, "{denied:?}");
+    let rows = cli
+        .run(Some(&broker), &["report", "export-matches"])
+        .await
+        .ok();
+    assert!(rows.stdout.starts_with("match_id,"), "{rows:?}");
+
+    // A note verbale in French becomes drafts, marked and then created.
+    let note = cli.home.path().join("note.txt");
+    std::fs::write(
+        &note,
+        "La Mission permanente de la République du Sénégal auprès de l'Organisation des Nations Unies présente ses compliments au Président du Comité 1540 et sollicite une assistance dans les domaines suivants :\n\
+         1. Élaboration d'une loi sur le contrôle des exportations des biens à double usage, y compris une liste de contrôle nationale.\n\
+         2. Formation des agents des douanes à la détection des matières nucléaires et radioactives au port de Dakar.\n",
+    )
+    .expect("note");
+    let n = note.to_str().expect("utf-8").to_owned();
+    let read = cli.run(Some(&broker), &["need", "suggest", &n]).await.ok();
+    assert!(
+        read.stdout
+            .contains("2 draft need(s); language fr; requesting State SEN"),
+        "{read:?}"
+    );
+    assert!(read.stdout.contains("[["), "evidence is marked: {read:?}");
+    let made = cli
+        .run(Some(&broker), &["need", "suggest", &n, "--create", "--yes"])
+        .await
+        .ok();
+    assert_eq!(made.stderr.matches("created ").count(), 2, "{made:?}");
+}

@@ -6,6 +6,7 @@ mod backup;
 mod bad_input;
 mod cli;
 mod crash;
+mod demo;
 mod durability;
 mod history;
 mod intake;
