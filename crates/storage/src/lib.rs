@@ -20,7 +20,11 @@ pub mod trees;
 pub mod txn;
 
 pub use barrier::{BarrierStats, DurabilityError, GroupCommit, Syncer};
-pub use engine::{Engine, memory::MemoryEngine};
+pub use engine::{
+    Engine,
+    memory::MemoryEngine,
+    postgres::{PostgresEngine, PostgresOptions},
+};
 pub use error::{Error, UpdateError};
 pub use resource::{Resource, index};
 pub use store::{

@@ -18,6 +18,7 @@
 //!   the engine refuses every later transaction ([`Engine::check_writable`]).
 
 pub mod memory;
+pub mod postgres;
 pub mod sled;
 
 use std::{fmt, path::Path};
