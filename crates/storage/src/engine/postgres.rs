@@ -231,9 +231,13 @@ impl PostgresEngine {
         {
             return Self::failed(conn, &e);
         }
+        // Until the body returns, the connection counts as broken: a body that panics
+        // leaves it inside a transaction, and it must not go back to the pool so.
+        conn.broken = true;
         let mut tx = PgTx::new(conn);
         let result = body(&mut tx);
         let (writes, failure) = tx.finish();
+        conn.broken = false;
         match (failure, result) {
             (Some(Failure::Lost(m)), _) => {
                 conn.broken = true;
@@ -293,10 +297,14 @@ impl PostgresEngine {
                 Err(_) => conn.broken = true,
             }
         }
-        let mut client = self.dedicated_client()?;
+        let unreachable = |e: String| Error::Engine(format!("PostgreSQL unreachable: {e}"));
+        let mut client = self
+            .direct
+            .client()
+            .map_err(|e| unreachable(e.to_string()))?;
         client
             .batch_execute("SELECT 1")
-            .map_err(|e| Error::Engine(format!("PostgreSQL unreachable: {}", describe(&e))))
+            .map_err(|e| unreachable(describe(&e)))
     }
 }
 

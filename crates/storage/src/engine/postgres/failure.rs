@@ -36,10 +36,18 @@ impl Failure {
     }
 }
 
-/// The error with the server's message and SQLSTATE, when it has them.
+/// The error with the server's message and SQLSTATE when it has them, else with its
+/// causes (the client's own message is often only "error connecting to server").
 pub(crate) fn describe(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{} ({}): {}", db.severity(), db.code().code(), db.message()),
-        None => e.to_string(),
+    if let Some(db) = e.as_db_error() {
+        return format!("{} ({}): {}", db.severity(), db.code().code(), db.message());
     }
+    let mut msg = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        msg.push_str(": ");
+        msg.push_str(&c.to_string());
+        cause = c.source();
+    }
+    msg
 }
