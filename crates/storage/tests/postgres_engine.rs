@@ -240,10 +240,49 @@ fn a_serialization_failure_runs_the_body_again_on_a_fresh_snapshot() {
     assert_eq!(engine.get(TREE, b"n").expect("get"), Some(vec![2]));
 }
 
+/// Eight threads increment one counter: every increment counts, and transactions that
+/// kept losing the race finished under the writer lock.
+#[test]
+fn after_repeated_conflicts_a_transaction_takes_the_writer_lock_and_finishes() {
+    let engine = Arc::new(open(&PostgresOptions {
+        optimistic_attempts: 1,
+        ..fresh_pg_options()
+    }));
+    let (threads, per) = (8u8, 10u8);
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let engine = Arc::clone(&engine);
+            std::thread::spawn(move || {
+                for _ in 0..per {
+                    engine
+                        .transact(&mut |tx: &mut dyn TxOps| {
+                            let n = read_counter(tx)?;
+                            tx.put(TREE, b"n", &[n + 1])
+                        })
+                        .expect("increment");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+    assert_eq!(
+        engine.get(TREE, b"n").expect("get"),
+        Some(vec![threads * per])
+    );
+    assert!(engine.conflicts() > 0, "the increments really raced");
+    assert!(
+        engine.exclusive_attempts() > 0,
+        "losers took the writer lock"
+    );
+}
+
 #[test]
 fn a_panicking_body_does_not_return_its_open_transaction_to_the_pool() {
     let opts = PostgresOptions {
         max_connections: 1,
+        min_idle_connections: 1,
         ..fresh_pg_options()
     };
     let engine = open(&opts);

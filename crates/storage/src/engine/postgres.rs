@@ -10,7 +10,10 @@
 //! A transaction runs its body against the server through an overlay of its own writes
 //! ([`tx`]), sends the writes in two statements and commits. A serialization failure
 //! (40001), a deadlock (40P01) or [`Error::Conflict`] from the body runs the body again
-//! on a fresh snapshot; a connection lost before `COMMIT` was sent runs it again on
+//! on a fresh snapshot, optimistically at first and, after
+//! [`PostgresOptions::optimistic_attempts`] conflicts, under the table's writer lock
+//! (`SHARE ROW EXCLUSIVE`, taken before the snapshot), which no concurrent writer can
+//! invalidate, so every transaction finishes however hot its rows are; a connection lost before `COMMIT` was sent runs it again on
 //! another connection; a connection lost during `COMMIT` leaves the outcome unknown and
 //! is reported as such (never retried). Reads outside transactions are single
 //! statements at READ COMMITTED: committed state only.
@@ -61,6 +64,10 @@ fn pool_threads() -> Arc<ScheduledThreadPool> {
     }))
 }
 
+/// Attempts after which a transaction gives up (a safety net: under the writer lock a
+/// transaction conflicts only with a body that reports [`Error::Conflict`] itself).
+const MAX_ATTEMPTS: u32 = 1_000;
+
 /// How one attempt at a transaction ended.
 enum Attempt {
     /// Committed, or failed for good.
@@ -79,6 +86,7 @@ pub struct PostgresEngine {
     opts: PostgresOptions,
     health: Health,
     conflicts: AtomicU64,
+    exclusive: AtomicU64,
     reconnects: AtomicU64,
     commits: AtomicU64,
 }
@@ -112,12 +120,13 @@ impl PostgresEngine {
         drop(client);
         let pool = Pool::builder()
             .max_size(opts.max_connections)
-            .min_idle(Some(0))
+            .min_idle(Some(opts.min_idle_connections))
             .test_on_check_out(false)
             .connection_timeout(opts.acquire_timeout)
             .thread_pool(pool_threads())
             .error_handler(Box::new(LogErrors))
-            .build_unchecked(Manager { config, tls, sql });
+            .build(Manager { config, tls, sql })
+            .map_err(|e| Error::Engine(format!("cannot fill the connection pool: {e}")))?;
         tracing::info!(
             schema = %opts.schema,
             engine_schema_version = version,
@@ -130,6 +139,7 @@ impl PostgresEngine {
             opts: opts.clone(),
             health: Health::default(),
             conflicts: AtomicU64::new(0),
+            exclusive: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
             commits: AtomicU64::new(0),
         };
@@ -141,6 +151,11 @@ impl PostgresEngine {
     /// or a conflict reported by its body.
     pub fn conflicts(&self) -> u64 {
         self.conflicts.load(Ordering::Relaxed)
+    }
+
+    /// How many attempts ran under the writer lock after too many conflicts.
+    pub fn exclusive_attempts(&self) -> u64 {
+        self.exclusive.load(Ordering::Relaxed)
     }
 
     /// How many times a statement or a transaction moved to another connection after
@@ -224,11 +239,14 @@ impl PostgresEngine {
         }
     }
 
-    fn attempt(&self, conn: &mut PgConn, body: &mut Body<'_>) -> Attempt {
-        if let Err(e) = conn
-            .client
-            .batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
-        {
+    fn attempt(&self, conn: &mut PgConn, body: &mut Body<'_>, exclusive: bool) -> Attempt {
+        let sql = &self.direct.sql;
+        let begin = if exclusive {
+            &sql.begin_exclusive
+        } else {
+            &sql.begin
+        };
+        if let Err(e) = conn.client.batch_execute(begin) {
             return Self::failed(conn, &e);
         }
         // Until the body returns, the connection counts as broken: a body that panics
@@ -313,17 +331,23 @@ impl Engine for PostgresEngine {
         "postgres"
     }
 
+    /// Runs `body` optimistically up to `optimistic_attempts` times, then under the
+    /// writer lock (see [`PostgresOptions::optimistic_attempts`]).
     fn transact(&self, body: &mut Body<'_>) -> Result<(), Error> {
         let mut conflicts = 0;
         let mut lost = 0;
         loop {
             let mut conn = self.conn()?;
-            match self.attempt(&mut conn, body) {
+            let exclusive = conflicts >= self.opts.optimistic_attempts;
+            if exclusive {
+                self.exclusive.fetch_add(1, Ordering::Relaxed);
+            }
+            match self.attempt(&mut conn, body, exclusive) {
                 Attempt::Done(r) => return r,
                 Attempt::Conflict => {
                     self.conflicts.fetch_add(1, Ordering::Relaxed);
                     conflicts += 1;
-                    if conflicts >= self.opts.max_attempts {
+                    if conflicts >= MAX_ATTEMPTS {
                         return Err(Error::Engine(format!(
                             "transaction gave up after {conflicts} serialization failures"
                         )));

@@ -131,6 +131,8 @@ pub fn fresh_pg_options() -> PostgresOptions {
     PostgresOptions {
         schema: format!("t{}", NEXT.fetch_add(1, Ordering::Relaxed)),
         max_connections: 12,
+        // Ready before the suite's races start, so that their transactions overlap.
+        min_idle_connections: 8,
         acquire_timeout: Duration::from_secs(30),
         connect_timeout: Duration::from_secs(30),
         ..PostgresOptions::new(server.url("postgres"))

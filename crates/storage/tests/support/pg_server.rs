@@ -9,6 +9,7 @@
 //! Cleanup does not depend on destructors: a sentinel shell holds a pipe from the test
 //! process and, when the pipe closes (the process exited, however it ended), stops the
 //! server and removes the directory.
+#![allow(dead_code)]
 
 use std::{
     env, fs,

@@ -21,6 +21,11 @@ pub struct PostgresOptions {
     pub schema: String,
     /// Most pooled connections (each is one server backend).
     pub max_connections: u32,
+    /// Idle connections the pool keeps ready (opened before [`PostgresEngine::open`]
+    /// returns), so that a burst of transactions does not wait for connects.
+    ///
+    /// [`PostgresEngine::open`]: super::PostgresEngine::open
+    pub min_idle_connections: u32,
     /// How long a caller waits for a pooled connection (or a new one) before failing.
     pub acquire_timeout: Duration,
     /// Timeout of establishing one connection.
@@ -31,24 +36,28 @@ pub struct PostgresOptions {
     /// PEM file with the root certificates to trust for TLS (the system's roots when
     /// `None`).
     pub tls_ca_file: Option<PathBuf>,
-    /// Most times one transaction runs again after serialization failures before it
-    /// gives up.
-    pub max_attempts: u32,
+    /// Attempts a transaction makes optimistically (concurrently with others) before it
+    /// takes the table's writer lock for its next attempt, which no concurrent writer can
+    /// then invalidate (so every transaction finishes). 0 serializes every writer.
+    pub optimistic_attempts: u32,
 }
 
 impl PostgresOptions {
-    /// Defaults for `url`: schema `clearinghouse`, 16 connections, 5 s to acquire one,
-    /// 5 s to connect, probe at most once a second, system TLS roots.
+    /// Defaults for `url`: schema `clearinghouse`, 16 connections (2 kept idle), 5 s to
+    /// acquire one,
+    /// 5 s to connect, probe at most once a second, system TLS roots, 3 optimistic
+    /// attempts.
     pub fn new(url: impl Into<String>) -> PostgresOptions {
         PostgresOptions {
             url: url.into(),
             schema: "clearinghouse".into(),
             max_connections: 16,
+            min_idle_connections: 2,
             acquire_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
             probe_interval: Duration::from_secs(1),
             tls_ca_file: None,
-            max_attempts: 1_000,
+            optimistic_attempts: 3,
         }
     }
 
@@ -89,8 +98,8 @@ impl PostgresOptions {
         if self.max_connections == 0 {
             problems.push("max_connections must be at least 1".into());
         }
-        if self.max_attempts == 0 {
-            problems.push("max_attempts must be at least 1".into());
+        if self.min_idle_connections > self.max_connections {
+            problems.push("min_idle_connections must not exceed max_connections".into());
         }
         if self.acquire_timeout.is_zero() {
             problems.push("acquire_timeout must be above zero".into());
@@ -145,11 +154,12 @@ impl fmt::Debug for PostgresOptions {
             .field("target", &target)
             .field("schema", &self.schema)
             .field("max_connections", &self.max_connections)
+            .field("min_idle_connections", &self.min_idle_connections)
             .field("acquire_timeout", &self.acquire_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("probe_interval", &self.probe_interval)
             .field("tls_ca_file", &self.tls_ca_file)
-            .field("max_attempts", &self.max_attempts)
+            .field("optimistic_attempts", &self.optimistic_attempts)
             .finish()
     }
 }

@@ -23,6 +23,12 @@ pub(crate) struct Sql {
     pub delete: String,
     /// Bytes of the engine's tables and indexes.
     pub size: String,
+    /// Starts a transaction.
+    pub begin: String,
+    /// Starts a transaction that holds the writer lock: it waits for the writers in
+    /// progress, then no other transaction writes until it ends, and its snapshot is
+    /// taken after the lock (LOCK TABLE takes none).
+    pub begin_exclusive: String,
 }
 
 impl Sql {
@@ -50,6 +56,10 @@ impl Sql {
             size: format!(
                 "SELECT (pg_total_relation_size('{s}.kv') \
                  + pg_total_relation_size('{s}.schema_version'))::bigint"
+            ),
+            begin: "BEGIN ISOLATION LEVEL SERIALIZABLE".into(),
+            begin_exclusive: format!(
+                "BEGIN ISOLATION LEVEL SERIALIZABLE; LOCK TABLE {kv} IN SHARE ROW EXCLUSIVE MODE"
             ),
             schema: s,
         }
