@@ -479,6 +479,25 @@ fn after_a_server_restart_work_moves_to_new_connections() {
     assert_eq!(engine.scan(TREE, b"", b"", 10).expect("scan").len(), 4);
 }
 
+/// The server's health check runs on an async worker; asking the database from there
+/// must neither panic nor fail.
+#[test]
+fn check_writable_can_be_asked_from_an_async_task() {
+    let engine = Arc::new(open(&PostgresOptions {
+        probe_interval: Duration::ZERO,
+        ..fresh_pg_options()
+    }));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .expect("runtime");
+    let task = {
+        let engine = Arc::clone(&engine);
+        runtime.spawn(async move { engine.check_writable() })
+    };
+    runtime.block_on(task).expect("no panic").expect("writable");
+}
+
 fn openssl(args: &[&str], dir: &Path) {
     let out = Command::new("openssl")
         .args(args)

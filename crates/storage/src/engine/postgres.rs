@@ -408,13 +408,22 @@ impl Engine for PostgresEngine {
 
     /// Fails while the database cannot be reached, and succeeds again once it can (no
     /// restart needed). Answers from memory while a round trip succeeded within the
-    /// probe interval; otherwise asks the server (at most `connect_timeout`), so call
-    /// it from a blocking thread.
+    /// probe interval; otherwise asks the server on a thread of its own (the client
+    /// cannot block inside an async runtime, and health checks run in one), waiting at
+    /// most `connect_timeout`.
     fn check_writable(&self) -> Result<(), Error> {
         if self.health.fresh(self.opts.probe_interval) {
             return Ok(());
         }
-        match self.probe() {
+        let probed = std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .name("clearinghouse-pg-probe".into())
+                .spawn_scoped(s, || self.probe())
+                .map_err(|e| Error::Engine(format!("cannot start the probe thread: {e}")))?
+                .join()
+                .unwrap_or_else(|_| Err(Error::Engine("the probe panicked".into())))
+        });
+        match probed {
             Ok(()) => {
                 self.health.ok();
                 Ok(())
