@@ -10,13 +10,13 @@
 //! A transaction runs its body against the server through an overlay of its own writes
 //! ([`tx`]), sends the writes in two statements and commits. A serialization failure
 //! (40001), a deadlock (40P01) or [`Error::Conflict`] from the body runs the body again
-//! on a fresh snapshot, optimistically at first and, after
+//! on a fresh snapshot: optimistically at first and, after
 //! [`PostgresOptions::optimistic_attempts`] conflicts, under the table's writer lock
 //! (`SHARE ROW EXCLUSIVE`, taken before the snapshot), which no concurrent writer can
-//! invalidate, so every transaction finishes however hot its rows are; a connection lost before `COMMIT` was sent runs it again on
-//! another connection; a connection lost during `COMMIT` leaves the outcome unknown and
-//! is reported as such (never retried). Reads outside transactions are single
-//! statements at READ COMMITTED: committed state only.
+//! invalidate, so every transaction finishes however hot its rows are. A connection lost
+//! before `COMMIT` was sent runs the body again on another connection; one lost during
+//! `COMMIT` leaves the outcome unknown and is reported as such (never retried). Reads
+//! outside transactions are single statements at READ COMMITTED: committed state only.
 
 mod conn;
 mod failure;
