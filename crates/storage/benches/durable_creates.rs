@@ -3,7 +3,8 @@
 //! server started by the bench, `fsync = on`, `synchronous_commit = on`, over a unix
 //! socket; each create one SERIALIZABLE transaction). Prints, next to criterion's
 //! timings, the durable creates per second and, for PostgreSQL, how many transactions
-//! ran again after a serialization failure.
+//! ran again after a serialization failure, and first a same-run fsync probe (4 KiB
+//! write + fdatasync) so that figures compare as ratios on one machine.
 //!
 //! Run: `cargo bench -p clearinghouse-storage --bench durable_creates`.
 
@@ -13,6 +14,9 @@ mod fixtures;
 mod pg_server;
 
 use std::{
+    fs::OpenOptions,
+    io::Write,
+    path::Path,
     sync::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
@@ -26,6 +30,26 @@ use clearinghouse_domain::PrincipalId;
 use clearinghouse_storage::{PostgresEngine, PostgresOptions, Store, StoreOptions, WriteMeta};
 
 const WRITERS: [u64; 2] = [1, 16];
+
+/// Median latency of a 4 KiB write + fdatasync in `dir`.
+fn fsync_probe(dir: &Path, rounds: usize) -> Duration {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("probe"))
+        .expect("probe file");
+    let block = [7u8; 4096];
+    let mut lat: Vec<Duration> = (0..rounds)
+        .map(|_| {
+            let t = Instant::now();
+            f.write_all(&block).expect("write");
+            f.sync_data().expect("fdatasync");
+            t.elapsed()
+        })
+        .collect();
+    lat.sort();
+    lat[lat.len() / 2]
+}
 
 fn run(c: &mut Criterion, engine: &str, store: &Store, conflicts: &dyn Fn() -> u64) {
     let requester = fixtures::state("KEN");
@@ -81,6 +105,8 @@ fn run(c: &mut Criterion, engine: &str, store: &Store, conflicts: &dyn Fn() -> u
 
 fn sled(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
+    let probe = fsync_probe(dir.path(), 500);
+    eprintln!("fsync probe: median 4 KiB write + fdatasync = {probe:?} (500 rounds)");
     let store = Store::open(
         &dir.path().join("db"),
         &StoreOptions {

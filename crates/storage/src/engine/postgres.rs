@@ -12,8 +12,10 @@
 //! (40001), a deadlock (40P01) or [`Error::Conflict`] from the body runs the body again
 //! on a fresh snapshot: optimistically at first and, after
 //! [`PostgresOptions::optimistic_attempts`] conflicts, under the table's writer lock
-//! (`SHARE ROW EXCLUSIVE`, taken before the snapshot), which no concurrent writer can
-//! invalidate, so every transaction finishes however hot its rows are. A connection lost
+//! (`SHARE ROW EXCLUSIVE`, taken before the snapshot): no concurrent writer can then
+//! invalidate it, so a transaction that kept losing gets through however hot its rows
+//! are (SSI's bookkeeping still fails one such attempt in a few thousand under heavy
+//! contention; it runs again under the lock). A connection lost
 //! before `COMMIT` was sent runs the body again on another connection; one lost during
 //! `COMMIT` leaves the outcome unknown and is reported as such (never retried). Reads
 //! outside transactions are single statements at READ COMMITTED: committed state only.
@@ -64,8 +66,9 @@ fn pool_threads() -> Arc<ScheduledThreadPool> {
     }))
 }
 
-/// Attempts after which a transaction gives up (a safety net: under the writer lock a
-/// transaction conflicts only with a body that reports [`Error::Conflict`] itself).
+/// Attempts after which a transaction gives up (a safety net: under the writer lock an
+/// attempt fails only rarely, or when the body itself keeps reporting
+/// [`Error::Conflict`]).
 const MAX_ATTEMPTS: u32 = 1_000;
 
 /// How one attempt at a transaction ended.

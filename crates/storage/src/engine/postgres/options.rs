@@ -36,9 +36,9 @@ pub struct PostgresOptions {
     /// PEM file with the root certificates to trust for TLS (the system's roots when
     /// `None`).
     pub tls_ca_file: Option<PathBuf>,
-    /// Attempts a transaction makes optimistically (concurrently with others) before it
-    /// takes the table's writer lock for its next attempt, which no concurrent writer can
-    /// then invalidate (so every transaction finishes). 0 serializes every writer.
+    /// Attempts a transaction makes optimistically (concurrently with others) before its
+    /// next attempts take the table's writer lock, under which no concurrent writer can
+    /// invalidate it (so it gets through). 0 serializes every writer.
     pub optimistic_attempts: u32,
 }
 
