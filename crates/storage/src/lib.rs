@@ -24,7 +24,11 @@ pub mod txn;
 
 pub use backup::{BackupError, BackupHeader, BackupSummary};
 pub use barrier::{BarrierStats, DurabilityError, GroupCommit, Syncer};
-pub use engine::{Engine, memory::MemoryEngine};
+pub use engine::{
+    Engine,
+    memory::MemoryEngine,
+    postgres::{PostgresEngine, PostgresOptions},
+};
 pub use error::{Error, UpdateError};
 pub use resource::{Resource, index};
 pub use store::{

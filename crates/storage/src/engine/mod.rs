@@ -26,6 +26,7 @@
 //!   hold back writers while it waits on the visitor.
 
 pub mod memory;
+pub mod postgres;
 pub mod sled;
 
 use std::{fmt, path::Path};

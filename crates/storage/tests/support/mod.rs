@@ -1,13 +1,21 @@
 //! What the storage test binaries share: fixtures and the engines the conformance suite
-//! runs against.
+//! runs against (sled, the concurrent in-memory engine, and PostgreSQL on a real server
+//! started once per test binary).
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod pg_server;
 
-use std::sync::Arc;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use clearinghouse_storage::{
-    Engine, MemoryEngine, Store, StoreOptions, WriteMeta,
+    Engine, MemoryEngine, PostgresEngine, PostgresOptions, Store, StoreOptions, WriteMeta,
     engine::sled::{SledEngine, SledOptions},
 };
 
@@ -128,6 +136,65 @@ impl Harness for Memory {
     }
 }
 
+/// PostgreSQL: a schema of its own on the binary's shared server, so every harness starts
+/// empty; reopening closes the store and opens a new engine (and pool) on the same schema.
+pub struct Postgres {
+    opts: PostgresOptions,
+    engine: Option<Arc<PostgresEngine>>,
+}
+
+/// Options for a new, empty schema on the shared server.
+pub fn fresh_pg_options() -> PostgresOptions {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let server = pg_server::PgServer::shared();
+    PostgresOptions {
+        schema: format!("t{}", NEXT.fetch_add(1, Ordering::Relaxed)),
+        max_connections: 12,
+        // Ready before the suite's races start, so that their transactions overlap.
+        min_idle_connections: 8,
+        acquire_timeout: Duration::from_secs(30),
+        connect_timeout: Duration::from_secs(30),
+        ..PostgresOptions::new(server.url("postgres"))
+    }
+}
+
+impl Postgres {
+    /// A fresh schema.
+    pub fn new() -> Postgres {
+        Postgres {
+            opts: fresh_pg_options(),
+            engine: None,
+        }
+    }
+}
+
+impl Harness for Postgres {
+    fn fresh() -> Self {
+        Postgres::new()
+    }
+    fn open(&mut self) -> Store {
+        let engine = Arc::new(PostgresEngine::open(&self.opts).expect("open postgres engine"));
+        self.engine = Some(Arc::clone(&engine));
+        Store::with_engine(engine).expect("open postgres store")
+    }
+    fn reopen(&mut self, store: Store) -> Store {
+        store.close().expect("close");
+        self.engine = None;
+        self.open()
+    }
+    fn concurrent(&self) -> bool {
+        true
+    }
+    fn conflicts(&self) -> u64 {
+        self.engine.as_ref().map_or(0, |e| e.conflicts())
+    }
+    fn bare_engine(&mut self) -> Arc<dyn Engine> {
+        let engine = Arc::new(PostgresEngine::open(&self.opts).expect("open postgres engine"));
+        self.engine = Some(Arc::clone(&engine));
+        engine
+    }
+}
+
 /// Audit metadata of a test change.
 pub fn meta(action: &str) -> WriteMeta {
     WriteMeta {
@@ -155,6 +222,14 @@ macro_rules! per_engine {
                 #[test]
                 fn $name() {
                     super::$name(&mut $crate::support::Memory::new());
+                }
+            )*
+        }
+        mod postgres_engine {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(&mut $crate::support::Postgres::new());
                 }
             )*
         }
