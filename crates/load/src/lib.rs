@@ -1,0 +1,28 @@
+//! `clearinghouse-load`: drives a Clearinghouse server over gRPC with one of a few
+//! workloads and reports throughput, latency percentiles (HdrHistogram), errors by gRPC
+//! code and, in the same run, the disk's fsync latency, so figures read as ratios of the
+//! machine they ran on.
+//!
+//! Flow ([`runner::run`]): connect `--connections` HTTP/2 connections; with the admin key,
+//! create each caller's own principals ([`setup`]) and the pools of needs and offers;
+//! run the fsync probe ([`probe`]); then every caller loops on its workload
+//! ([`workload`], [`mixed`]) through a warm-up and the measurement, recording into its own
+//! histograms ([`stats`]); the [`report`] merges them.
+
+pub mod args;
+pub mod client;
+pub mod error;
+pub mod mixed;
+pub mod payload;
+pub mod probe;
+pub mod report;
+pub mod runner;
+pub mod self_server;
+pub mod setup;
+pub mod stats;
+pub mod watch;
+pub mod workload;
+
+pub use args::{Args, Output, Workload};
+pub use error::LoadError;
+pub use report::Report;
