@@ -3,6 +3,8 @@
 #
 #   scripts/fuzz.sh TARGET [DURATION]     TARGET: request | stored_value | matching
 #                                         DURATION: seconds, or 30s / 10m / 2h (default 10m)
+#   scripts/fuzz.sh --keep TARGET         only keep the inputs of the last run (after an
+#                                         interrupted keep step)
 #
 # Builds fuzz/afl (its own workspace: the main build never needs AFL), fuzzes from the kept
 # corpus fuzz/corpus/TARGET into fuzz/out/TARGET, prints run time, execs/s, paths found and
@@ -20,6 +22,12 @@ usage() {
   exit 2
 }
 [[ $# -ge 1 && $# -le 2 ]] || usage
+keep_only=0
+if [[ "$1" == --keep ]]; then
+  keep_only=1
+  shift
+  [[ $# -eq 1 ]] || usage
+fi
 target=$1
 duration=${2:-10m}
 case "$target" in request | stored_value | matching) ;; *) usage ;; esac
@@ -44,26 +52,28 @@ binary=$root/fuzz/afl/target/release/$target
 corpus=$root/fuzz/corpus/$target
 out=$root/fuzz/out/$target
 mkdir -p "$corpus"
-rm -rf "$out"
-mkdir -p "$out"
-
-echo "== fuzzing $target for ${seconds}s from $(find "$corpus" -type f | wc -l) kept inputs"
-# No UI (logs instead), no CPU pinning on a shared machine, core dumps not required.
-export AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
-cargo afl fuzz -V "$seconds" -m "${FUZZ_MEMORY_MB:-1024}" -t "${FUZZ_TIMEOUT_MS:-2000}" \
-  -i "$corpus" -o "$out" -- "$binary" >"$out/afl.log" 2>&1 || {
-  echo "afl-fuzz failed; see $out/afl.log" >&2
-  tail -n 30 "$out/afl.log" >&2
-  exit 2
-}
+if ((keep_only)); then
+  [[ -d "$out/default" ]] || { echo "no run in $out to keep inputs from" >&2; exit 2; }
+else
+  rm -rf "$out"
+  mkdir -p "$out"
+  echo "== fuzzing $target for ${seconds}s from $(find "$corpus" -type f | wc -l) kept inputs"
+  # No UI (logs instead), no CPU pinning on a shared machine, core dumps not required.
+  export AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
+  cargo afl fuzz -V "$seconds" -m "${FUZZ_MEMORY_MB:-1024}" -t "${FUZZ_TIMEOUT_MS:-2000}" \
+    -i "$corpus" -o "$out" -- "$binary" >"$out/afl.log" 2>&1 || {
+    echo "afl-fuzz failed; see $out/afl.log" >&2
+    tail -n 30 "$out/afl.log" >&2
+    exit 2
+  }
+fi
 
 stats=$out/default/fuzzer_stats
 stat() { awk -F' *: *' -v k="$1" '$1 == k { print $2 }' "$stats"; }
-crashes=$(stat saved_crashes)
-hangs=$(stat saved_hangs)
 printf '== %s: ran %ss, %s execs, %s execs/s (last minute %s), corpus %s, crashes %s, hangs %s, stability %s\n' \
   "$target" "$(stat run_time)" "$(stat execs_done)" "$(stat execs_per_sec)" \
-  "$(stat execs_ps_last_min)" "$(stat corpus_count)" "$crashes" "$hangs" "$(stat stability)"
+  "$(stat execs_ps_last_min)" "$(stat corpus_count)" "$(stat saved_crashes)" \
+  "$(stat saved_hangs)" "$(stat stability)"
 
 sha() { sha1sum "$1" | cut -c1-16; }
 found=0
@@ -79,9 +89,13 @@ for kind in crashes hangs; do
 done
 
 if [[ "${FUZZ_KEEP_QUEUE:-1}" == 1 ]]; then
+  # afl-cmin.bash from the AFL++ build of afl.rs (its Python variant sees no coverage in
+  # afl.rs's persistent-mode binaries).
+  aflbin=$(dirname "$(find "${XDG_DATA_HOME:-$HOME/.local/share}/afl.rs" -path '*/afl/bin/afl-cmin.bash' | head -n 1)")
   min=$(mktemp -d)
-  if cargo afl cmin -m "${FUZZ_MEMORY_MB:-1024}" -t "${FUZZ_TIMEOUT_MS:-2000}" \
-    -i "$out/default/queue" -o "$min/q" -- "$binary" >"$out/cmin.log" 2>&1; then
+  if [[ -x "$aflbin/afl-cmin.bash" ]] && AFL_PATH=$aflbin PATH=$aflbin:$PATH \
+    "$aflbin/afl-cmin.bash" -m "${FUZZ_MEMORY_MB:-1024}" -t "${FUZZ_TIMEOUT_MS:-2000}" \
+    -i "$out/default/queue" -o "$min/q" -- "$binary" 2>&1 | tail -n 20 >"$out/cmin.log"; then
     added=0
     known=$(for f in "$corpus"/*; do sha "$f"; done)
     for f in "$min"/q/*; do

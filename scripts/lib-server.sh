@@ -5,7 +5,7 @@
 
 # Builds the release server and load tool (locked, like CI).
 build_release() {
-  cargo build --release --locked -p clearinghouse --bin clearinghouse -p clearinghouse-load
+  cargo build --release --locked -p clearinghouse -p clearinghouse-load --bin clearinghouse --bin clearinghouse-load
 }
 
 # start_server [CONFIG_TOML_TEXT]: starts target/release/clearinghouse on a free loopback

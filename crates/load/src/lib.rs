@@ -8,6 +8,11 @@
 //! run the fsync probe ([`probe`]); then every caller loops on its workload
 //! ([`workload`], [`mixed`]) through a warm-up and the measurement, recording into its own
 //! histograms ([`stats`]); the [`report`] merges them.
+//!
+//! Rate limits: the server limits each principal (`limits.rate_per_principal`, default
+//! 2,000/s). Each caller has its own principals, so the limit is spread over the callers;
+//! to measure a single caller faster than that, start the server with a config raising
+//! `rate_per_principal` and `burst_per_principal` (as `scripts/bench-rpc.sh` does).
 
 pub mod args;
 pub mod client;
