@@ -393,6 +393,8 @@ impl TryFrom<NeedRecordV1> for Need {
             visibility: code("need.visibility", &r.visibility, d::Visibility::from_code)?,
             public_summary: r.public_summary,
             contact: r.contact.into(),
+            required_assistance_kinds: Vec::new(),
+            required_languages: Vec::new(),
         };
         Ok(Need {
             id: d::NeedId(r.id),
@@ -417,6 +419,60 @@ impl TryFrom<NeedRecordV1> for Need {
             created_by: d::PrincipalId(r.created_by),
             updated_by: d::PrincipalId(r.updated_by),
         })
+    }
+}
+
+/// Version byte of [`NeedRecordV2`] and [`SettingsRecordV2`].
+pub const V2: u8 = 2;
+
+/// A need as stored (version 2): version 1 followed by the required kinds of help and
+/// languages. Postcard writes the nested V1 inline, so a V2 body is a V1 body plus the
+/// two lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeedRecordV2 {
+    /// Everything version 1 stored.
+    pub base: NeedRecordV1,
+    /// Required kinds of help, as codes.
+    pub required_assistance_kinds: Vec<String>,
+    /// Required languages (ISO 639-1).
+    pub required_languages: Vec<String>,
+}
+
+impl From<&Need> for NeedRecordV2 {
+    fn from(n: &Need) -> Self {
+        NeedRecordV2 {
+            base: NeedRecordV1::from(n),
+            required_assistance_kinds: to_codes(
+                &n.fields.required_assistance_kinds,
+                d::AssistanceKind::code,
+            ),
+            required_languages: n.fields.required_languages.clone(),
+        }
+    }
+}
+
+impl TryFrom<NeedRecordV2> for Need {
+    type Error = Error;
+    fn try_from(r: NeedRecordV2) -> Result<Self, Error> {
+        let mut n = Need::try_from(r.base)?;
+        n.fields.required_assistance_kinds = codes(
+            "need.required_assistance_kinds",
+            &r.required_assistance_kinds,
+            d::AssistanceKind::from_code,
+        )?;
+        n.fields.required_languages = r.required_languages;
+        Ok(n)
+    }
+}
+
+/// Decodes a stored need of either version (version 1 has no requirements).
+pub fn decode_need(bytes: &[u8]) -> Result<Need, Error> {
+    match bytes.first() {
+        Some(&V2) => {
+            let (_, rec): (u8, NeedRecordV2) = decode("need", bytes)?;
+            Need::try_from(rec)
+        }
+        _ => decode_v1::<NeedRecordV1, Need>("need", bytes),
     }
 }
 
