@@ -10,7 +10,8 @@ use clearinghouse_domain::{
     Timestamp, TransitionError, Violations,
 };
 use clearinghouse_matching::{
-    Engine, ExchangeRates, Explanation, FitContext, NeedStage, Policy, Rate, Rejection, Weights,
+    Engine, ExchangeRates, Explanation, FitContext, Gates, NeedStage, Policy, Rate, Rejection,
+    Weights,
     consortium::{self, Consortium, Contender},
     fit::{self, Capacity},
     naive::Work,
@@ -27,22 +28,14 @@ pub struct Matching {
     settings: RwLock<MatchingSettings>,
 }
 
-/// The settings a fresh deployment starts with: `matching.md`'s default weights, USD as
-/// the base currency, no other rates.
+/// The settings a fresh deployment starts with: the default policy (docs/matching.md),
+/// USD as the base currency, no other rates.
 pub fn default_settings(now: Timestamp) -> MatchingSettings {
     let p = Policy::default();
-    let w = p.weights;
     MatchingSettings {
         version: 1,
-        weights: [
-            w.thematic,
-            w.geography,
-            w.funding,
-            w.budget,
-            w.assistance,
-            w.timing,
-            w.language,
-        ],
+        weights: p.weights.to_array(),
+        gates: p.gates.to_array(),
         top_k: u32::try_from(p.top_k).unwrap_or(20),
         exact_consortium_max: u32::try_from(p.exact_consortium_max).unwrap_or(16),
         base_currency: CurrencyCode::USD,
@@ -53,25 +46,9 @@ pub fn default_settings(now: Timestamp) -> MatchingSettings {
 
 /// The engine's policy from stored settings.
 pub fn policy_of(s: &MatchingSettings) -> Policy {
-    let [
-        thematic,
-        geography,
-        funding,
-        budget,
-        assistance,
-        timing,
-        language,
-    ] = s.weights;
     Policy {
-        weights: Weights {
-            thematic,
-            geography,
-            funding,
-            budget,
-            assistance,
-            timing,
-            language,
-        },
+        weights: Weights::from_array(s.weights),
+        gates: Gates::from_array(s.gates),
         top_k: s.top_k as usize,
         exact_consortium_max: s.exact_consortium_max as usize,
     }
@@ -470,22 +447,14 @@ impl App {
         let (app, who) = (self.clone(), who.clone());
         self.blocking(move |store| {
             let now = clock::now();
-            let w = policy.weights;
             let updated = store.update::<MatchingSettings, ApiError>(
                 MatchingSettings::ID,
                 etag,
                 &meta(&who, "settings.policy", now, None),
                 |cur| {
                     let mut next = cur.clone();
-                    next.weights = [
-                        w.thematic,
-                        w.geography,
-                        w.funding,
-                        w.budget,
-                        w.assistance,
-                        w.timing,
-                        w.language,
-                    ];
+                    next.weights = policy.weights.to_array();
+                    next.gates = policy.gates.to_array();
                     next.top_k = u32::try_from(policy.top_k).unwrap_or(20);
                     next.exact_consortium_max =
                         u32::try_from(policy.exact_consortium_max).unwrap_or(16);

@@ -7,6 +7,7 @@ pub mod matches;
 pub mod need;
 pub mod offer;
 pub mod party;
+pub mod policy;
 pub mod principal;
 
 use clearinghouse_domain::{Date, Money, Timestamp, Violations};

@@ -36,7 +36,7 @@ fn consider(
     if !passes {
         return;
     }
-    let bound = features::upper_bound(nf, of, &ctx.policy.weights);
+    let bound = features::upper_bound(nf, of, ctx);
     if !top.admits(bound) {
         return;
     }
@@ -95,7 +95,7 @@ const CACHE_LIMIT: usize = 4_000_000;
 fn fingerprint(ctx: &FitContext<'_>) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    for (_, w) in ctx.policy.weights.named() {
+    for w in ctx.policy.scoring_parameters() {
         w.to_bits().hash(&mut h);
     }
     ctx.rates.base.as_str().hash(&mut h);

@@ -477,6 +477,60 @@ fn the_set_is_large_valid_and_judges_every_candidate() {
 #[test]
 fn ranking_meets_the_brokers_judgements() {
     let set = load();
-    let before = evaluate(&set, &Policy::default(), true);
-    print("first model (additive)", &before);
+    let before = evaluate(&set, &Policy::first_additive(), true);
+    print("first model (additive, no requirements)", &before);
+    let after = evaluate(&set, &Policy::default(), false);
+    print("model in force (gated)", &after);
+    assert!(after.ndcg5 >= 0.95, "NDCG@5 {:.3} below 0.95", after.ndcg5);
+    assert!(
+        (after.first_acceptable - 1.0).abs() < 1e-12,
+        "first candidate acceptable for only {:.1}% of needs",
+        after.first_acceptable * 100.0
+    );
+    assert_eq!(
+        after.wrong_at_or_above_ideal, 0,
+        "a wrong offer ranks at or above the ideal one"
+    );
+}
+
+#[test]
+fn weights_learned_from_the_judgements_cross_validate() {
+    use clearinghouse_matching::tune::{self, Labelled, LabelledList, TuneOptions};
+    let set = load();
+    let rates = rates();
+    let current = Policy::default();
+    let ctx = FitContext {
+        policy: &current,
+        rates: &rates,
+        today: TODAY.date(),
+        stage: NeedStage::Circulated,
+    };
+    let lists: Vec<LabelledList> = set
+        .needs
+        .iter()
+        .map(|(need, grades)| LabelledList {
+            group: need.id.0.clone(),
+            candidates: set
+                .offers
+                .iter()
+                .filter(|o| fit::passes(need, o, &ctx))
+                .map(|o| Labelled {
+                    values: fit::values(need, o, &ctx),
+                    gain: grades.get(&o.id.0).copied().unwrap_or(0),
+                })
+                .collect(),
+        })
+        .collect();
+    let report = tune::tune_lists(&lists, &current, &TuneOptions::default()).expect("tuned");
+    eprintln!(
+        "judgements as decisions ({} lists): held-out NDCG@5 in force {:.3}, learned {:.3}; pairs {:.3} vs {:.3}",
+        report.lists_used,
+        report.current_held_out.ndcg,
+        report.proposed_held_out.ndcg,
+        report.current_held_out.pair_accuracy,
+        report.proposed_held_out.pair_accuracy
+    );
+    eprintln!("learned weights {:?}", report.proposed.weights.named());
+    eprintln!("learned penalties {:?}", report.proposed.gates.named());
+    assert_eq!(report.proposed.validate(), Ok(()));
 }

@@ -788,11 +788,51 @@ pub struct SettingsRecordV1 {
     pub updated_at: i64,
 }
 
-impl From<&MatchingSettings> for SettingsRecordV1 {
+impl TryFrom<SettingsRecordV1> for MatchingSettings {
+    type Error = Error;
+    fn try_from(r: SettingsRecordV1) -> Result<Self, Error> {
+        let cur =
+            |c: &str| d::CurrencyCode::parse(c).ok_or_else(|| corrupt("settings currency", c));
+        // Version 1 knew seven additive weights and no gates: it decodes to that model
+        // (domain and specificity weigh 0, every gate off).
+        let w = r.weights;
+        Ok(MatchingSettings {
+            version: r.version,
+            weights: [w[0], w[1], w[2], w[3], w[4], w[5], w[6], 0.0, 0.0],
+            gates: [0.0; 3],
+            top_k: r.top_k,
+            exact_consortium_max: r.exact_consortium_max,
+            base_currency: cur(&r.base_currency)?,
+            rates: r
+                .rates
+                .iter()
+                .map(|(c, n, dd)| Ok((cur(c)?, *n, *dd)))
+                .collect::<Result<_, Error>>()?,
+            updated_at: Timestamp(r.updated_at),
+        })
+    }
+}
+
+/// Matching settings as stored (version 2): nine weights and three gate penalties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct SettingsRecordV2 {
+    pub version: u64,
+    pub weights: [f64; 9],
+    pub gates: [f64; 3],
+    pub top_k: u32,
+    pub exact_consortium_max: u32,
+    pub base_currency: String,
+    pub rates: Vec<(String, u64, u64)>,
+    pub updated_at: i64,
+}
+
+impl From<&MatchingSettings> for SettingsRecordV2 {
     fn from(m: &MatchingSettings) -> Self {
-        SettingsRecordV1 {
+        SettingsRecordV2 {
             version: m.version,
             weights: m.weights,
+            gates: m.gates,
             top_k: m.top_k,
             exact_consortium_max: m.exact_consortium_max,
             base_currency: m.base_currency.as_str().to_owned(),
@@ -806,14 +846,15 @@ impl From<&MatchingSettings> for SettingsRecordV1 {
     }
 }
 
-impl TryFrom<SettingsRecordV1> for MatchingSettings {
+impl TryFrom<SettingsRecordV2> for MatchingSettings {
     type Error = Error;
-    fn try_from(r: SettingsRecordV1) -> Result<Self, Error> {
+    fn try_from(r: SettingsRecordV2) -> Result<Self, Error> {
         let cur =
             |c: &str| d::CurrencyCode::parse(c).ok_or_else(|| corrupt("settings currency", c));
         Ok(MatchingSettings {
             version: r.version,
             weights: r.weights,
+            gates: r.gates,
             top_k: r.top_k,
             exact_consortium_max: r.exact_consortium_max,
             base_currency: cur(&r.base_currency)?,
@@ -824,6 +865,17 @@ impl TryFrom<SettingsRecordV1> for MatchingSettings {
                 .collect::<Result<_, Error>>()?,
             updated_at: Timestamp(r.updated_at),
         })
+    }
+}
+
+/// Decodes stored settings of either version.
+pub fn decode_settings(bytes: &[u8]) -> Result<MatchingSettings, Error> {
+    match bytes.first() {
+        Some(&V2) => {
+            let (_, rec): (u8, SettingsRecordV2) = decode("settings", bytes)?;
+            MatchingSettings::try_from(rec)
+        }
+        _ => decode_v1::<SettingsRecordV1, MatchingSettings>("settings", bytes),
     }
 }
 

@@ -5,9 +5,7 @@ use clearinghouse_domain::{Match, MatchingSettings, Need, Offer, Party, Principa
 
 use crate::{
     error::Error,
-    records::{
-        self, MatchRecordV1, OfferRecordV1, PartyRecordV1, PrincipalRecordV1, SettingsRecordV1, V1,
-    },
+    records::{self, MatchRecordV1, OfferRecordV1, PartyRecordV1, PrincipalRecordV1, V1},
 };
 
 /// A kind of record the store keeps.
@@ -227,10 +225,10 @@ impl Resource for MatchingSettings {
         Vec::new()
     }
     fn encode(&self) -> Result<Vec<u8>, Error> {
-        records::encode(V1, &SettingsRecordV1::from(self))
+        records::encode(records::V2, &records::SettingsRecordV2::from(self))
     }
     fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        records::decode_v1::<SettingsRecordV1, MatchingSettings>("settings", bytes)
+        records::decode_settings(bytes)
     }
 }
 
