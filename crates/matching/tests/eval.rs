@@ -534,3 +534,37 @@ fn weights_learned_from_the_judgements_cross_validate() {
     eprintln!("learned penalties {:?}", report.proposed.gates.named());
     assert_eq!(report.proposed.validate(), Ok(()));
 }
+
+#[test]
+fn the_worked_example_in_docs_matching_md_holds() {
+    // docs/matching.md: need N01 (CWC implementing law, Senegal, French) and three offers.
+    let set = load();
+    let rates = rates();
+    let need = &set
+        .needs
+        .iter()
+        .find(|(n, _)| n.id.0 == "N01")
+        .expect("N01")
+        .0;
+    let scores = |policy: &Policy| -> Vec<u32> {
+        let ctx = FitContext {
+            policy,
+            rates: &rates,
+            today: TODAY.date(),
+            stage: NeedStage::Circulated,
+        };
+        [
+            "opcw-art7-legal",
+            "expertise-france-legal",
+            "commonwealth-drafting-en",
+        ]
+        .iter()
+        .map(|id| {
+            let o = set.offers.iter().find(|o| o.id.0 == *id).expect("offer");
+            fit::explain(need, o, &ctx).expect("candidate").score_milli
+        })
+        .collect()
+    };
+    assert_eq!(scores(&Policy::default()), vec![905, 903, 374]);
+    assert_eq!(scores(&Policy::first_additive()), vec![900, 970, 900]);
+}

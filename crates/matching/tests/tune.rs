@@ -84,7 +84,7 @@ fn history(seed: u64, n: usize, sd: f64) -> Vec<Decision> {
         .collect()
 }
 
-/// Largest distance between fitted and true weights tolerated (measured: 0.006).
+/// Largest distance between fitted and true weights tolerated (measured: 0.004).
 const WEIGHT_TOLERANCE: f64 = 0.02;
 /// Largest distance between fitted and true penalties tolerated (measured: 0.016). A
 /// penalty is identifiable only while gated candidates still win now and then; past that
