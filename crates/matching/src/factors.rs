@@ -48,7 +48,8 @@ impl Values {
     }
 }
 
-/// Every factor and gate of a pair that passes the hard filters.
+/// Every factor and gate shortfall of a pair that passes the hard filters (computed the
+/// same way for any pair; meaningful for candidates).
 pub fn values(need: &Need, offer: &Offer, ctx: &FitContext<'_>) -> Values {
     let kinds = assistance(need, offer);
     let lang = language_match(need, offer);
@@ -95,6 +96,7 @@ pub(crate) fn sub_credit(sub: SubArea, offer: &Offer) -> f64 {
     }
 }
 
+/// `part / whole`, 1 when there is nothing to cover.
 #[allow(clippy::cast_precision_loss)]
 pub(crate) fn share(part: usize, whole: usize) -> f64 {
     if whole == 0 {
@@ -104,6 +106,7 @@ pub(crate) fn share(part: usize, whole: usize) -> f64 {
     }
 }
 
+/// Mean credit of the need's sub-areas.
 fn thematic(need: &Need, offer: &Offer) -> f64 {
     let subs = &need.fields.sub_areas;
     if subs.is_empty() {
@@ -156,6 +159,7 @@ fn geography(need: &Need, offer: &Offer) -> f64 {
 
 // ------------------------------------------------------------------ funding, budget
 
+/// 1 for the preferred mode, [`OTHER_MODE_CREDIT`] for another shared one.
 fn funding(need: &Need, offer: &Offer) -> f64 {
     let common = need
         .fields
@@ -260,6 +264,7 @@ pub(crate) fn coverage_of(budget: Option<Result<i64, ()>>, cap: Capacity) -> Cov
     }
 }
 
+/// How much of the need's budget the offer can put in, converted with `rates`.
 pub(crate) fn coverage(need: &Need, offer: &Offer, rates: &ExchangeRates) -> Coverage {
     coverage_of(need_budget(need, rates), capacity(offer, rates))
 }
@@ -286,6 +291,7 @@ pub(crate) fn budget_shortfall(need: &Need, offer: &Offer, cover: Coverage) -> f
 
 // ------------------------------------------------------------------ kinds of help
 
+/// Share of the kinds of help asked that the offer gives.
 fn assistance(need: &Need, offer: &Offer) -> f64 {
     let kinds = &need.fields.assistance_kinds;
     share(
@@ -315,6 +321,7 @@ pub(crate) fn offer_window(offer: &Offer, today: Date) -> (Date, Option<Date>) {
     (start, offer.fields.valid_until)
 }
 
+/// Share of the need's window (days) in which the offer is available.
 fn timing(need: &Need, offer: &Offer, today: Date) -> f64 {
     let (ns, ne) = need_window(need, today);
     let Some(ne) = ne else { return 1.0 };
@@ -357,6 +364,7 @@ impl LanguageMatch {
     }
 }
 
+/// How the need's working languages meet the offer's.
 pub(crate) fn language_match(need: &Need, offer: &Offer) -> LanguageMatch {
     let (asked, spoken) = (&need.fields.languages, &offer.fields.languages);
     match asked.first() {
@@ -437,6 +445,7 @@ pub(crate) fn covered_sub_count(offer: &Offer) -> usize {
             .count()
 }
 
+/// How focused the offer is on the need.
 pub(crate) fn specificity(need: &Need, offer: &Offer) -> Focus {
     let offer_domains = domains_or_all(&offer.fields.weapon_domains);
     let asked = domains_or_all(&need.fields.weapon_domains);
