@@ -119,15 +119,17 @@ fn thematic(need: &Need, offer: &Offer) -> f64 {
 
 // ------------------------------------------------------------------ geography
 
-/// The countries a need serves: its (lead) country, then its beneficiaries, each once.
-pub(crate) fn beneficiaries(need: &Need) -> Vec<&str> {
-    let mut out = vec![need.fields.country_code.as_str()];
-    for c in &need.fields.beneficiary_countries {
-        if !out.contains(&c.as_str()) {
-            out.push(c);
-        }
-    }
-    out
+/// The countries a need serves: its (lead) country, then its beneficiaries (validated
+/// unique; the lead is not counted twice). Allocation-free.
+pub(crate) fn beneficiaries(need: &Need) -> impl Iterator<Item = &str> {
+    let lead = need.fields.country_code.as_str();
+    std::iter::once(lead).chain(
+        need.fields
+            .beneficiary_countries
+            .iter()
+            .map(String::as_str)
+            .filter(move |c| *c != lead),
+    )
 }
 
 fn precision_credit(m: Option<ScopeMatch>) -> f64 {
@@ -148,13 +150,10 @@ fn geography(need: &Need, offer: &Offer) -> f64 {
     if need.fields.beneficiary_countries.is_empty() {
         return precision_credit(scope.covers(&need.fields.country_code));
     }
-    let all = beneficiaries(need);
-    #[allow(clippy::cast_precision_loss)]
-    let n = all.len() as f64;
-    all.iter()
-        .map(|c| precision_credit(scope.covers(c)))
-        .sum::<f64>()
-        / n
+    let (sum, n) = beneficiaries(need).fold((0.0, 0u32), |(sum, n), c| {
+        (sum + precision_credit(scope.covers(c)), n + 1)
+    });
+    sum / f64::from(n.max(1))
 }
 
 // ------------------------------------------------------------------ funding, budget
@@ -424,14 +423,23 @@ impl Focus {
     }
 }
 
-/// Areas an offer touches: its whole areas and those of its named sub-areas.
-pub(crate) fn touched_areas(offer: &Offer) -> Vec<Area> {
-    let f = &offer.fields;
+/// The bit of an area in an area mask.
+pub(crate) fn area_bit(a: Area) -> u8 {
     Area::ALL
         .iter()
+        .position(|x| *x == a)
+        .and_then(|i| u32::try_from(i).ok())
+        .map_or(0, |i| 1u8.checked_shl(i).unwrap_or(0))
+}
+
+/// Areas an offer touches, as a mask: its whole areas and those of its named sub-areas.
+pub(crate) fn touched_areas(offer: &Offer) -> u8 {
+    let f = &offer.fields;
+    f.areas
+        .iter()
         .copied()
-        .filter(|a| f.areas.contains(a) || f.sub_areas.iter().any(|s| s.area() == *a))
-        .collect()
+        .chain(f.sub_areas.iter().map(|s| s.area()))
+        .fold(0, |m, a| m | area_bit(a))
 }
 
 /// Sub-areas an offer covers: its whole areas' and its named ones outside those areas.
@@ -450,12 +458,14 @@ pub(crate) fn specificity(need: &Need, offer: &Offer) -> Focus {
     let offer_domains = domains_or_all(&offer.fields.weapon_domains);
     let asked = domains_or_all(&need.fields.weapon_domains);
     let areas = touched_areas(offer);
+    let asked_areas = need
+        .fields
+        .sub_areas
+        .iter()
+        .fold(0u8, |m, s| m | area_bit(s.area()));
     Focus {
-        offer_areas: areas.len(),
-        need_areas: areas
-            .iter()
-            .filter(|a| need.fields.sub_areas.iter().any(|s| s.area() == **a))
-            .count(),
+        offer_areas: areas.count_ones() as usize,
+        need_areas: (areas & asked_areas).count_ones() as usize,
         offer_subs: covered_sub_count(offer),
         need_subs: need
             .fields

@@ -8,13 +8,13 @@
 use std::sync::OnceLock;
 
 use clearinghouse_domain::{
-    Area, AssistanceKind, Date, FundingMode, Money, Need, NeedStatus, Offer, SubArea, WeaponDomain,
-    geo,
+    AssistanceKind, Date, FundingMode, Money, Need, NeedStatus, Offer, SubArea, WeaponDomain, geo,
 };
 
 use crate::{
     factors::{
-        Coverage, LanguageMatch, capacity_of, coverage_of, remaining_ceiling, touched_areas,
+        Coverage, LanguageMatch, area_bit, capacity_of, coverage_of, remaining_ceiling,
+        touched_areas,
     },
     fit::{FitContext, NeedStage},
     policy::{
@@ -74,12 +74,6 @@ fn has(bits: &[u64; 4], i: usize) -> bool {
 fn sub_mask(subs: impl Iterator<Item = SubArea>) -> u64 {
     subs.fold(0, |m, s| {
         m | 1u64 << SubArea::ALL.iter().position(|x| *x == s).unwrap_or(63)
-    })
-}
-
-fn area_mask(areas: impl Iterator<Item = Area>) -> u8 {
-    areas.fold(0, |m, a| {
-        m | 1u8 << Area::ALL.iter().position(|x| *x == a).unwrap_or(7)
     })
 }
 
@@ -215,7 +209,7 @@ impl OfferFeatures {
             valid_until: f.valid_until.map_or(i32::MAX, |d| d.0),
             lead_days: i32::try_from(f.lead_time_days).unwrap_or(i32::MAX),
             subs: sub_mask(SubArea::ALL.iter().copied().filter(|s| f.covers(*s))),
-            areas: area_mask(touched_areas(o).into_iter()),
+            areas: touched_areas(o),
             domains: domain_mask(&f.weapon_domains),
             modes: mode_mask(&f.funding_modes),
             global: f.scope.global,
@@ -252,7 +246,7 @@ impl NeedFeatures {
             authenticated: n.status == NeedStatus::Authenticated,
             regional: !f.beneficiary_countries.is_empty(),
             subs: sub_mask(f.sub_areas.iter().copied()),
-            areas: area_mask(f.sub_areas.iter().map(|s| s.area())),
+            areas: f.sub_areas.iter().fold(0, |m, s| m | area_bit(s.area())),
             domains: domain_mask(&f.weapon_domains),
             modes: mode_mask(&f.accepted_funding_modes),
             country: country_index(&f.country_code),

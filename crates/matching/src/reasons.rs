@@ -143,7 +143,7 @@ fn geography(need: &Need, offer: &Offer) -> String {
             None => format!("{c} is outside the scope"),
         };
     }
-    let all = beneficiaries(need);
+    let all: Vec<&str> = beneficiaries(need).collect();
     let outside: Vec<&str> = all
         .iter()
         .copied()
