@@ -144,7 +144,7 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::GetMatchingPolicyResponse>, Status> {
         let s = self.app.matching_settings();
         Ok(Response::new(pb::GetMatchingPolicyResponse {
-            policy: Some(policy_out(&s)),
+            policy: Some(convert::policy::out(&s)),
             base_currency_code: s.base_currency.as_str().to_owned(),
             rates: s
                 .rates
@@ -171,24 +171,12 @@ impl AdminService for AdminApi {
         let p = r.policy.unwrap_or_default();
         let result = async {
             let etag = convert::etag_in("policy.etag", &p.etag)?;
-            let policy = clearinghouse_matching::Policy {
-                weights: clearinghouse_matching::Weights {
-                    thematic: p.thematic_weight,
-                    geography: p.geography_weight,
-                    funding: p.funding_weight,
-                    budget: p.budget_weight,
-                    assistance: p.assistance_weight,
-                    timing: p.timing_weight,
-                    language: p.language_weight,
-                },
-                top_k: usize::try_from(p.top_k).unwrap_or(0),
-                exact_consortium_max: usize::try_from(p.exact_consortium_max).unwrap_or(0),
-            };
+            let policy = convert::policy::policy_in(&p);
             self.app.update_policy(&who, policy, mask, etag).await
         }
         .await;
         respond(result.map(|s| pb::UpdateMatchingPolicyResponse {
-            policy: Some(policy_out(&s)),
+            policy: Some(convert::policy::out(&s)),
         }))
     }
 
@@ -252,29 +240,5 @@ impl AdminService for AdminApi {
         }
         .await;
         respond(result)
-    }
-}
-
-fn policy_out(s: &clearinghouse_domain::MatchingSettings) -> pb::MatchingPolicy {
-    let [
-        thematic,
-        geography,
-        funding,
-        budget,
-        assistance,
-        timing,
-        language,
-    ] = s.weights;
-    pb::MatchingPolicy {
-        thematic_weight: thematic,
-        geography_weight: geography,
-        funding_weight: funding,
-        budget_weight: budget,
-        assistance_weight: assistance,
-        timing_weight: timing,
-        language_weight: language,
-        top_k: i32::try_from(s.top_k).unwrap_or(i32::MAX),
-        exact_consortium_max: i32::try_from(s.exact_consortium_max).unwrap_or(i32::MAX),
-        etag: convert::etag_out(s.version),
     }
 }

@@ -13,7 +13,8 @@ use clearinghouse_domain::{
     Timestamp, TransitionError, Violations,
 };
 use clearinghouse_matching::{
-    Engine, ExchangeRates, Explanation, FitContext, NeedStage, Policy, Rate, Rejection, Weights,
+    Engine, ExchangeRates, Explanation, FitContext, Gates, NeedStage, Policy, Rate, Rejection,
+    Weights,
     consortium::{self, Consortium, Contender},
     fit::{self, Capacity},
     naive::Work,
@@ -40,22 +41,14 @@ pub struct Matching {
     applied: Mutex<u64>,
 }
 
-/// The settings a fresh deployment starts with: `matching.md`'s default weights, USD as
-/// the base currency, no other rates.
+/// The settings a fresh deployment starts with: the default policy (docs/matching.md),
+/// USD as the base currency, no other rates.
 pub fn default_settings(now: Timestamp) -> MatchingSettings {
     let p = Policy::default();
-    let w = p.weights;
     MatchingSettings {
         version: 1,
-        weights: [
-            w.thematic,
-            w.geography,
-            w.funding,
-            w.budget,
-            w.assistance,
-            w.timing,
-            w.language,
-        ],
+        weights: p.weights.to_array(),
+        gates: p.gates.to_array(),
         top_k: u32::try_from(p.top_k).unwrap_or(20),
         exact_consortium_max: u32::try_from(p.exact_consortium_max).unwrap_or(16),
         base_currency: CurrencyCode::USD,
@@ -66,25 +59,9 @@ pub fn default_settings(now: Timestamp) -> MatchingSettings {
 
 /// The engine's policy from stored settings.
 pub fn policy_of(s: &MatchingSettings) -> Policy {
-    let [
-        thematic,
-        geography,
-        funding,
-        budget,
-        assistance,
-        timing,
-        language,
-    ] = s.weights;
     Policy {
-        weights: Weights {
-            thematic,
-            geography,
-            funding,
-            budget,
-            assistance,
-            timing,
-            language,
-        },
+        weights: Weights::from_array(s.weights),
+        gates: Gates::from_array(s.gates),
         top_k: s.top_k as usize,
         exact_consortium_max: s.exact_consortium_max as usize,
     }
@@ -666,16 +643,8 @@ impl App {
                     }
                     p.validate()?;
                     let mut next = cur.clone();
-                    let w = p.weights;
-                    next.weights = [
-                        w.thematic,
-                        w.geography,
-                        w.funding,
-                        w.budget,
-                        w.assistance,
-                        w.timing,
-                        w.language,
-                    ];
+                    next.weights = p.weights.to_array();
+                    next.gates = p.gates.to_array();
                     next.top_k = u32::try_from(p.top_k).unwrap_or(20);
                     next.exact_consortium_max = u32::try_from(p.exact_consortium_max).unwrap_or(16);
                     next.updated_at = now;
@@ -779,6 +748,11 @@ pub const POLICY_FIELDS: &[&str] = &[
     "assistance_weight",
     "timing_weight",
     "language_weight",
+    "domain_weight",
+    "specificity_weight",
+    "missing_kinds_penalty",
+    "no_common_language_penalty",
+    "single_donor_shortfall_penalty",
     "top_k",
     "exact_consortium_max",
 ];
@@ -793,6 +767,13 @@ fn apply_policy_field(p: &mut Policy, src: &Policy, path: &str) {
         "assistance_weight" => w.assistance = s.assistance,
         "timing_weight" => w.timing = s.timing,
         "language_weight" => w.language = s.language,
+        "domain_weight" => w.domain = s.domain,
+        "specificity_weight" => w.specificity = s.specificity,
+        "missing_kinds_penalty" => p.gates.missing_kinds = src.gates.missing_kinds,
+        "no_common_language_penalty" => p.gates.no_common_language = src.gates.no_common_language,
+        "single_donor_shortfall_penalty" => {
+            p.gates.single_donor_shortfall = src.gates.single_donor_shortfall
+        }
         "top_k" => p.top_k = src.top_k,
         "exact_consortium_max" => p.exact_consortium_max = src.exact_consortium_max,
         _ => {}

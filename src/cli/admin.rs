@@ -110,6 +110,8 @@ pub enum KeyCmd {
 }
 
 /// Policy subcommands.
+// Parsed once per process; boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum PolicyCmd {
     /// Shows the matching policy in force.
@@ -119,7 +121,8 @@ pub enum PolicyCmd {
     Get,
     /// Changes the weights and bounds given; the weights must still sum to 1.
     #[command(after_help = "Examples:
-  clearinghouse admin policy update --thematic 0.35 --geography 0.20
+  clearinghouse admin policy update --thematic 0.30 --specificity 0.12
+  clearinghouse admin policy update --missing-kinds-penalty 0.5
   clearinghouse admin policy update --top-k 50")]
     Update {
         /// Weight of thematic coverage.
@@ -143,6 +146,21 @@ pub enum PolicyCmd {
         /// Weight of a shared working language.
         #[arg(long)]
         language: Option<f64>,
+        /// Weight of the weapon domains (nuclear, chemical, biological, delivery) in common.
+        #[arg(long)]
+        domain: Option<f64>,
+        /// Weight of how specific the offer is to the need (sub-areas, country lists).
+        #[arg(long)]
+        specificity: Option<f64>,
+        /// Penalty (0 to 1) when the need requires kinds of help the offer gives none of.
+        #[arg(long)]
+        missing_kinds_penalty: Option<f64>,
+        /// Penalty (0 to 1) when both sides state languages and share none.
+        #[arg(long)]
+        no_common_language_penalty: Option<f64>,
+        /// Penalty (0 to 1) when a lone donor's capacity falls short of the budget.
+        #[arg(long)]
+        single_donor_shortfall_penalty: Option<f64>,
         /// Candidates kept per need, 1 to 500.
         #[arg(long)]
         top_k: Option<i32>,
@@ -270,12 +288,28 @@ pub async fn run(ctx: &mut Ctx, cmd: AdminCmd) -> Result<(), CliError> {
             assistance,
             timing,
             language,
+            domain,
+            specificity,
+            missing_kinds_penalty,
+            no_common_language_penalty,
+            single_donor_shortfall_penalty,
             top_k,
             exact_consortium_max,
             etag,
         }) => {
             let given = [
-                thematic, geography, funding, budget, assistance, timing, language,
+                thematic,
+                geography,
+                funding,
+                budget,
+                assistance,
+                timing,
+                language,
+                domain,
+                specificity,
+                missing_kinds_penalty,
+                no_common_language_penalty,
+                single_donor_shortfall_penalty,
             ]
             .iter()
             .any(Option::is_some)
@@ -308,6 +342,23 @@ pub async fn run(ctx: &mut Ctx, cmd: AdminCmd) -> Result<(), CliError> {
             set(&mut p.assistance_weight, assistance, "assistance_weight");
             set(&mut p.timing_weight, timing, "timing_weight");
             set(&mut p.language_weight, language, "language_weight");
+            set(&mut p.domain_weight, domain, "domain_weight");
+            set(&mut p.specificity_weight, specificity, "specificity_weight");
+            set(
+                &mut p.missing_kinds_penalty,
+                missing_kinds_penalty,
+                "missing_kinds_penalty",
+            );
+            set(
+                &mut p.no_common_language_penalty,
+                no_common_language_penalty,
+                "no_common_language_penalty",
+            );
+            set(
+                &mut p.single_donor_shortfall_penalty,
+                single_donor_shortfall_penalty,
+                "single_donor_shortfall_penalty",
+            );
             if let Some(k) = top_k {
                 p.top_k = k;
                 paths.push("top_k".to_owned());

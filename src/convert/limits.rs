@@ -65,6 +65,11 @@ pub const REPEATED: &[(&str, usize)] = &[
     ),
     ("clearinghouse.v1.Need.languages", LANGUAGES),
     (
+        "clearinghouse.v1.Need.required_assistance_kinds",
+        NEED_ASSISTANCE_KINDS,
+    ),
+    ("clearinghouse.v1.Need.required_languages", LANGUAGES),
+    (
         "clearinghouse.v1.Need.beneficiary_countries",
         NEED_BENEFICIARY_COUNTRIES,
     ),

@@ -9,6 +9,7 @@ pub mod matches;
 pub mod need;
 pub mod offer;
 pub mod party;
+pub mod policy;
 pub mod principal;
 pub mod report;
 

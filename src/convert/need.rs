@@ -71,6 +71,12 @@ pub fn fields_in(v: &mut Violations, n: &pb::Need) -> NeedFields {
             .unwrap_or(defaults.visibility),
         public_summary: n.public_summary.clone(),
         contact: contact_in(n.contact.as_ref()),
+        required_assistance_kinds: enums::ASSISTANCE_KIND.list(
+            v,
+            "required_assistance_kinds",
+            &n.required_assistance_kinds,
+        ),
+        required_languages: n.required_languages.clone(),
     }
 }
 
@@ -130,5 +136,7 @@ pub fn out(n: &Need) -> pb::Need {
         update_time: Some(ts_out(n.updated_at)),
         create_principal_id: n.created_by.0.clone(),
         update_principal_id: n.updated_by.0.clone(),
+        required_assistance_kinds: enums::ASSISTANCE_KIND.out_list(&f.required_assistance_kinds),
+        required_languages: f.required_languages.clone(),
     }
 }

@@ -401,7 +401,8 @@ async fn a_match_is_proposed_and_agreed_through_the_client_while_watch_prints_it
     assert!(
         ranked
             .iter()
-            .all(|c| c["factors"].as_array().is_some_and(|f| f.len() == 7))
+            // Nine factors, then the three gates.
+            .all(|c| c["factors"].as_array().is_some_and(|f| f.len() == 12))
     );
     let eu_offer = ranked
         .iter()

@@ -109,7 +109,7 @@ async fn requester_gets_ranked_offers_with_explanations_and_a_why_not() {
     );
     let top = &ranked.candidates[0];
     assert!(top.score > ranked.candidates[1].score);
-    assert_eq!(top.factors.len(), 7);
+    assert_eq!(top.factors.len(), 12, "9 factors and 3 gates");
     let geo = top
         .factors
         .iter()
@@ -465,7 +465,9 @@ async fn policy_and_exchange_rates_change_scores_and_survive_a_restart() {
     assert_eq!(read.rates.len(), 1);
     assert_eq!(read.rates[0].rate, "1.08");
     let policy = read.policy.expect("policy");
-    assert!((policy.thematic_weight - 0.35).abs() < 1e-9);
+    assert!((policy.thematic_weight - 0.24).abs() < 1e-9);
+    assert!((policy.specificity_weight - 0.18).abs() < 1e-9);
+    assert!((policy.missing_kinds_penalty - 0.6).abs() < 1e-9);
     let weights = || {
         pb_mask(&[
             "thematic_weight",
@@ -475,6 +477,11 @@ async fn policy_and_exchange_rates_change_scores_and_survive_a_restart() {
             "assistance_weight",
             "timing_weight",
             "language_weight",
+            "domain_weight",
+            "specificity_weight",
+            "missing_kinds_penalty",
+            "no_common_language_penalty",
+            "single_donor_shortfall_penalty",
         ])
     };
     let bad = pb::MatchingPolicy {
@@ -493,7 +500,7 @@ async fn policy_and_exchange_rates_change_scores_and_survive_a_restart() {
         support::violations(&e, Code::InvalidArgument),
         vec!["policy.weights"]
     );
-    // All weight on budget: the score becomes the budget credit.
+    // All weight on budget and no gate: the score becomes the budget credit.
     let budget_only = pb::MatchingPolicy {
         thematic_weight: 0.0,
         geography_weight: 0.0,
@@ -502,6 +509,11 @@ async fn policy_and_exchange_rates_change_scores_and_survive_a_restart() {
         assistance_weight: 0.0,
         timing_weight: 0.0,
         language_weight: 0.0,
+        domain_weight: 0.0,
+        specificity_weight: 0.0,
+        missing_kinds_penalty: 0.0,
+        no_common_language_penalty: 0.0,
+        single_donor_shortfall_penalty: 0.0,
         ..policy.clone()
     };
     admin
@@ -548,6 +560,21 @@ async fn policy_and_exchange_rates_change_scores_and_survive_a_restart() {
         .into_inner();
     assert_eq!(ranked.candidates.len(), 1);
     assert!((ranked.candidates[0].score - 0.5).abs() < 1e-9);
+    let kept = server
+        .admin()
+        .await
+        .admin
+        .get_matching_policy(pb::GetMatchingPolicyRequest {})
+        .await
+        .expect("policy")
+        .into_inner()
+        .policy
+        .expect("policy");
+    assert_eq!(
+        (kept.specificity_weight, kept.single_donor_shortfall_penalty),
+        (0.0, 0.0),
+        "weights and penalties survive the restart"
+    );
     server.stop().await;
 }
 
@@ -661,4 +688,95 @@ fn pb_mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
     Some(prost_types::FieldMask {
         paths: paths.iter().map(|p| (*p).to_owned()).collect(),
     })
+}
+
+#[tokio::test]
+async fn required_kinds_and_languages_travel_through_the_api_and_filter_candidates() {
+    let (server, _dir) = support::start().await;
+    let mut ken = server.as_role(pb::Role::Requester, "state-KEN").await;
+    let mut broker = server.as_role(pb::Role::Broker, "").await;
+    let mut fra = server.as_role(pb::Role::Provider, "state-FRA").await;
+    let wanting = |required: &str| pb::Need {
+        languages: vec!["fr".into(), "en".into()],
+        required_languages: vec![required.to_owned()],
+        required_assistance_kinds: vec![pb::AssistanceKind::Training as i32],
+        ..need("French training")
+    };
+    let e = ken
+        .needs
+        .create_need(pb::CreateNeedRequest {
+            need: Some(wanting("es")),
+            request_id: String::new(),
+        })
+        .await
+        .expect_err("a required language must be one of the need's");
+    assert_eq!(
+        support::violations(&e, Code::InvalidArgument),
+        vec!["need.required_languages[0]"]
+    );
+    let need_id = circulated_need(&mut ken, &mut broker, wanting("fr")).await;
+    let stored = broker
+        .needs
+        .get_need(pb::GetNeedRequest {
+            id: need_id.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner()
+        .need
+        .expect("need");
+    assert_eq!(stored.required_languages, vec!["fr".to_owned()]);
+    assert_eq!(
+        stored.required_assistance_kinds,
+        vec![pb::AssistanceKind::Training as i32]
+    );
+    let english = active_offer(
+        &mut fra,
+        pb::Offer {
+            languages: vec!["en".into()],
+            ..offer("English only")
+        },
+    )
+    .await;
+    let french = active_offer(
+        &mut fra,
+        pb::Offer {
+            languages: vec!["fr".into()],
+            ..offer("En français")
+        },
+    )
+    .await;
+    let mut bm = pb::match_service_client::MatchServiceClient::with_interceptor(
+        server.channel().await,
+        support::Bearer(Some(server.key(pb::Role::Broker, "").await)),
+    );
+    let ranked = bm
+        .find_offers_for_need(pb::FindOffersForNeedRequest {
+            need_id: need_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("find")
+        .into_inner();
+    let ids: Vec<&str> = ranked
+        .candidates
+        .iter()
+        .map(|c| c.offer_id.as_str())
+        .collect();
+    assert_eq!(ids, vec![french.as_str()]);
+    let why_not = bm
+        .explain_fit(pb::ExplainFitRequest {
+            need_id,
+            offer_id: english,
+        })
+        .await
+        .expect("explain")
+        .into_inner();
+    let filters: Vec<&str> = why_not
+        .failed_filters
+        .iter()
+        .map(|f| f.filter.as_str())
+        .collect();
+    assert_eq!(filters, vec!["REQUIRED_LANGUAGE"]);
+    server.stop().await;
 }

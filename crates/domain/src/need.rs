@@ -92,6 +92,9 @@ pub struct NeedFields {
     pub weapon_domains: Vec<WeaponDomain>,
     /// Kinds of help (at least one).
     pub assistance_kinds: Vec<AssistanceKind>,
+    /// Kinds of help the requester cannot do without (a subset of `assistance_kinds`):
+    /// an offer lacking one is not a candidate.
+    pub required_assistance_kinds: Vec<AssistanceKind>,
     /// Priority.
     pub priority: Priority,
     /// Wanted from.
@@ -104,8 +107,11 @@ pub struct NeedFields {
     pub accepted_funding_modes: Vec<FundingMode>,
     /// Preferred mode (the first accepted one if not given).
     pub preferred_funding_mode: Option<FundingMode>,
-    /// ISO 639-1 languages.
+    /// ISO 639-1 languages; the first is the main working language.
     pub languages: Vec<String>,
+    /// Languages the work must be done in (a subset of `languages`): an offer that states
+    /// its languages and lacks one of these is not a candidate.
+    pub required_languages: Vec<String>,
     /// National action plan item.
     pub national_action_plan_ref: String,
     /// IAEA plan item.
@@ -139,6 +145,7 @@ impl Default for NeedFields {
             sub_areas: Vec::new(),
             weapon_domains: Vec::new(),
             assistance_kinds: Vec::new(),
+            required_assistance_kinds: Vec::new(),
             priority: Priority::Medium,
             wanted_from: None,
             needed_by: None,
@@ -146,6 +153,7 @@ impl Default for NeedFields {
             accepted_funding_modes: Vec::new(),
             preferred_funding_mode: None,
             languages: Vec::new(),
+            required_languages: Vec::new(),
             national_action_plan_ref: String::new(),
             iaea_plan_ref: String::new(),
             assistance_received: String::new(),
@@ -246,6 +254,8 @@ pub enum NeedField {
     Visibility,
     PublicSummary,
     Contact,
+    RequiredAssistanceKinds,
+    RequiredLanguages,
 }
 
 const NEED_FIELD_NAMES: &[(&str, NeedField)] = &[
@@ -275,6 +285,11 @@ const NEED_FIELD_NAMES: &[(&str, NeedField)] = &[
     ("visibility", NeedField::Visibility),
     ("public_summary", NeedField::PublicSummary),
     ("contact", NeedField::Contact),
+    (
+        "required_assistance_kinds",
+        NeedField::RequiredAssistanceKinds,
+    ),
+    ("required_languages", NeedField::RequiredLanguages),
 ];
 
 impl NeedField {
@@ -354,6 +369,10 @@ impl NeedField {
             F::Visibility => dst.visibility = src.visibility,
             F::PublicSummary => dst.public_summary.clone_from(&src.public_summary),
             F::Contact => dst.contact.clone_from(&src.contact),
+            F::RequiredAssistanceKinds => dst
+                .required_assistance_kinds
+                .clone_from(&src.required_assistance_kinds),
+            F::RequiredLanguages => dst.required_languages.clone_from(&src.required_languages),
         }
     }
 }
@@ -433,6 +452,7 @@ impl NeedFields {
             );
         }
         check_languages(v, "languages", &self.languages);
+        self.validate_requirements(v);
 
         if requester.kind == PartyKind::State {
             let own = requester.fields.country_code.as_str();
@@ -465,6 +485,39 @@ impl NeedFields {
             geo::check_country(v, &format!("beneficiary_countries[{i}]"), c);
         }
         check_unique(v, "beneficiary_countries", &self.beneficiary_countries);
+    }
+
+    /// Required kinds of help and languages: each listed once and among the need's own.
+    fn validate_requirements(&self, v: &mut Violations) {
+        v.count(
+            "required_assistance_kinds",
+            self.required_assistance_kinds.len(),
+            0,
+            9,
+        );
+        check_unique(
+            v,
+            "required_assistance_kinds",
+            &self.required_assistance_kinds,
+        );
+        for (i, k) in self.required_assistance_kinds.iter().enumerate() {
+            if !self.assistance_kinds.contains(k) {
+                v.add(
+                    format!("required_assistance_kinds[{i}]"),
+                    format!("{k} is not among the need's assistance_kinds; add it there first"),
+                );
+            }
+        }
+        check_languages(v, "required_languages", &self.required_languages);
+        check_unique(v, "required_languages", &self.required_languages);
+        for (i, l) in self.required_languages.iter().enumerate() {
+            if !self.languages.contains(l) {
+                v.add(
+                    format!("required_languages[{i}]"),
+                    format!("'{l}' is not among the need's languages; add it there first"),
+                );
+            }
+        }
     }
 
     /// Records a violation if a client tries to set the server-derived DEEMED_GRANTED.

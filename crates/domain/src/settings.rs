@@ -9,8 +9,12 @@ use crate::{money::CurrencyCode, time::Timestamp};
 pub struct MatchingSettings {
     /// Version, from 1; the etag.
     pub version: u64,
-    /// Weights: thematic, geography, funding, budget, assistance, timing, language.
-    pub weights: [f64; 7],
+    /// Weights of the additive factors: thematic, geography, funding, budget, assistance,
+    /// timing, language, domain, specificity (summing to 1).
+    pub weights: [f64; 9],
+    /// Penalties of the must-have gates, each in [0, 1] (0: off): missing kinds of help,
+    /// no common language, single-donor budget shortfall.
+    pub gates: [f64; 3],
     /// Candidates kept per need.
     pub top_k: u32,
     /// Exact consortium search bound.

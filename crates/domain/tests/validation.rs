@@ -186,6 +186,41 @@ fn each_need_rule_names_its_field() {
             vec!["need.languages"],
         ),
         (
+            "required kinds among the kinds asked",
+            &ken,
+            Box::new(|f| {
+                f.required_assistance_kinds =
+                    vec![AssistanceKind::Training, AssistanceKind::Equipment]
+            }),
+            vec!["need.required_assistance_kinds[1]"],
+        ),
+        (
+            "required kinds listed once",
+            &ken,
+            Box::new(|f| {
+                f.required_assistance_kinds = vec![AssistanceKind::Training; 2];
+            }),
+            vec!["need.required_assistance_kinds[1]"],
+        ),
+        (
+            "required languages among the languages",
+            &ken,
+            Box::new(|f| {
+                f.languages = vec!["fr".into()];
+                f.required_languages = vec!["fr".into(), "en".into()];
+            }),
+            vec!["need.required_languages[1]"],
+        ),
+        (
+            "required language code",
+            &ken,
+            Box::new(|f| {
+                f.languages = vec!["fr".into()];
+                f.required_languages = vec!["FR".into()];
+            }),
+            vec!["need.required_languages[0]", "need.required_languages[0]"],
+        ),
+        (
             "State's own country only",
             &ken,
             Box::new(|f| f.country_code = "FRA".into()),
@@ -383,6 +418,49 @@ fn mask_paths_must_name_a_field_at_its_depth() {
             .all(|p| d::PartyField::parse(p).is_some())
     );
     assert_eq!(d::PartyField::parse("display_name.x"), None);
+}
+
+#[test]
+fn required_kinds_and_languages_update_through_the_mask_and_stay_subsets() {
+    let ken = party(PartyKind::State, "KEN");
+    let n = build(&ken, fields()).expect("valid");
+    assert_eq!(
+        NeedField::parse("required_assistance_kinds"),
+        Some(NeedField::RequiredAssistanceKinds)
+    );
+    assert_eq!(
+        NeedField::parse("required_languages"),
+        Some(NeedField::RequiredLanguages)
+    );
+    let src = NeedFields {
+        languages: vec!["fr".into(), "en".into()],
+        required_languages: vec!["fr".into()],
+        required_assistance_kinds: vec![AssistanceKind::Training],
+        ..fields()
+    };
+    let mask = [
+        NeedField::Languages,
+        NeedField::RequiredLanguages,
+        NeedField::RequiredAssistanceKinds,
+    ];
+    let edited = n.updated(&ken, &src, &mask, T0, &who()).expect("subsets");
+    assert_eq!(edited.fields.required_languages, vec!["fr".to_owned()]);
+    assert_eq!(
+        edited.fields.required_assistance_kinds,
+        vec![AssistanceKind::Training]
+    );
+    // Requiring a language without listing it among the languages is refused whole.
+    let bad = n.updated(&ken, &src, &[NeedField::RequiredLanguages], T0, &who());
+    match bad {
+        Err(NeedUpdateError::Invalid(e)) => assert_eq!(
+            e.violations
+                .iter()
+                .map(|v| v.field.as_str())
+                .collect::<Vec<_>>(),
+            vec!["need.required_languages[0]"]
+        ),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
 }
 
 #[test]

@@ -36,7 +36,7 @@ fn consider(
     if !passes {
         return;
     }
-    let bound = features::upper_bound(nf, of, &ctx.policy.weights);
+    let bound = features::upper_bound(nf, of, ctx);
     if !top.admits(bound) {
         return;
     }
@@ -97,7 +97,7 @@ fn fingerprint(ctx: &FitContext<'_>, generations: (u64, u64)) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     generations.hash(&mut h);
-    for (_, w) in ctx.policy.weights.named() {
+    for w in ctx.policy.scoring_parameters() {
         w.to_bits().hash(&mut h);
     }
     ctx.rates.base.as_str().hash(&mut h);

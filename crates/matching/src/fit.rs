@@ -1,20 +1,20 @@
-//! Fit of one need and one offer: hard filters, weighted soft factors and an explanation
-//! a broker can read aloud. The score and the explanation come from the same factor
-//! functions, so they cannot disagree.
+//! Fit of one need and one offer: hard filters, must-have gates multiplied into weighted
+//! soft factors, and an explanation a broker can read aloud (`docs/matching.md`). The
+//! score and the explanation come from the same factor functions ([`crate::factors`]),
+//! so they cannot disagree.
 //!
 //! Entry points: [`passes`] and [`score`] (allocation-free, for bulk ranking),
-//! [`explain`] (every factor with its reason, or every failed filter with its reason).
+//! [`explain`] (every factor and gate with its reason, or every failed filter with its
+//! reason).
 
-use clearinghouse_domain::{
-    Date, FundingMode, Need, NeedStatus, Offer, SubArea, WeaponDomain, geo::ScopeMatch,
-};
+use clearinghouse_domain::{Date, FundingMode, Need, NeedStatus, Offer, SubArea, WeaponDomain};
 
+pub use crate::factors::{Capacity, Values, capacity, need_budget, values};
 use crate::{
-    policy::{
-        GLOBAL_CREDIT, OTHER_MODE_CREDIT, PARENT_AREA_CREDIT, Policy, REGION_CREDIT,
-        SUBREGION_CREDIT,
-    },
+    factors::{self, need_window, offer_window},
+    policy::Policy,
     rates::ExchangeRates,
+    reasons,
 };
 
 /// Which need statuses count as open.
@@ -29,7 +29,7 @@ pub enum NeedStage {
 /// Everything scoring depends on besides the pair. `today` comes from the caller.
 #[derive(Debug, Clone, Copy)]
 pub struct FitContext<'a> {
-    /// Weights and bounds.
+    /// Weights, gates and bounds.
     pub policy: &'a Policy,
     /// Currency conversion.
     pub rates: &'a ExchangeRates,
@@ -58,6 +58,10 @@ pub enum HardFilter {
     Funding,
     /// The availability windows do not overlap.
     Timing,
+    /// The offer lacks a kind of help the need requires.
+    RequiredKind,
+    /// The offer states its languages and lacks one the need requires.
+    RequiredLanguage,
 }
 
 impl HardFilter {
@@ -72,6 +76,8 @@ impl HardFilter {
             HardFilter::Geography => "GEOGRAPHY",
             HardFilter::Funding => "FUNDING",
             HardFilter::Timing => "TIMING",
+            HardFilter::RequiredKind => "REQUIRED_KIND",
+            HardFilter::RequiredLanguage => "REQUIRED_LANGUAGE",
         }
     }
 }
@@ -85,12 +91,12 @@ pub struct Rejection {
     pub reason: String,
 }
 
-/// A soft factor.
+/// A soft factor (added, weighted) or a must-have gate (multiplied).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FactorKind {
     /// Thematic coverage.
     Thematic,
-    /// Geographic precision.
+    /// Geographic precision, or share of beneficiaries in scope.
     Geography,
     /// Funding-mode preference.
     Funding,
@@ -102,10 +108,20 @@ pub enum FactorKind {
     Timing,
     /// Shared language.
     Language,
+    /// Share of the need's weapon domains covered.
+    Domain,
+    /// Focus of the offer on what the need asks.
+    Specificity,
+    /// Gate: the offer gives none of the kinds of help asked.
+    KindsGate,
+    /// Gate: no working language in common.
+    LanguageGate,
+    /// Gate: a single donor falls short of the budget.
+    BudgetGate,
 }
 
-/// Factors in the order of [`crate::policy::Weights::named`].
-pub const FACTORS: [FactorKind; 7] = [
+/// Additive factors in the order of [`crate::policy::Weights::named`].
+pub const FACTORS: [FactorKind; 9] = [
     FactorKind::Thematic,
     FactorKind::Geography,
     FactorKind::Funding,
@@ -113,18 +129,57 @@ pub const FACTORS: [FactorKind; 7] = [
     FactorKind::Assistance,
     FactorKind::Timing,
     FactorKind::Language,
+    FactorKind::Domain,
+    FactorKind::Specificity,
 ];
 
-/// One factor of an explanation.
+/// Gates in the order of [`crate::policy::Gates::named`].
+pub const GATES: [FactorKind; 3] = [
+    FactorKind::KindsGate,
+    FactorKind::LanguageGate,
+    FactorKind::BudgetGate,
+];
+
+impl FactorKind {
+    /// Lower-case name, as in the policy and on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            FactorKind::Thematic => "thematic",
+            FactorKind::Geography => "geography",
+            FactorKind::Funding => "funding",
+            FactorKind::Budget => "budget",
+            FactorKind::Assistance => "assistance",
+            FactorKind::Timing => "timing",
+            FactorKind::Language => "language",
+            FactorKind::Domain => "domain",
+            FactorKind::Specificity => "specificity",
+            FactorKind::KindsGate => "kinds_gate",
+            FactorKind::LanguageGate => "language_gate",
+            FactorKind::BudgetGate => "budget_gate",
+        }
+    }
+
+    /// Whether this is a must-have gate (multiplied) rather than an additive factor.
+    pub fn is_gate(self) -> bool {
+        GATES.contains(&self)
+    }
+}
+
+/// One line of an explanation: an additive factor or a gate.
+///
+/// For a factor, `value` is in [0, 1], `weight` its policy weight and `contribution`
+/// weight × value. For a gate, `value` is the multiplier it applied (1 when the
+/// must-have is met), `weight` the policy's penalty and `contribution` the (negative)
+/// change it made to the score. Contributions of all lines sum to the score.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Factor {
-    /// Which factor.
+    /// Which factor or gate.
     pub kind: FactorKind,
-    /// Its value in [0, 1].
+    /// Its value (a factor) or multiplier (a gate).
     pub value: f64,
-    /// Its weight.
+    /// Its weight (a factor) or penalty (a gate).
     pub weight: f64,
-    /// weight × value.
+    /// What it adds to (or, for a gate, takes from) the score.
     pub contribution: f64,
     /// Why, in words.
     pub reason: String,
@@ -135,7 +190,7 @@ pub struct Factor {
 pub struct Explanation {
     /// Score in thousandths (the reported score is this / 1000).
     pub score_milli: u32,
-    /// Every factor.
+    /// Every factor, then every gate.
     pub factors: Vec<Factor>,
 }
 
@@ -161,8 +216,12 @@ fn domains_overlap(a: &[WeaponDomain], b: &[WeaponDomain]) -> bool {
     a.is_empty() || b.is_empty() || a.iter().any(|d| b.contains(d))
 }
 
-fn scope_match(need: &Need, offer: &Offer) -> Option<ScopeMatch> {
-    offer.fields.scope.covers(&need.fields.country_code)
+fn in_scope(need: &Need, offer: &Offer) -> bool {
+    offer
+        .fields
+        .scope
+        .covers(&need.fields.country_code)
+        .is_some()
 }
 
 fn common_mode(need: &Need, offer: &Offer) -> bool {
@@ -172,26 +231,29 @@ fn common_mode(need: &Need, offer: &Offer) -> bool {
         .any(|m| offer.fields.funding_modes.contains(m))
 }
 
-/// The need's window: from `wanted_from` (or today) to `needed_by` (open if none).
-fn need_window(need: &Need, today: Date) -> (Date, Option<Date>) {
-    (
-        need.fields.wanted_from.unwrap_or(today),
-        need.fields.needed_by,
-    )
-}
-
-/// The offer's availability: from the later of `valid_from` and today + lead time, to
-/// `valid_until` (open if none).
-fn offer_window(offer: &Offer, today: Date) -> (Date, Option<Date>) {
-    let lead = today.add_days(i32::try_from(offer.fields.lead_time_days).unwrap_or(i32::MAX));
-    let start = offer.fields.valid_from.map_or(lead, |f| f.max(lead));
-    (start, offer.fields.valid_until)
-}
-
 fn windows_overlap(need: &Need, offer: &Offer, today: Date) -> bool {
     let (ns, ne) = need_window(need, today);
     let (os, oe) = offer_window(offer, today);
     ne.is_none_or(|ne| os <= ne) && oe.is_none_or(|oe| ns <= oe)
+}
+
+fn has_required_kinds(need: &Need, offer: &Offer) -> bool {
+    need.fields
+        .required_assistance_kinds
+        .iter()
+        .all(|k| offer.fields.assistance_kinds.contains(k))
+}
+
+/// An offer that states no language cannot be held to a requirement it says nothing
+/// about: the language factor and gate grade it instead.
+fn has_required_languages(need: &Need, offer: &Offer) -> bool {
+    let spoken = &offer.fields.languages;
+    spoken.is_empty()
+        || need
+            .fields
+            .required_languages
+            .iter()
+            .all(|l| spoken.contains(l))
 }
 
 /// Whether the pair passes every hard filter (allocation-free).
@@ -201,9 +263,11 @@ pub fn passes(need: &Need, offer: &Offer, ctx: &FitContext<'_>) -> bool {
         && !offer_expired(offer, ctx.today)
         && covers_any(need, offer)
         && domains_overlap(&need.fields.weapon_domains, &offer.fields.weapon_domains)
-        && scope_match(need, offer).is_some()
+        && in_scope(need, offer)
         && common_mode(need, offer)
         && windows_overlap(need, offer, ctx.today)
+        && has_required_kinds(need, offer)
+        && has_required_languages(need, offer)
 }
 
 /// Every failed hard filter with its reason (empty when the pair is a candidate).
@@ -243,7 +307,7 @@ pub fn rejections(need: &Need, offer: &Offer, ctx: &FitContext<'_>) -> Vec<Rejec
             "no weapon domain in common".to_owned(),
         );
     }
-    if scope_match(need, offer).is_none() {
+    if !in_scope(need, offer) {
         let c = &need.fields.country_code;
         let why = if offer.fields.scope.excluded_countries.contains(c) {
             "is excluded by"
@@ -277,10 +341,44 @@ pub fn rejections(need: &Need, offer: &Offer, ctx: &FitContext<'_>) -> Vec<Rejec
             ),
         );
     }
+    if !has_required_kinds(need, offer) {
+        let missing: Vec<&str> = need
+            .fields
+            .required_assistance_kinds
+            .iter()
+            .filter(|k| !offer.fields.assistance_kinds.contains(k))
+            .map(|k| k.code())
+            .collect();
+        fail(
+            HardFilter::RequiredKind,
+            format!(
+                "need requires {} and the offer does not give it",
+                missing.join(", ")
+            ),
+        );
+    }
+    if !has_required_languages(need, offer) {
+        let missing: Vec<&str> = need
+            .fields
+            .required_languages
+            .iter()
+            .filter(|l| !offer.fields.languages.contains(l))
+            .map(String::as_str)
+            .collect();
+        fail(
+            HardFilter::RequiredLanguage,
+            format!(
+                "need requires work in {} and the offer works in {}",
+                missing.join(", "),
+                offer.fields.languages.join(", ")
+            ),
+        );
+    }
     out
 }
 
-fn names(subs: &[SubArea]) -> String {
+/// Sub-areas in words: `control lists, export licensing`.
+pub(crate) fn names(subs: &[SubArea]) -> String {
     subs.iter()
         .map(|s| s.code().to_lowercase().replace('_', " "))
         .collect::<Vec<_>>()
@@ -291,150 +389,7 @@ fn modes(m: &[FundingMode]) -> String {
     m.iter().map(|x| x.code()).collect::<Vec<_>>().join("/")
 }
 
-// ------------------------------------------------------------------ soft factors
-
-fn sub_credit(sub: SubArea, offer: &Offer) -> f64 {
-    if offer.fields.sub_areas.contains(&sub) {
-        1.0
-    } else if offer.fields.areas.contains(&sub.area()) {
-        PARENT_AREA_CREDIT
-    } else {
-        0.0
-    }
-}
-
-#[allow(clippy::cast_precision_loss)]
-fn share(part: usize, whole: usize) -> f64 {
-    if whole == 0 {
-        1.0
-    } else {
-        part as f64 / whole as f64
-    }
-}
-
-fn thematic(need: &Need, offer: &Offer) -> f64 {
-    let subs = &need.fields.sub_areas;
-    if subs.is_empty() {
-        return 0.0;
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let n = subs.len() as f64;
-    subs.iter().map(|s| sub_credit(*s, offer)).sum::<f64>() / n
-}
-
-fn geography(need: &Need, offer: &Offer) -> f64 {
-    match scope_match(need, offer) {
-        Some(ScopeMatch::Country) => 1.0,
-        Some(ScopeMatch::Subregion) => SUBREGION_CREDIT,
-        Some(ScopeMatch::Region) => REGION_CREDIT,
-        Some(ScopeMatch::Global) => GLOBAL_CREDIT,
-        None => 0.0,
-    }
-}
-
-fn funding(need: &Need, offer: &Offer) -> f64 {
-    match need.fields.preferred_funding_mode {
-        Some(p) if offer.fields.funding_modes.contains(&p) => 1.0,
-        _ if common_mode(need, offer) => OTHER_MODE_CREDIT,
-        _ => 0.0,
-    }
-}
-
-/// What an offer can put into one project, in base minor units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Capacity {
-    /// No ceiling and no per-project maximum.
-    Unlimited,
-    /// At most this much.
-    Amount(i64),
-    /// An amount exists but its currency has no rate.
-    NoRate,
-}
-
-/// The offer's capacity for one project: the smaller of its per-project maximum and its
-/// remaining ceiling.
-pub fn capacity(offer: &Offer, rates: &ExchangeRates) -> Capacity {
-    let f = &offer.fields;
-    let remaining = f.budget_ceiling.map(|c| clearinghouse_domain::Money {
-        minor_units: (c.minor_units - offer.committed_minor_units).max(0),
-        ..c
-    });
-    let mut cap = Capacity::Unlimited;
-    for m in [remaining, f.max_contribution].into_iter().flatten() {
-        match rates.to_base(m) {
-            None => return Capacity::NoRate,
-            Some(v) => {
-                cap = match cap {
-                    Capacity::Amount(c) => Capacity::Amount(c.min(v)),
-                    _ => Capacity::Amount(v),
-                }
-            }
-        }
-    }
-    cap
-}
-
-/// The need's budget in base minor units: `None` if it states none, `Err` if no rate.
-pub fn need_budget(need: &Need, rates: &ExchangeRates) -> Option<Result<i64, ()>> {
-    need.fields
-        .estimated_budget
-        .map(|b| rates.to_base(b).ok_or(()))
-}
-
-#[allow(clippy::cast_precision_loss)]
-fn budget(need: &Need, offer: &Offer, rates: &ExchangeRates) -> f64 {
-    match (need_budget(need, rates), capacity(offer, rates)) {
-        (Some(Err(())), _) | (_, Capacity::NoRate) => 0.0,
-        (None | Some(Ok(0)), _) | (_, Capacity::Unlimited) => 1.0,
-        (Some(Ok(b)), Capacity::Amount(a)) => (a as f64 / b as f64).clamp(0.0, 1.0),
-    }
-}
-
-fn assistance(need: &Need, offer: &Offer) -> f64 {
-    let kinds = &need.fields.assistance_kinds;
-    share(
-        kinds
-            .iter()
-            .filter(|k| offer.fields.assistance_kinds.contains(k))
-            .count(),
-        kinds.len(),
-    )
-}
-
-fn timing(need: &Need, offer: &Offer, today: Date) -> f64 {
-    let (ns, ne) = need_window(need, today);
-    let Some(ne) = ne else { return 1.0 };
-    let (os, oe) = offer_window(offer, today);
-    let start = ns.max(os);
-    let end = oe.map_or(ne, |oe| oe.min(ne));
-    let whole = i64::from(ne.0 - ns.0).max(0) + 1;
-    let covered = (i64::from(end.0 - start.0) + 1).clamp(0, whole);
-    #[allow(clippy::cast_precision_loss)]
-    let v = covered as f64 / whole as f64;
-    v
-}
-
-fn language(need: &Need, offer: &Offer) -> f64 {
-    let (a, b) = (&need.fields.languages, &offer.fields.languages);
-    if a.is_empty() || b.is_empty() || a.iter().any(|l| b.contains(l)) {
-        1.0
-    } else {
-        0.0
-    }
-}
-
-/// Factor values in [`FACTORS`] order.
-fn values(need: &Need, offer: &Offer, ctx: &FitContext<'_>) -> [f64; 7] {
-    [
-        thematic(need, offer),
-        geography(need, offer),
-        funding(need, offer),
-        budget(need, offer, ctx.rates),
-        assistance(need, offer),
-        timing(need, offer, ctx.today),
-        language(need, offer),
-    ]
-}
+// ------------------------------------------------------------------ score, explanation
 
 fn to_milli(score: f64) -> u32 {
     // Scores are in [0, 1]; rounding to thousandths is what is reported and ranked.
@@ -443,14 +398,13 @@ fn to_milli(score: f64) -> u32 {
     m
 }
 
-/// Score of a pair that passes the filters, in thousandths (allocation-free).
+/// Score of a pair that passes the filters, in thousandths (allocation-free): the gates'
+/// product times the weighted sum of the factors.
 pub fn score(need: &Need, offer: &Offer, ctx: &FitContext<'_>) -> u32 {
-    let w = ctx.policy.weights.named();
-    let v = values(need, offer, ctx);
-    to_milli(w.iter().zip(v).map(|((_, w), v)| w * v).sum())
+    to_milli(factors::values(need, offer, ctx).score_with(&ctx.policy.weights, &ctx.policy.gates))
 }
 
-/// Scores a pair and explains each factor, or lists every failed filter.
+/// Scores a pair and explains each factor and gate, or lists every failed filter.
 pub fn explain(
     need: &Need,
     offer: &Offer,
@@ -460,144 +414,38 @@ pub fn explain(
     if !rejected.is_empty() {
         return Err(rejected);
     }
-    let weights = ctx.policy.weights.named();
-    let vals = values(need, offer, ctx);
-    let factors = FACTORS
+    let vals = factors::values(need, offer, ctx);
+    let mut lines: Vec<Factor> = FACTORS
         .iter()
-        .zip(weights)
-        .zip(vals)
-        .map(|((kind, (_, weight)), value)| Factor {
+        .zip(ctx.policy.weights.to_array())
+        .zip(vals.factors)
+        .map(|((kind, weight), value)| Factor {
             kind: *kind,
             value,
             weight,
             contribution: weight * value,
-            reason: reason(*kind, value, need, offer, ctx),
+            reason: reasons::reason(*kind, value, need, offer, ctx),
         })
         .collect();
+    // Each gate takes its share of what the factors and the gates before it left.
+    let mut running: f64 = lines.iter().map(|f| f.contribution).sum();
+    for ((kind, penalty), multiplier) in GATES
+        .iter()
+        .zip(ctx.policy.gates.to_array())
+        .zip(vals.multipliers(&ctx.policy.gates))
+    {
+        let after = running * multiplier;
+        lines.push(Factor {
+            kind: *kind,
+            value: multiplier,
+            weight: penalty,
+            contribution: after - running,
+            reason: reasons::reason(*kind, multiplier, need, offer, ctx),
+        });
+        running = after;
+    }
     Ok(Explanation {
         score_milli: score(need, offer, ctx),
-        factors,
+        factors: lines,
     })
-}
-
-fn reason(
-    kind: FactorKind,
-    value: f64,
-    need: &Need,
-    offer: &Offer,
-    ctx: &FitContext<'_>,
-) -> String {
-    match kind {
-        FactorKind::Thematic => {
-            let subs = &need.fields.sub_areas;
-            let direct: Vec<SubArea> = subs
-                .iter()
-                .copied()
-                .filter(|s| offer.fields.sub_areas.contains(s))
-                .collect();
-            let parent: Vec<SubArea> = subs
-                .iter()
-                .copied()
-                .filter(|s| sub_credit(*s, offer) == PARENT_AREA_CREDIT)
-                .collect();
-            let missing: Vec<SubArea> = subs
-                .iter()
-                .copied()
-                .filter(|s| !offer.fields.covers(*s))
-                .collect();
-            let mut r = format!(
-                "covers {} of {} sub-areas",
-                direct.len() + parent.len(),
-                subs.len()
-            );
-            if !direct.is_empty() {
-                r.push_str(&format!(": {}", names(&direct)));
-            }
-            if !parent.is_empty() {
-                r.push_str(&format!("; through the whole area: {}", names(&parent)));
-            }
-            if !missing.is_empty() {
-                r.push_str(&format!("; missing: {}", names(&missing)));
-            }
-            r
-        }
-        FactorKind::Geography => {
-            let c = &need.fields.country_code;
-            match scope_match(need, offer) {
-                Some(ScopeMatch::Country) => format!("offer names country {c}"),
-                Some(ScopeMatch::Subregion) => format!("offer covers {c}'s sub-region"),
-                Some(ScopeMatch::Region) => format!("offer covers {c}'s region"),
-                Some(ScopeMatch::Global) => "offer is global".to_owned(),
-                None => format!("{c} is outside the scope"),
-            }
-        }
-        FactorKind::Funding => match need.fields.preferred_funding_mode {
-            Some(p) if value >= 1.0 => format!("offer works in the preferred mode {p}"),
-            Some(p) => format!(
-                "offer does not work in the preferred mode {p}; another accepted mode is shared"
-            ),
-            None => "a mutually accepted mode is shared".to_owned(),
-        },
-        FactorKind::Budget => match (need_budget(need, ctx.rates), capacity(offer, ctx.rates)) {
-            (None, _) => "need states no budget".to_owned(),
-            (Some(Err(())), _) | (_, Capacity::NoRate) => format!(
-                "no exchange rate into {} for the amounts; budget not compared",
-                ctx.rates.base
-            ),
-            (_, Capacity::Unlimited) => "offer states no capacity limit".to_owned(),
-            (Some(Ok(b)), Capacity::Amount(a)) => format!(
-                "offer can put {} of the need's {} {} ({:.0}%)",
-                a.min(b),
-                b,
-                ctx.rates.base,
-                value * 100.0
-            ),
-        },
-        FactorKind::Assistance => {
-            let missing: Vec<&str> = need
-                .fields
-                .assistance_kinds
-                .iter()
-                .filter(|k| !offer.fields.assistance_kinds.contains(k))
-                .map(|k| k.code())
-                .collect();
-            if missing.is_empty() {
-                "every kind of help asked for is offered".to_owned()
-            } else {
-                format!("not offered: {}", missing.join(", "))
-            }
-        }
-        FactorKind::Timing => {
-            if need.fields.needed_by.is_none() {
-                "need has no deadline".to_owned()
-            } else {
-                format!(
-                    "offer is available for {:.0}% of the wanted window",
-                    value * 100.0
-                )
-            }
-        }
-        FactorKind::Language => {
-            if value >= 1.0 {
-                "a working language is shared or not stated".to_owned()
-            } else {
-                "no working language in common".to_owned()
-            }
-        }
-    }
-}
-
-impl FactorKind {
-    /// Lower-case name, as in the policy.
-    pub fn name(self) -> &'static str {
-        match self {
-            FactorKind::Thematic => "thematic",
-            FactorKind::Geography => "geography",
-            FactorKind::Funding => "funding",
-            FactorKind::Budget => "budget",
-            FactorKind::Assistance => "assistance",
-            FactorKind::Timing => "timing",
-            FactorKind::Language => "language",
-        }
-    }
 }

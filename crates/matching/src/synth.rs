@@ -1,7 +1,8 @@
 //! A seeded generator of synthetic but realistic data for tests, benchmarks and demos:
 //! the 193 UN member States as requesters, donors with regional and thematic focus,
 //! skewed demand (export controls and border security common, some areas rare), budgets
-//! in several currencies, and for a share of needs a planted ideal offer.
+//! in several currencies, needs that require a kind of help or a language, regional needs
+//! with beneficiary countries, and for a share of needs a planted ideal offer.
 //!
 //! Deterministic: the same seed and sizes give the same data.
 
@@ -212,11 +213,14 @@ pub fn generate(seed: u64, shape: Shape) -> Dataset {
                 1,
                 2,
             ),
-            languages: rng
-                .some_range(&["en", "fr", "es", "ru", "ar"], 1, 2)
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
+            languages: if rng.chance(10) {
+                Vec::new()
+            } else {
+                rng.some_range(&["en", "fr", "es", "ru", "ar"], 1, 2)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            },
             valid_until: Some(today.add_days(200 + i32::try_from(rng.below(900)).unwrap_or(0))),
             lead_time_days: u32::try_from(rng.below(60)).unwrap_or(0),
             ..OfferFields::default()
@@ -313,6 +317,27 @@ pub fn generate(seed: u64, shape: Shape) -> Dataset {
             languages: vec![(*rng.pick(&["en", "fr", "es", "ar"])).to_owned()],
             ..NeedFields::default()
         };
+        let mut f = f;
+        // Some needs insist on a kind of help or their language; some are regional,
+        // serving neighbours in the same region.
+        if rng.chance(15) {
+            f.required_assistance_kinds = f.assistance_kinds.iter().copied().take(1).collect();
+        }
+        if rng.chance(15) {
+            f.required_languages.clone_from(&f.languages);
+        }
+        if rng.chance(10) {
+            let neighbours: Vec<&str> = members
+                .iter()
+                .filter(|m| m.region == c.region && m.iso3 != c.iso3)
+                .map(|m| m.iso3)
+                .collect();
+            f.beneficiary_countries = rng
+                .some_range(&neighbours, 2, 5)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+        }
         let requester = state(c.iso3);
         let mut n = Need::new(
             NeedContext {

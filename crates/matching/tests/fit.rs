@@ -148,7 +148,7 @@ fn a_perfect_pair_scores_one_and_explains_every_factor() {
     with_ctx(|ctx| {
         let e = fit::explain(&n, &o, ctx).expect("candidate");
         assert_eq!(e.score_milli, 1000);
-        assert_eq!(e.factors.len(), 7);
+        assert_eq!(e.factors.len(), 12, "9 factors and 3 gates");
         let sum: f64 = e.factors.iter().map(|f| f.contribution).sum();
         assert!((sum - 1.0).abs() < 1e-9);
         assert_eq!(fit::score(&n, &o, ctx), 1000);
@@ -417,7 +417,7 @@ fn funding_budget_assistance_timing_and_language_factors() {
         FactorKind::Assistance,
     );
     assert!((v - 0.5).abs() < 1e-9);
-    assert_eq!(r, "not offered: EQUIPMENT");
+    assert_eq!(r, "not offered: equipment");
 
     // Need window 2027-01-01..2027-12-31 (365 days); offer until 2027-07-01 covers 182.
     let (v, _) = factor(
@@ -426,19 +426,284 @@ fn funding_budget_assistance_timing_and_language_factors() {
         FactorKind::Timing,
     );
     assert!((v - 182.0 / 365.0).abs() < 1e-9, "{v}");
+}
 
-    let fr = need("KEN", |f| f.languages = vec!["fr".into()]);
-    let (v, r) = factor(
-        &fr,
-        &offer(|f| f.languages = vec!["en".into()]),
-        FactorKind::Language,
-    );
-    assert!(v.abs() < 1e-9, "{r}");
-    // Language weighs 0 by default: the score ignores it.
+// ------------------------------------------------------------------ the gated model
+
+fn explanation(n: &Need, o: &Offer) -> fit::Explanation {
+    with_ctx(|ctx| fit::explain(n, o, ctx).expect("candidate"))
+}
+
+fn score(n: &Need, o: &Offer) -> u32 {
+    with_ctx(|ctx| fit::score(n, o, ctx))
+}
+
+fn line(e: &fit::Explanation, kind: FactorKind) -> fit::Factor {
+    e.factors
+        .iter()
+        .find(|f| f.kind == kind)
+        .cloned()
+        .expect("line")
+}
+
+/// Checks the invariants every explanation keeps: contributions (factors and gates)
+/// sum to the score, and the compact features agree with the filters and bound the score.
+fn consistent(n: &Need, o: &Offer) {
     with_ctx(|ctx| {
-        assert_eq!(
-            fit::score(&fr, &offer(|f| f.languages = vec!["en".into()]), ctx),
-            1000
-        )
+        let e = fit::explain(n, o, ctx).expect("candidate");
+        let sum: f64 = e.factors.iter().map(|f| f.contribution).sum();
+        assert!(
+            (sum * 1000.0 - f64::from(e.score_milli)).abs() <= 0.5 + 1e-9,
+            "contributions sum to {sum}, score {}",
+            e.score_milli
+        );
+        let (nf, of) = (NeedFeatures::of(n), OfferFeatures::of(o));
+        assert!(features::passes(&nf, &of, ctx.today, ctx.stage));
+        let bound = features::upper_bound(&nf, &of, ctx);
+        assert!(bound >= e.score_milli, "bound {bound} < {}", e.score_milli);
     });
+}
+
+#[test]
+fn an_offer_giving_none_of_the_kinds_asked_loses_most_of_its_score() {
+    let n = need("KEN", |f| {
+        f.assistance_kinds = vec![AssistanceKind::Training]
+    });
+    let training = offer(|f| f.assistance_kinds = vec![AssistanceKind::Training]);
+    let equipment = offer(|f| f.assistance_kinds = vec![AssistanceKind::Equipment]);
+    let e = explanation(&n, &equipment);
+    let gate = line(&e, FactorKind::KindsGate);
+    assert!((gate.value - 0.4).abs() < 1e-9, "1 - penalty 0.6");
+    assert_eq!(
+        gate.reason,
+        "offers none of the kinds asked: needs training, offers equipment"
+    );
+    assert!(gate.contribution < 0.0);
+    // Without the kinds, the rest of its fit (0.92 here) cannot lift it near a real match.
+    assert!(score(&n, &equipment) < 400, "{}", score(&n, &equipment));
+    assert_eq!(score(&n, &training), 1000);
+    for o in [&training, &equipment] {
+        consistent(&n, o);
+    }
+}
+
+#[test]
+fn required_kinds_and_languages_are_hard_filters_with_their_reasons() {
+    let n = need("KEN", |f| {
+        f.required_assistance_kinds = vec![AssistanceKind::Equipment];
+        f.languages = vec!["fr".into(), "en".into()];
+        f.required_languages = vec!["fr".into()];
+    });
+    let english_training = offer(|f| {
+        f.assistance_kinds = vec![AssistanceKind::Training];
+        f.languages = vec!["en".into()];
+    });
+    assert_eq!(
+        rejected(&n, &english_training),
+        vec![HardFilter::RequiredKind, HardFilter::RequiredLanguage]
+    );
+    let reasons: Vec<String> = with_ctx(|ctx| {
+        fit::explain(&n, &english_training, ctx)
+            .expect_err("filtered")
+            .into_iter()
+            .map(|r| r.reason)
+            .collect()
+    });
+    assert_eq!(
+        reasons,
+        vec![
+            "need requires EQUIPMENT and the offer does not give it",
+            "need requires work in fr and the offer works in en"
+        ]
+    );
+    // An offer that states no language is not held to the requirement.
+    let unstated = offer(|f| f.languages.clear());
+    consistent(&n, &unstated);
+    assert_eq!(
+        line(&explanation(&n, &unstated), FactorKind::Language).reason,
+        "offer states no working language"
+    );
+    let french = offer(|f| f.languages = vec!["fr".into()]);
+    consistent(&n, &french);
+}
+
+#[test]
+fn language_credit_prefers_the_main_language_and_gates_none_shared() {
+    let n = need("KEN", |f| f.languages = vec!["fr".into(), "en".into()]);
+    let cases = [
+        (
+            vec!["fr"],
+            1.0,
+            1.0,
+            "offer works in the need's main language fr",
+        ),
+        (
+            vec!["en", "es"],
+            0.7,
+            1.0,
+            "offer shares en but not the main language fr",
+        ),
+        (vec![], 0.5, 1.0, "offer states no working language"),
+        (vec!["es"], 0.0, 0.5, "no working language in common"),
+    ];
+    for (langs, credit, multiplier, reason) in cases {
+        let o = offer(|f| f.languages = langs.iter().map(|l| (*l).to_owned()).collect());
+        let e = explanation(&n, &o);
+        let (l, g) = (
+            line(&e, FactorKind::Language),
+            line(&e, FactorKind::LanguageGate),
+        );
+        assert!((l.value - credit).abs() < 1e-9, "{reason}");
+        assert_eq!(l.reason, reason);
+        assert!((g.value - multiplier).abs() < 1e-9, "{reason}");
+        consistent(&n, &o);
+    }
+    let es = offer(|f| f.languages = vec!["es".into()]);
+    assert_eq!(
+        line(&explanation(&n, &es), FactorKind::LanguageGate).reason,
+        "no working language in common: need works in fr, en, offer in es"
+    );
+}
+
+#[test]
+fn a_single_donor_far_below_the_budget_is_gated_by_its_shortfall() {
+    // 100,000 cents needed, single-donor only; the offer can put 12,000.
+    let n = need("KEN", |f| {
+        f.accepted_funding_modes = vec![FundingMode::SingleDonor];
+        f.preferred_funding_mode = Some(FundingMode::SingleDonor);
+    });
+    let small = offer(|f| f.max_contribution = usd(12_000));
+    let e = explanation(&n, &small);
+    let gate = line(&e, FactorKind::BudgetGate);
+    assert!(
+        (gate.value - (1.0 - 0.6 * 0.88)).abs() < 1e-9,
+        "{}",
+        gate.value
+    );
+    assert!(
+        gate.reason.starts_with(
+            "single donor: the offer would fund the need alone and can put only 12% of its budget"
+        ),
+        "{}",
+        gate.reason
+    );
+    assert!(score(&n, &small) < 500, "{}", score(&n, &small));
+    consistent(&n, &small);
+    // When others can fund the rest (joint in common), a small offer is not gated.
+    let joint_need = need("KEN", |f| {
+        f.accepted_funding_modes = vec![FundingMode::JointlyFunded];
+        f.preferred_funding_mode = Some(FundingMode::JointlyFunded);
+    });
+    let joint_small = offer(|f| {
+        f.funding_modes = vec![FundingMode::JointlyFunded];
+        f.max_contribution = usd(12_000);
+    });
+    let e = explanation(&joint_need, &joint_small);
+    assert!((line(&e, FactorKind::BudgetGate).value - 1.0).abs() < 1e-9);
+    assert!((line(&e, FactorKind::Budget).value - 0.12).abs() < 1e-9);
+    consistent(&joint_need, &joint_small);
+}
+
+#[test]
+fn a_regional_request_is_scored_on_the_share_of_its_beneficiaries_in_scope() {
+    // Lead KEN (Eastern Africa) and nine beneficiaries across the continent.
+    let regional = |f: &mut NeedFields| {
+        f.beneficiary_countries = [
+            "ETH", "NGA", "SEN", "CMR", "ZAF", "EGY", "MOZ", "MLI", "AGO",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+    };
+    let n = need("KEN", regional);
+    let continent = offer(|f| {
+        f.scope = GeoScope {
+            regions: vec!["Africa".into()],
+            ..GeoScope::default()
+        }
+    });
+    let two_subregions = offer(|f| {
+        f.scope = GeoScope {
+            subregions: vec!["Eastern Africa".into(), "Western Africa".into()],
+            ..GeoScope::default()
+        }
+    });
+    let (c, t) = (
+        line(&explanation(&n, &continent), FactorKind::Geography),
+        line(&explanation(&n, &two_subregions), FactorKind::Geography),
+    );
+    assert!((c.value - 0.7).abs() < 1e-9);
+    assert_eq!(c.reason, "covers 10 of 10 beneficiary countries");
+    // KEN, ETH, MOZ (Eastern) and NGA, SEN, MLI (Western) at 0.85; four outside.
+    assert!((t.value - 6.0 * 0.85 / 10.0).abs() < 1e-9, "{}", t.value);
+    assert_eq!(
+        t.reason,
+        "covers 6 of 10 beneficiary countries; outside: CMR, ZAF, EGY, AGO"
+    );
+    assert!(score(&n, &continent) > score(&n, &two_subregions));
+    consistent(&n, &continent);
+    consistent(&n, &two_subregions);
+}
+
+#[test]
+fn domain_coverage_names_what_is_missing() {
+    let n = need("KEN", |f| {
+        f.weapon_domains = vec![WeaponDomain::Nuclear, WeaponDomain::Chemical];
+    });
+    let nuclear = offer(|f| f.weapon_domains = vec![WeaponDomain::Nuclear]);
+    let both = offer(|f| {
+        f.weapon_domains = vec![WeaponDomain::Nuclear, WeaponDomain::Chemical];
+    });
+    let d = line(&explanation(&n, &nuclear), FactorKind::Domain);
+    assert!((d.value - 0.5).abs() < 1e-9);
+    assert_eq!(d.reason, "covers NUCLEAR, missing CHEMICAL");
+    assert_eq!(
+        line(&explanation(&n, &both), FactorKind::Domain).reason,
+        "covers every weapon domain asked: NUCLEAR, CHEMICAL"
+    );
+    assert!(score(&n, &both) > score(&n, &nuclear));
+    consistent(&n, &nuclear);
+    consistent(&n, &both);
+}
+
+#[test]
+fn a_specialist_beats_a_generalist_of_equal_coverage() {
+    // Chemical weapons legislation: the treaty body's offer names the sub-areas and the
+    // domain; a general drafting facility covers two whole areas and every domain.
+    let n = need("KEN", |f| {
+        f.area = Some(Area::LegislationEnforcement);
+        f.sub_areas = vec![
+            SubArea::LegislativeDrafting,
+            SubArea::CriminalizationPenalties,
+        ];
+        f.weapon_domains = vec![WeaponDomain::Chemical];
+    });
+    let specialist = offer(|f| {
+        f.sub_areas = vec![
+            SubArea::LegislativeDrafting,
+            SubArea::CriminalizationPenalties,
+            SubArea::RegulatoryAuthority,
+        ];
+        f.weapon_domains = vec![WeaponDomain::Chemical];
+    });
+    let generalist = offer(|f| {
+        f.sub_areas = vec![
+            SubArea::LegislativeDrafting,
+            SubArea::CriminalizationPenalties,
+        ];
+        f.areas = vec![Area::LegislationEnforcement, Area::NationalFramework];
+    });
+    let s = line(&explanation(&n, &specialist), FactorKind::Specificity);
+    let g = line(&explanation(&n, &generalist), FactorKind::Specificity);
+    assert_eq!(
+        s.reason,
+        "specialised: 2 of its 3 sub-areas are the need's; works in 2 areas; 1 of its 1 weapon domains (CHEMICAL) are the need's"
+    );
+    assert_eq!(
+        g.reason,
+        "broad: 2 of its 10 sub-areas are the need's; works in 2 areas; works on every weapon domain"
+    );
+    assert!(s.value > g.value);
+    assert!(score(&n, &specialist) > score(&n, &generalist));
+    consistent(&n, &specialist);
+    consistent(&n, &generalist);
 }

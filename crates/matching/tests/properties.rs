@@ -257,6 +257,17 @@ fn a_second_rematch_takes_every_score_from_the_cache_until_the_policy_changes() 
     engine.rematch_all(&ctx2, &mut third);
     assert_eq!(third.cached, 0);
     assert!(third.scored > 0);
+    // So does a change of a gate's penalty alone.
+    let mut gated = other.clone();
+    gated.gates.no_common_language = 0.9;
+    let ctx3 = FitContext {
+        policy: &gated,
+        ..ctx2
+    };
+    let mut fourth = Work::default();
+    engine.rematch_all(&ctx3, &mut fourth);
+    assert_eq!(fourth.cached, 0);
+    assert!(fourth.scored > 0);
 }
 
 /// The score cache is keyed by slot; a compaction renumbers slots, so a slot can come to

@@ -61,7 +61,9 @@ fn planted_offers_rank_first_and_in_the_top_five() {
     );
 }
 
-/// Measured 0.993 (seed 1540, 297 planted offers; misses are ties at 1.000 with earlier offers).
+/// Measured 0.994 (seed 1540, 322 planted offers). A planted offer names only the need's
+/// own country, so for a regional need an offer reaching more of its beneficiaries may
+/// rightly rank first.
 const FLOOR_TOP1: f64 = 0.95;
 /// Measured 1.000.
 const FLOOR_TOP5: f64 = 0.99;

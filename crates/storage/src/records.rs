@@ -19,10 +19,12 @@ use crate::error::Error;
 /// never fsyncs).
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 
-/// Version byte of the first formats (every record but the audit entry is still V1).
+/// Version byte of the first formats.
 pub const V1: u8 = 1;
 
-/// Version byte of the second formats: the chained audit entry ([`AuditRecordV2`]).
+/// Version byte of the second formats: the chained audit entry ([`AuditRecordV2`]), the
+/// need with requirements ([`NeedRecordV2`]) and the settings with gates
+/// ([`SettingsRecordV2`]).
 pub const V2: u8 = 2;
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> Error {
@@ -396,6 +398,8 @@ impl TryFrom<NeedRecordV1> for Need {
             visibility: code("need.visibility", &r.visibility, d::Visibility::from_code)?,
             public_summary: r.public_summary,
             contact: r.contact.into(),
+            required_assistance_kinds: Vec::new(),
+            required_languages: Vec::new(),
         };
         Ok(Need {
             id: d::NeedId(r.id),
@@ -420,6 +424,57 @@ impl TryFrom<NeedRecordV1> for Need {
             created_by: d::PrincipalId(r.created_by),
             updated_by: d::PrincipalId(r.updated_by),
         })
+    }
+}
+
+/// A need as stored (version 2): version 1 followed by the required kinds of help and
+/// languages. Postcard writes the nested V1 inline, so a V2 body is a V1 body plus the
+/// two lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeedRecordV2 {
+    /// Everything version 1 stored.
+    pub base: NeedRecordV1,
+    /// Required kinds of help, as codes.
+    pub required_assistance_kinds: Vec<String>,
+    /// Required languages (ISO 639-1).
+    pub required_languages: Vec<String>,
+}
+
+impl From<&Need> for NeedRecordV2 {
+    fn from(n: &Need) -> Self {
+        NeedRecordV2 {
+            base: NeedRecordV1::from(n),
+            required_assistance_kinds: to_codes(
+                &n.fields.required_assistance_kinds,
+                d::AssistanceKind::code,
+            ),
+            required_languages: n.fields.required_languages.clone(),
+        }
+    }
+}
+
+impl TryFrom<NeedRecordV2> for Need {
+    type Error = Error;
+    fn try_from(r: NeedRecordV2) -> Result<Self, Error> {
+        let mut n = Need::try_from(r.base)?;
+        n.fields.required_assistance_kinds = codes(
+            "need.required_assistance_kinds",
+            &r.required_assistance_kinds,
+            d::AssistanceKind::from_code,
+        )?;
+        n.fields.required_languages = r.required_languages;
+        Ok(n)
+    }
+}
+
+/// Decodes a stored need of either version (version 1 has no requirements).
+pub fn decode_need(bytes: &[u8]) -> Result<Need, Error> {
+    match bytes.first() {
+        Some(&V2) => {
+            let (_, rec): (u8, NeedRecordV2) = decode("need", bytes)?;
+            Need::try_from(rec)
+        }
+        _ => decode_v1::<NeedRecordV1, Need>("need", bytes),
     }
 }
 
@@ -803,11 +858,51 @@ pub struct SettingsRecordV1 {
     pub updated_at: i64,
 }
 
-impl From<&MatchingSettings> for SettingsRecordV1 {
+impl TryFrom<SettingsRecordV1> for MatchingSettings {
+    type Error = Error;
+    fn try_from(r: SettingsRecordV1) -> Result<Self, Error> {
+        let cur =
+            |c: &str| d::CurrencyCode::parse(c).ok_or_else(|| corrupt("settings currency", c));
+        // Version 1 knew seven additive weights and no gates: it decodes to that model
+        // (domain and specificity weigh 0, every gate off).
+        let w = r.weights;
+        Ok(MatchingSettings {
+            version: r.version,
+            weights: [w[0], w[1], w[2], w[3], w[4], w[5], w[6], 0.0, 0.0],
+            gates: [0.0; 3],
+            top_k: r.top_k,
+            exact_consortium_max: r.exact_consortium_max,
+            base_currency: cur(&r.base_currency)?,
+            rates: r
+                .rates
+                .iter()
+                .map(|(c, n, dd)| Ok((cur(c)?, *n, *dd)))
+                .collect::<Result<_, Error>>()?,
+            updated_at: Timestamp(r.updated_at),
+        })
+    }
+}
+
+/// Matching settings as stored (version 2): nine weights and three gate penalties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct SettingsRecordV2 {
+    pub version: u64,
+    pub weights: [f64; 9],
+    pub gates: [f64; 3],
+    pub top_k: u32,
+    pub exact_consortium_max: u32,
+    pub base_currency: String,
+    pub rates: Vec<(String, u64, u64)>,
+    pub updated_at: i64,
+}
+
+impl From<&MatchingSettings> for SettingsRecordV2 {
     fn from(m: &MatchingSettings) -> Self {
-        SettingsRecordV1 {
+        SettingsRecordV2 {
             version: m.version,
             weights: m.weights,
+            gates: m.gates,
             top_k: m.top_k,
             exact_consortium_max: m.exact_consortium_max,
             base_currency: m.base_currency.as_str().to_owned(),
@@ -821,14 +916,15 @@ impl From<&MatchingSettings> for SettingsRecordV1 {
     }
 }
 
-impl TryFrom<SettingsRecordV1> for MatchingSettings {
+impl TryFrom<SettingsRecordV2> for MatchingSettings {
     type Error = Error;
-    fn try_from(r: SettingsRecordV1) -> Result<Self, Error> {
+    fn try_from(r: SettingsRecordV2) -> Result<Self, Error> {
         let cur =
             |c: &str| d::CurrencyCode::parse(c).ok_or_else(|| corrupt("settings currency", c));
         Ok(MatchingSettings {
             version: r.version,
             weights: r.weights,
+            gates: r.gates,
             top_k: r.top_k,
             exact_consortium_max: r.exact_consortium_max,
             base_currency: cur(&r.base_currency)?,
@@ -839,6 +935,17 @@ impl TryFrom<SettingsRecordV1> for MatchingSettings {
                 .collect::<Result<_, Error>>()?,
             updated_at: Timestamp(r.updated_at),
         })
+    }
+}
+
+/// Decodes stored settings of either version.
+pub fn decode_settings(bytes: &[u8]) -> Result<MatchingSettings, Error> {
+    match bytes.first() {
+        Some(&V2) => {
+            let (_, rec): (u8, SettingsRecordV2) = decode("settings", bytes)?;
+            MatchingSettings::try_from(rec)
+        }
+        _ => decode_v1::<SettingsRecordV1, MatchingSettings>("settings", bytes),
     }
 }
 

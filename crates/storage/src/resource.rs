@@ -6,8 +6,7 @@ use clearinghouse_domain::{FeedbackEntry, Match, MatchingSettings, Need, Offer, 
 use crate::{
     error::Error,
     records::{
-        self, FeedbackRecordV1, MatchRecordV1, NeedRecordV1, OfferRecordV1, PartyRecordV1,
-        PrincipalRecordV1, SettingsRecordV1, V1,
+        self, FeedbackRecordV1, MatchRecordV1, OfferRecordV1, PartyRecordV1, PrincipalRecordV1, V1,
     },
 };
 
@@ -119,10 +118,10 @@ impl Resource for Need {
         e
     }
     fn encode(&self) -> Result<Vec<u8>, Error> {
-        records::encode(V1, &NeedRecordV1::from(self))
+        records::encode(records::V2, &records::NeedRecordV2::from(self))
     }
     fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        records::decode_v1::<NeedRecordV1, Need>("need", bytes)
+        records::decode_need(bytes)
     }
 }
 
@@ -228,10 +227,10 @@ impl Resource for MatchingSettings {
         Vec::new()
     }
     fn encode(&self) -> Result<Vec<u8>, Error> {
-        records::encode(V1, &SettingsRecordV1::from(self))
+        records::encode(records::V2, &records::SettingsRecordV2::from(self))
     }
     fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        records::decode_v1::<SettingsRecordV1, MatchingSettings>("settings", bytes)
+        records::decode_settings(bytes)
     }
 }
 

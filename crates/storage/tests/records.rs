@@ -24,12 +24,44 @@ fn party_v1_golden_bytes() {
     assert_eq!(Party::decode(&bytes).expect("decode"), p);
 }
 
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
 #[test]
-fn need_v1_golden_bytes() {
+fn need_v1_golden_bytes_still_decode_without_requirements() {
     let n = need("01JNEED", &state("KEN"), "Control lists");
+    let decoded = Need::decode(&unhex(GOLDEN_NEED_V1)).expect("decode V1");
+    assert_eq!(decoded, n);
+    assert!(decoded.fields.required_assistance_kinds.is_empty());
+    assert!(decoded.fields.required_languages.is_empty());
+}
+
+#[test]
+fn need_v2_golden_bytes() {
+    let mut n = need("01JNEED", &state("KEN"), "Control lists");
+    n.fields.languages = vec!["fr".into(), "en".into()];
+    n.fields.required_languages = vec!["fr".into()];
+    n.fields.required_assistance_kinds = vec![AssistanceKind::Training];
     let bytes = n.encode().expect("encode");
-    assert_eq!(hex(&bytes), GOLDEN_NEED_V1);
+    assert_eq!(bytes[0], records::V2);
+    assert_eq!(hex(&bytes), GOLDEN_NEED_V2);
     assert_eq!(Need::decode(&bytes).expect("decode"), n);
+    // A V2 body is the V1 body followed by the two lists.
+    let v1 = need("01JNEED", &state("KEN"), "Control lists");
+    let mut v1_like = n.clone();
+    v1_like.fields.required_languages.clear();
+    v1_like.fields.required_assistance_kinds.clear();
+    v1_like.fields.languages = v1.fields.languages;
+    assert_eq!(
+        &v1_like.encode().expect("encode")[1..],
+        [&unhex(GOLDEN_NEED_V1)[1..], &[0u8, 0u8][..]]
+            .concat()
+            .as_slice()
+    );
 }
 
 #[test]
@@ -41,11 +73,31 @@ fn offer_v1_golden_bytes() {
 }
 
 #[test]
-fn settings_v1_golden_bytes() {
+fn settings_v1_golden_bytes_decode_to_the_additive_model() {
+    use clearinghouse_domain::{CurrencyCode, MatchingSettings};
+    let s = MatchingSettings::decode(&unhex(GOLDEN_SETTINGS_V1)).expect("decode V1");
+    assert_eq!(
+        s,
+        MatchingSettings {
+            version: 3,
+            weights: [0.35, 0.2, 0.15, 0.15, 0.1, 0.05, 0.0, 0.0, 0.0],
+            gates: [0.0; 3],
+            top_k: 20,
+            exact_consortium_max: 16,
+            base_currency: CurrencyCode::USD,
+            rates: vec![(CurrencyCode::parse("EUR").expect("eur"), 108, 100)],
+            updated_at: T0,
+        }
+    );
+}
+
+#[test]
+fn settings_v2_golden_bytes() {
     use clearinghouse_domain::{CurrencyCode, MatchingSettings};
     let s = MatchingSettings {
-        version: 3,
-        weights: [0.35, 0.2, 0.15, 0.15, 0.1, 0.05, 0.0],
+        version: 4,
+        weights: [0.24, 0.1, 0.07, 0.1, 0.08, 0.03, 0.12, 0.08, 0.18],
+        gates: [0.6, 0.5, 0.6],
         top_k: 20,
         exact_consortium_max: 16,
         base_currency: CurrencyCode::USD,
@@ -53,7 +105,8 @@ fn settings_v1_golden_bytes() {
         updated_at: T0,
     };
     let bytes = s.encode().expect("encode");
-    assert_eq!(hex(&bytes), GOLDEN_SETTINGS_V1);
+    assert_eq!(bytes[0], records::V2);
+    assert_eq!(hex(&bytes), GOLDEN_SETTINGS_V2);
     assert_eq!(MatchingSettings::decode(&bytes).expect("decode"), s);
 }
 
@@ -132,8 +185,10 @@ fn audit_v2_golden_bytes_and_chain_link() {
 const GOLDEN_AUDIT_V2: &str = "020280f8b2e5bd6808702d62726f6b65720b6e6565642e7375626d6974046e6565640730314a4e4545440102abababababababababababababababababababababababababababababababab54e33e25d652660854eeddbbd19c082b6173e1142fe33216a17a7b70dc1ed78a";
 const GOLDEN_MATCH_V1: &str = "010830314a4d41544348010730314a4e4545440973746174652d4b454e0e4a4f494e544c595f46554e444544010830314a4f464645520973746174652d4652410746554e44494e47010355534480ea30000750454e44494e47000750454e44494e470850524f504f53454401000850524f504f53454480f8b2e5bd6808702d62726f6b657200e90501166f666665722030314a4f464645522028302e373435290642524f4b45520080f8b2e5bd6880f8b2e5bd6808702d62726f6b6572";
 const GOLDEN_SETTINGS_V1: &str = "0103666666666666d63f9a9999999999c93f333333333333c33f333333333333c33f9a9999999999b93f9a9999999999a93f000000000000000014100355534401034555526c6480f8b2e5bd68";
+const GOLDEN_SETTINGS_V2: &str = "0204b81e85eb51b8ce3f9a9999999999b93fec51b81e85ebb13f9a9999999999b93f7b14ae47e17ab43fb81e85eb51b89e3fb81e85eb51b8be3f7b14ae47e17ab43f0ad7a3703d0ac73f333333333333e33f000000000000e03f333333333333e33f14100355534401034555526c6480f8b2e5bd68";
 const GOLDEN_PARTY_V1: &str = "010973746174652d4b454e01055354415445095374617465204b454e034b454e034b454e000080f8b2e5bd6880f8b2e5bd6806702d74657374";
 const GOLDEN_NEED_V1: &str = "010730314a4e454544010973746174652d4b454e00034150490001cec4020d436f6e74726f6c206c697374732d547261696e696e67206f6620637573746f6d73206f66666963657273206f6e20636f6e74726f6c206c6973747301144558504f52545f5452414e53534849504d454e54020d434f4e54524f4c5f4c49535453104558504f52545f4c4943454e53494e47000108545241494e494e47064d454449554d01a6c50201feca02010355534480ade204020c53494e474c455f444f4e4f520e4a4f494e544c595f46554e444544010c53494e474c455f444f4e4f520102656e000000034b454e000750454e44494e470950524f5649444552530000000000054452414654010005445241465480f8b2e5bd6806702d746573740000a8ca020080f8b2e5bd6880f8b2e5bd6806702d7465737406702d74657374";
+const GOLDEN_NEED_V2: &str = "020730314a4e454544010973746174652d4b454e00034150490001cec4020d436f6e74726f6c206c697374732d547261696e696e67206f6620637573746f6d73206f66666963657273206f6e20636f6e74726f6c206c6973747301144558504f52545f5452414e53534849504d454e54020d434f4e54524f4c5f4c49535453104558504f52545f4c4943454e53494e47000108545241494e494e47064d454449554d01a6c50201feca02010355534480ade204020c53494e474c455f444f4e4f520e4a4f494e544c595f46554e444544010c53494e474c455f444f4e4f520202667202656e000000034b454e000750454e44494e470950524f5649444552530000000000054452414654010005445241465480f8b2e5bd6806702d746573740000a8ca020080f8b2e5bd6880f8b2e5bd6806702d7465737406702d746573740108545241494e494e4701026672";
 const GOLDEN_OFFER_V1: &str = "010830314a4f46464552010973746174652d4652410000174578706f727420636f6e74726f6c206f7574726561636816576f726b73686f7073206f6e206c6963656e73696e670000000001144558504f52545f5452414e53534849504d454e5400000108545241494e494e4700010641667269636100010350455200010c53494e474c455f444f4e4f520000000000000a494e44494341544956450000000000054452414654010005445241465480f8b2e5bd6806702d746573740080f8b2e5bd6880f8b2e5bd6806702d7465737406702d74657374";
 
 fn pick<T: Copy + std::fmt::Debug + 'static>(all: &'static [T]) -> impl Strategy<Value = Vec<T>> {
@@ -156,7 +211,9 @@ proptest! {
         let mut f = need_fields(&title);
         f.area = Some(area);
         f.sub_areas = area.sub_areas().take(2).collect::<Vec<SubArea>>();
+        f.required_assistance_kinds = kinds.iter().copied().step_by(2).collect();
         f.assistance_kinds = kinds;
+        f.required_languages = f.languages.clone();
         f.accepted_funding_modes = modes;
         f.weapon_domains = domains;
         f.estimated_budget = budget.map(|b| clearinghouse_domain::Money {

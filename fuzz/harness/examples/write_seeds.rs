@@ -146,6 +146,11 @@ fn requests() -> Vec<Vec<u8>> {
                 assistance_weight: 0.1,
                 timing_weight: 0.05,
                 language_weight: 0.0,
+                domain_weight: 0.0,
+                specificity_weight: 0.0,
+                missing_kinds_penalty: 0.6,
+                no_common_language_penalty: 0.5,
+                single_donor_shortfall_penalty: 0.4,
                 top_k: 20,
                 exact_consortium_max: 16,
                 etag: "1".into(),
@@ -200,7 +205,8 @@ fn stored() -> Vec<Vec<u8>> {
     if let Some(usd) = usd {
         let settings = MatchingSettings {
             version: 3,
-            weights: [0.35, 0.2, 0.15, 0.15, 0.1, 0.05, 0.0],
+            weights: [0.35, 0.2, 0.15, 0.15, 0.1, 0.05, 0.0, 0.0, 0.0],
+            gates: [0.6, 0.5, 0.4],
             top_k: 20,
             exact_consortium_max: 16,
             base_currency: usd,

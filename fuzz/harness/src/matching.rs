@@ -23,7 +23,7 @@ use clearinghouse_domain::{
     offer::OfferContext,
 };
 use clearinghouse_matching::{
-    Engine, ExchangeRates, FitContext, NeedStage, Policy, Rate, Weights,
+    Engine, ExchangeRates, FitContext, Gates, NeedStage, Policy, Rate, Weights,
     naive::{self, Work},
 };
 
@@ -356,21 +356,23 @@ fn policy(u: &mut Unstructured<'_>) -> Result<Policy> {
     if u.ratio(1, 2)? {
         return Ok(Policy::default());
     }
-    let raw: Vec<f64> = (0..7)
+    let raw: Vec<f64> = (0..9)
         .map(|_| u.int_in_range(0u8..=20).map(f64::from))
         .collect::<Result<_>>()?;
     let sum: f64 = raw.iter().sum();
-    let w = |i: usize| if sum > 0.0 { raw[i] / sum } else { 1.0 / 7.0 };
+    let mut weights = [1.0 / 9.0; 9];
+    if sum > 0.0 {
+        for (w, r) in weights.iter_mut().zip(&raw) {
+            *w = r / sum;
+        }
+    }
+    let mut gates = [0.0; 3];
+    for g in &mut gates {
+        *g = f64::from(u.int_in_range(0u8..=10)?) / 10.0;
+    }
     Ok(Policy {
-        weights: Weights {
-            thematic: w(0),
-            geography: w(1),
-            funding: w(2),
-            budget: w(3),
-            assistance: w(4),
-            timing: w(5),
-            language: w(6),
-        },
+        weights: Weights::from_array(weights),
+        gates: Gates::from_array(gates),
         ..Policy::default()
     })
 }

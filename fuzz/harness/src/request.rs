@@ -21,7 +21,7 @@ use clearinghouse_domain::{
     PrincipalId, Timestamp, ValidationError, Violations, need::NeedContext, offer::OfferContext,
     principal::NewPrincipal,
 };
-use clearinghouse_matching::{Policy, Rate, Weights};
+use clearinghouse_matching::Rate;
 use prost::Message;
 
 /// A fixed instant (2026-11-15) so runs are reproducible.
@@ -306,19 +306,7 @@ fn principal_checks(p: &pb::Principal) {
 
 fn policy_checks(p: &pb::MatchingPolicy) {
     status(convert::etag_in("policy.etag", &p.etag));
-    let policy = Policy {
-        weights: Weights {
-            thematic: p.thematic_weight,
-            geography: p.geography_weight,
-            funding: p.funding_weight,
-            budget: p.budget_weight,
-            assistance: p.assistance_weight,
-            timing: p.timing_weight,
-            language: p.language_weight,
-        },
-        top_k: usize::try_from(p.top_k).unwrap_or(0),
-        exact_consortium_max: usize::try_from(p.exact_consortium_max).unwrap_or(0),
-    };
+    let policy = convert::policy::policy_in(p);
     invalid(policy.validate());
 }
 

@@ -139,12 +139,24 @@ pub fn policy(p: &pb::MatchingPolicy) -> Doc {
         ("assistance", p.assistance_weight),
         ("timing", p.timing_weight),
         ("language", p.language_weight),
+        ("domain", p.domain_weight),
+        ("specificity", p.specificity_weight),
+    ];
+    let penalties = [
+        ("missing_kinds", p.missing_kinds_penalty),
+        ("no_common_language", p.no_common_language_penalty),
+        ("single_donor_shortfall", p.single_donor_shortfall_penalty),
     ];
     let mut g = Grid::new(&["FACTOR", "WEIGHT"]);
+    let mut gates = Grid::new(&["GATE", "PENALTY"]);
     let mut csv = Grid::new(&["setting", "value"]);
     for (n, w) in weights {
         g.push(vec![n.to_owned(), format!("{w:.2}")]);
         csv.push(vec![format!("{n}_weight"), format!("{w}")]);
+    }
+    for (n, x) in penalties {
+        gates.push(vec![n.to_owned(), format!("{x:.2}")]);
+        csv.push(vec![format!("{n}_penalty"), format!("{x}")]);
     }
     csv.push(vec!["top_k".into(), p.top_k.to_string()]);
     csv.push(vec![
@@ -155,6 +167,7 @@ pub fn policy(p: &pb::MatchingPolicy) -> Doc {
     Doc {
         blocks: vec![
             Block::Grid(g),
+            Block::Grid(gates),
             Block::Fields(pairs(vec![
                 ("Candidates kept per need", p.top_k.to_string()),
                 (
