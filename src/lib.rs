@@ -17,6 +17,7 @@ pub mod config;
 pub mod convert;
 pub mod error;
 pub mod json;
+pub mod metrics;
 pub mod server;
 pub mod shutdown;
 

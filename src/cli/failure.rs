@@ -52,6 +52,25 @@ pub enum CliError {
 
 impl From<Status> for CliError {
     fn from(status: Status) -> Self {
+        // A call that failed below gRPC (a TLS alert, a lost connection) carries the
+        // reason in its source only: put it in the message, as UNAVAILABLE.
+        if let Some(source) = std::error::Error::source(&status) {
+            let mut cause: &dyn std::error::Error = source;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            let cause = cause.to_string();
+            if !status.message().contains(&cause) {
+                let code = match status.code() {
+                    tonic::Code::Unknown => tonic::Code::Unavailable,
+                    other => other,
+                };
+                let message = format!("{}: {cause}", status.message());
+                return CliError::Status {
+                    status: Status::new(code, message),
+                };
+            }
+        }
         CliError::Status { status }
     }
 }
