@@ -189,16 +189,22 @@ impl TlsServer {
     /// Starts the server and waits until it answers a health check over TLS (with a
     /// certificate from the client CA when there is one).
     async fn start(setup: &Setup) -> TlsServer {
+        Self::start_configured(setup, |_| {}).await
+    }
+
+    /// [`TlsServer::start`] with settings changed by `adjust`.
+    async fn start_configured(setup: &Setup, adjust: impl FnOnce(&mut Config)) -> TlsServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let config = Config {
+        let mut config = Config {
             listen: addr,
             data_dir: dir.path().join("data"),
             cache_capacity_mib: 16,
             tls: tls_config(dir.path(), setup),
             ..Config::default()
         };
+        adjust(&mut config);
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(clearinghouse::server::run_with(
             config,
@@ -432,6 +438,58 @@ async fn a_certificate_naming_a_principal_admits_only_that_principals_key() {
         "{}",
         refused.message()
     );
+    server.stop().await;
+}
+
+/// Reads `socket` until the server closes it (end of stream or reset).
+async fn closed_by_server(mut socket: tokio::net::TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(GUARD, async {
+        loop {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .expect("the server closes the socket");
+}
+
+#[tokio::test]
+async fn the_tls_handshake_counts_against_the_handshake_timeout() {
+    let setup = Setup {
+        server_ca: Ca::new("server CA"),
+        client_ca: None,
+    };
+    let server = TlsServer::start_configured(&setup, |c| {
+        c.connections.handshake_timeout_ms = 300;
+    })
+    .await;
+    // Silent after connecting; then the first bytes of a TLS record and no more.
+    let silent = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    closed_by_server(silent).await;
+    let mut partial = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    tokio::io::AsyncWriteExt::write_all(&mut partial, &[0x16, 0x03, 0x01, 0x02])
+        .await
+        .expect("write");
+    closed_by_server(partial).await;
+    // A real client is served all along.
+    let ch = tls_channel(
+        server.addr,
+        &ClientSide {
+            ca_pem: &server.ca_pem,
+            identity: None,
+        },
+    )
+    .await
+    .expect("connect");
+    assert!(list_parties(ch, &server.admin_key).await.expect("served") > 0);
     server.stop().await;
 }
 
