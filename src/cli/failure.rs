@@ -61,8 +61,10 @@ impl From<Status> for CliError {
             }
             let cause = cause.to_string();
             if !status.message().contains(&cause) {
+                // The connection failed or was closed (e.g. a refused TLS handshake),
+                // whichever code the transport chose.
                 let code = match status.code() {
-                    tonic::Code::Unknown => tonic::Code::Unavailable,
+                    tonic::Code::Unknown | tonic::Code::Cancelled => tonic::Code::Unavailable,
                     other => other,
                 };
                 let message = format!("{}: {cause}", status.message());
@@ -255,6 +257,22 @@ mod tests {
     use tonic_types::{ErrorDetails, FieldViolation};
 
     use super::*;
+
+    #[test]
+    fn a_call_that_failed_below_grpc_says_why_and_exits_unavailable() {
+        for code in [Code::Cancelled, Code::Unknown] {
+            let mut status = Status::new(code, "operation was canceled");
+            status.set_source(std::sync::Arc::new(std::io::Error::other(
+                "received fatal alert: CertificateRequired",
+            )));
+            let e = CliError::from(status);
+            assert_eq!(e.exit(), Exit::Unavailable, "{code:?}");
+            assert_eq!(
+                e.to_string(),
+                "operation was canceled: received fatal alert: CertificateRequired"
+            );
+        }
+    }
 
     #[test]
     fn every_field_violation_is_listed_with_the_resource_named_once() {
