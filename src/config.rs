@@ -21,6 +21,90 @@ pub struct Config {
     pub limits: Limits,
     /// TCP connection handling: how many, how long they may stay silent or idle.
     pub connections: Connections,
+    /// TLS on the listener (off unless a certificate and key are set).
+    pub tls: Tls,
+    /// The Prometheus endpoint (off unless an address is set).
+    pub metrics: Metrics,
+}
+
+/// Whether clients must present a certificate from `client_ca`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientAuth {
+    /// A client may connect without a certificate; one it presents must verify.
+    Optional,
+    /// Every client must present a certificate that verifies.
+    Required,
+}
+
+/// TLS on the gRPC listener: PEM files. Without `cert` and `key` the listener speaks
+/// plain text. With `client_ca`, client certificates are verified against it (mutual
+/// TLS), `client_auth` deciding whether one is required (the default) or optional.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tls {
+    /// The server's certificate chain, leaf first (PEM).
+    pub cert: Option<PathBuf>,
+    /// The server's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: Option<PathBuf>,
+    /// CA certificates that client certificates must chain to (PEM); turns on mutual TLS.
+    pub client_ca: Option<PathBuf>,
+    /// `optional` or `required` (default `required` when `client_ca` is set).
+    pub client_auth: Option<ClientAuth>,
+}
+
+impl Tls {
+    /// Whether the listener speaks TLS.
+    pub fn enabled(&self) -> bool {
+        self.cert.is_some() && self.key.is_some()
+    }
+
+    fn check(&self, p: &mut Vec<String>) {
+        match (&self.cert, &self.key) {
+            (Some(_), None) => p.push("tls.cert is set without tls.key".to_owned()),
+            (None, Some(_)) => p.push("tls.key is set without tls.cert".to_owned()),
+            _ => {}
+        }
+        if self.client_ca.is_some() && self.cert.is_none() {
+            p.push(
+                "tls.client_ca is set without tls.cert and tls.key (mutual TLS needs server TLS)"
+                    .to_owned(),
+            );
+        }
+        if self.client_auth.is_some() && self.client_ca.is_none() {
+            p.push("tls.client_auth is set without tls.client_ca".to_owned());
+        }
+        for (name, path) in [
+            ("cert", &self.cert),
+            ("key", &self.key),
+            ("client_ca", &self.client_ca),
+        ] {
+            if path.as_ref().is_some_and(|f| f.as_os_str().is_empty()) {
+                p.push(format!("tls.{name} must not be empty"));
+            }
+        }
+    }
+}
+
+/// The Prometheus endpoint: `GET /metrics` in the text exposition format, on its own
+/// address so that it can stay on a private interface.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Metrics {
+    /// Address of the endpoint; none turns it off.
+    pub listen: Option<SocketAddr>,
+    /// Seconds between samples of the store (size, records by kind and status) and of
+    /// the matching index.
+    pub sample_interval_secs: u64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            listen: None,
+            sample_interval_secs: 30,
+        }
+    }
 }
 
 /// Transport and abuse limits.
@@ -106,6 +190,8 @@ impl Default for Config {
             log_format: "text".to_owned(),
             limits: Limits::default(),
             connections: Connections::default(),
+            tls: Tls::default(),
+            metrics: Metrics::default(),
         }
     }
 }
@@ -136,6 +222,36 @@ impl Config {
         }
         if let Some(v) = get("CLEARINGHOUSE_LOG_FORMAT") {
             self.log_format = v;
+        }
+        for (var, slot) in [
+            ("CLEARINGHOUSE_TLS_CERT", &mut self.tls.cert),
+            ("CLEARINGHOUSE_TLS_KEY", &mut self.tls.key),
+            ("CLEARINGHOUSE_TLS_CLIENT_CA", &mut self.tls.client_ca),
+        ] {
+            if let Some(v) = get(var) {
+                // An empty value turns the setting off.
+                *slot = (!v.is_empty()).then(|| PathBuf::from(v));
+            }
+        }
+        if let Some(v) = get("CLEARINGHOUSE_TLS_CLIENT_AUTH") {
+            match v.as_str() {
+                "" => self.tls.client_auth = None,
+                "optional" => self.tls.client_auth = Some(ClientAuth::Optional),
+                "required" => self.tls.client_auth = Some(ClientAuth::Required),
+                _ => problems.push(format!(
+                    "CLEARINGHOUSE_TLS_CLIENT_AUTH={v}: use optional or required"
+                )),
+            }
+        }
+        if let Some(v) = get("CLEARINGHOUSE_METRICS_LISTEN") {
+            if v.is_empty() {
+                self.metrics.listen = None;
+            } else {
+                match v.parse() {
+                    Ok(a) => self.metrics.listen = Some(a),
+                    Err(e) => problems.push(format!("CLEARINGHOUSE_METRICS_LISTEN={v}: {e}")),
+                }
+            }
         }
         if problems.is_empty() {
             Ok(())
@@ -173,6 +289,17 @@ impl Config {
             p.push("limits.rate_per_principal and burst_per_principal must be positive".to_owned());
         }
         self.connections.check(&mut p);
+        self.tls.check(&mut p);
+        if !(1..=86_400).contains(&self.metrics.sample_interval_secs) {
+            p.push("metrics.sample_interval_secs must be between 1 and 86400".to_owned());
+        }
+        if self
+            .metrics
+            .listen
+            .is_some_and(|m| m == self.listen && m.port() != 0)
+        {
+            p.push("metrics.listen must differ from listen".to_owned());
+        }
         if p.is_empty() {
             Ok(())
         } else {
@@ -235,6 +362,11 @@ mod tests {
         let cfg = Config::from_toml(text).expect("example parses");
         cfg.validate().expect("example is valid");
         assert_eq!(cfg.listen.port(), 50051);
+        assert!(
+            !cfg.tls.enabled(),
+            "the example serves plain text on loopback"
+        );
+        assert_eq!(cfg.metrics.listen, None, "the example leaves metrics off");
     }
 
     #[test]
@@ -251,6 +383,69 @@ mod tests {
         let err = cfg.validate().expect_err("two problems");
         assert!(err.contains("cache_capacity_mib") && err.contains("log_format"));
         assert!(Config::from_toml("nonsense = 1").is_err());
+    }
+
+    #[test]
+    fn tls_half_configured_is_refused_naming_the_missing_half() {
+        let cert_only = Config::from_toml("[tls]\ncert = \"/etc/ch/cert.pem\"").expect("parses");
+        let err = cert_only.validate().expect_err("no key");
+        assert!(err.contains("tls.cert is set without tls.key"), "{err}");
+        let key_only = Config::from_toml("[tls]\nkey = \"/etc/ch/key.pem\"").expect("parses");
+        let err = key_only.validate().expect_err("no cert");
+        assert!(err.contains("tls.key is set without tls.cert"), "{err}");
+        let ca_only = Config::from_toml("[tls]\nclient_ca = \"/etc/ch/ca.pem\"").expect("parses");
+        let err = ca_only.validate().expect_err("no server TLS");
+        assert!(
+            err.contains("tls.client_ca is set without tls.cert"),
+            "{err}"
+        );
+        let auth_only = Config::from_toml(
+            "[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\nclient_auth = \"optional\"",
+        )
+        .expect("parses");
+        let err = auth_only.validate().expect_err("no client CA");
+        assert!(
+            err.contains("tls.client_auth is set without tls.client_ca"),
+            "{err}"
+        );
+        assert!(
+            Config::from_toml("[tls]\nclient_auth = \"sometimes\"").is_err(),
+            "only optional and required"
+        );
+        let full = Config::from_toml(
+            "[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\nclient_ca = \"ca.pem\"\nclient_auth = \"required\"",
+        )
+        .expect("parses");
+        full.validate().expect("complete TLS settings are valid");
+        assert!(full.tls.enabled());
+        assert_eq!(full.tls.client_auth, Some(ClientAuth::Required));
+    }
+
+    #[test]
+    fn tls_and_metrics_settings_come_from_the_environment_too() {
+        let mut cfg = Config::default();
+        cfg.apply_env(|k| match k {
+            "CLEARINGHOUSE_TLS_CERT" => Some("/run/tls/cert.pem".into()),
+            "CLEARINGHOUSE_TLS_KEY" => Some("/run/tls/key.pem".into()),
+            "CLEARINGHOUSE_TLS_CLIENT_CA" => Some("/run/tls/ca.pem".into()),
+            "CLEARINGHOUSE_TLS_CLIENT_AUTH" => Some("optional".into()),
+            "CLEARINGHOUSE_METRICS_LISTEN" => Some("127.0.0.1:9464".into()),
+            _ => None,
+        })
+        .expect("env");
+        assert_eq!(cfg.tls.cert, Some(PathBuf::from("/run/tls/cert.pem")));
+        assert_eq!(cfg.tls.key, Some(PathBuf::from("/run/tls/key.pem")));
+        assert_eq!(cfg.tls.client_ca, Some(PathBuf::from("/run/tls/ca.pem")));
+        assert_eq!(cfg.tls.client_auth, Some(ClientAuth::Optional));
+        assert_eq!(cfg.metrics.listen.map(|a| a.port()), Some(9464));
+        cfg.validate().expect("valid");
+        let err = cfg
+            .apply_env(|k| (k == "CLEARINGHOUSE_TLS_CLIENT_AUTH").then(|| "always".into()))
+            .expect_err("bad value");
+        assert!(err.contains("CLEARINGHOUSE_TLS_CLIENT_AUTH"), "{err}");
+        cfg.apply_env(|k| (k == "CLEARINGHOUSE_METRICS_LISTEN").then(String::new))
+            .expect("empty turns it off");
+        assert_eq!(cfg.metrics.listen, None);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod convert;
 pub mod demo;
 pub mod error;
 pub mod json;
+pub mod metrics;
 pub mod server;
 pub mod shutdown;
 

@@ -1,11 +1,16 @@
 //! `run`: opens storage, seeds reference data, wires the services behind the auth layer,
 //! health and reflection, serves until shutdown, then drains and flushes storage last.
 //! `main` and the end-to-end tests call it identically, on a listener they bound first.
-//! Connections come through [`accept`] (limit, socket options, handshake timeout) as
-//! [`connection::Connection`]s (idle timeout).
+//! Connections come through [`accept`] (limit, socket options, TLS and preface within
+//! the handshake timeout) as [`connection::Connection`]s (idle timeout). With
+//! `[metrics] listen`, [`metrics_endpoint`] serves Prometheus metrics on its own port.
 
 pub mod accept;
 pub mod connection;
+pub mod metrics_endpoint;
+pub mod peer;
+pub mod tls;
+pub mod transport;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -13,7 +18,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tonic::transport::Server;
 use tonic_health::{ServingStatus, server::HealthReporter};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use clearinghouse_storage::{Store, StoreOptions};
 
@@ -46,11 +51,14 @@ async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
     }
 }
 
-/// Seams for tests: faults injected below the service.
-#[derive(Debug, Clone, Default)]
+/// Seams for tests: faults injected below the service, listeners bound by the caller.
+#[derive(Debug, Default)]
 pub struct RunOptions {
     /// A fault run before every storage sync (tests of the fatal-fsync path).
     pub sync_fault: Option<Arc<dyn clearinghouse_storage::SyncFault>>,
+    /// A listener for the metrics endpoint, bound by the caller (instead of binding
+    /// `[metrics] listen`).
+    pub metrics_listener: Option<TcpListener>,
 }
 
 /// Runs the service on `listener` until `shutdown` resolves (or storage loses durability).
@@ -72,6 +80,27 @@ pub async fn run_with(
     config
         .validate()
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let tls = tls::acceptor(&config.tls)?;
+    let addr = listener.local_addr().context("listener address")?;
+    if tls.is_none() && !addr.ip().is_loopback() {
+        warn!(
+            %addr,
+            "listening without TLS on a non-loopback address: API keys cross the network in clear text; set [tls] cert and key"
+        );
+    }
+    let metrics_listener = match (options.metrics_listener, config.metrics.listen) {
+        (Some(l), _) => Some(l),
+        (None, Some(a)) => Some(
+            TcpListener::bind(a)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {a}"))?,
+        ),
+        (None, None) => None,
+    };
+    let metrics_handle = match &metrics_listener {
+        Some(_) => Some(crate::metrics::install()?),
+        None => None,
+    };
     let data_dir = config.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
@@ -116,7 +145,6 @@ pub async fn run_with(
     .await
     .context("use-case setup task failed")?
     .map_err(|e| anyhow::anyhow!("cannot set up the use cases: {e}"))?;
-    let addr = listener.local_addr().context("listener address")?;
     let limits = &config.limits;
     let max_msg = limits.max_message_bytes;
     let auth = Arc::new(Authenticator::new(
@@ -199,7 +227,20 @@ pub async fn run_with(
         }
     });
 
-    let incoming = accept::incoming(listener, &config.connections, streams_stop.subscribe());
+    let metrics = match (metrics_listener, metrics_handle) {
+        (Some(l), Some(handle)) => {
+            info!(addr = %l.local_addr().context("metrics listener address")?, "serving metrics");
+            Some(metrics_endpoint::MetricsEndpoint::start(
+                l,
+                handle,
+                app.clone(),
+                Duration::from_secs(config.metrics.sample_interval_secs),
+                streams_stop.subscribe(),
+            ))
+        }
+        _ => None,
+    };
+    let incoming = accept::incoming(listener, &config.connections, tls, streams_stop.subscribe());
     let conns = &config.connections;
     let shutdown_reporter = reporter.clone();
     let signal = async move {
@@ -212,7 +253,13 @@ pub async fn run_with(
         info!("health set to NOT_SERVING; streams told to end; draining in-flight calls");
     };
 
-    info!(%addr, max_connections = conns.max_connections, "serving gRPC");
+    info!(
+        %addr,
+        max_connections = conns.max_connections,
+        tls = config.tls.enabled(),
+        client_ca = config.tls.client_ca.is_some(),
+        "serving gRPC"
+    );
     Server::builder()
         .timeout(Duration::from_secs(limits.request_timeout_secs))
         .max_concurrent_streams(limits.max_concurrent_streams)
@@ -261,6 +308,9 @@ pub async fn run_with(
     watchdog.abort();
     expiry.abort();
     follower.abort();
+    if let Some(m) = metrics {
+        m.stop();
+    }
     if *fatal_rx.borrow() {
         return Err(anyhow::anyhow!(
             "storage can no longer guarantee durability; restart the service so recovery runs"

@@ -64,7 +64,9 @@ impl AdminService for AdminApi {
         let who = caller(&req)?;
         let (tx, rx) = tokio::sync::mpsc::channel(CHANNEL_CAPACITY);
         let app = self.app.clone();
-        tokio::spawn(async move { app.export_backup(who, tx).await });
+        tokio::spawn(tracing::Instrument::in_current_span(async move {
+            app.export_backup(who, tx).await
+        }));
         let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(backup_out);
         Ok(Response::new(Box::pin(stream)))
     }

@@ -116,7 +116,9 @@ impl MatchService for MatchApi {
         let after = req.into_inner().after_sequence;
         let (tx, rx) = tokio::sync::mpsc::channel(crate::app::watch::STREAM_BUFFER);
         let app = self.app.clone();
-        tokio::spawn(async move { app.watch_matches(who, after, tx).await });
+        tokio::spawn(tracing::Instrument::in_current_span(async move {
+            app.watch_matches(who, after, tx).await
+        }));
         let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(|item| {
             item.map(|ev| pb::WatchMatchesResponse {
                 sequence: ev.entry.sequence,

@@ -117,7 +117,9 @@ impl App {
         let stopping = self.live.stopping();
         let store = std::sync::Arc::clone(&self.store);
         let handle = Handle::current();
+        let span = tracing::Span::current();
         let task = tokio::task::spawn_blocking(move || {
+            let _call = span.enter();
             let started = Instant::now();
             tracing::info!(principal_id = %who.id, "backup started");
             let mut sender = ChunkSender {

@@ -407,7 +407,11 @@ impl App {
                         .engine
                         .read()
                         .unwrap_or_else(PoisonError::into_inner);
-                    e.offers_for_need_after(&need, ctx, size + 1, after, &mut Work::default())
+                    let started = std::time::Instant::now();
+                    let r =
+                        e.offers_for_need_after(&need, ctx, size + 1, after, &mut Work::default());
+                    crate::metrics::candidate_query("offers_for_need", started.elapsed());
+                    r
                 };
                 let more = ranked.len() > size;
                 let mut items = Vec::new();
@@ -459,14 +463,17 @@ impl App {
                         .read()
                         .unwrap_or_else(PoisonError::into_inner);
                     let keep = |n: &Need| visibility::can_see_need(&who, n);
-                    e.needs_for_offer_after(
+                    let started = std::time::Instant::now();
+                    let r = e.needs_for_offer_after(
                         &offer,
                         ctx,
                         size + 1,
                         after,
                         &keep,
                         &mut Work::default(),
-                    )
+                    );
+                    crate::metrics::candidate_query("needs_for_offer", started.elapsed());
+                    r
                 };
                 let more = ranked.len() > size;
                 let mut items = Vec::new();

@@ -93,10 +93,14 @@ impl App {
         F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
     {
         let (store, matching) = (Arc::clone(&self.store), Arc::clone(&self.matching));
+        // The call's span (request id) goes along, so lines logged here name the call.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
-            let out = f(&store);
-            matching.follow(&store);
-            out
+            span.in_scope(|| {
+                let out = f(&store);
+                matching.follow(&store);
+                out
+            })
         })
         .await
         .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
@@ -109,7 +113,8 @@ impl App {
         F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
     {
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || f(&store))
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| f(&store)))
             .await
             .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
     }

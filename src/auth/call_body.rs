@@ -1,7 +1,8 @@
 //! The response body of one call, as the auth layer hands it back: it bounds and tags the
 //! status in the trailers ([`super::reply::finish`]), keeps the call counted as in flight
-//! on its connection until the body ends, and writes the call's one log line when it is
-//! dropped (request id, method, principal id, code, reason, duration; never a key).
+//! on its connection until the body ends, and when it is dropped writes the call's one
+//! log line (request id, method, principal id, code, reason, duration; never a key) and
+//! records it in the metrics (method and code only).
 
 use std::{
     pin::Pin,
@@ -12,13 +13,17 @@ use std::{
 use http_body::{Body, Frame, SizeHint};
 use prost::bytes::Bytes;
 use tonic::{Code, Status};
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use super::{
     reply::{self, Outcome},
     request_id::RequestId,
 };
 use crate::server::connection::CallGuard;
+
+/// The log target of the per-call lines, so that they can be filtered on their own
+/// (`RUST_LOG=info,clearinghouse::call=warn` keeps only failures).
+pub const TARGET: &str = "clearinghouse::call";
 
 /// Who made a call and what it was, for its log line.
 #[derive(Debug)]
@@ -37,23 +42,33 @@ pub struct CallLog {
 
 impl CallLog {
     fn write(&self) {
-        let ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let took = self.started.elapsed();
+        crate::metrics::call(
+            &self.method,
+            self.outcome.as_ref().map(|o| o.code),
+            self.outcome.as_ref().map_or("", |o| o.reason.as_str()),
+            took,
+        );
+        let ms = took.as_secs_f64() * 1000.0;
         let principal = self.principal.as_deref().unwrap_or("-");
+        let (id, method) = (self.request_id.as_str(), self.method.as_str());
         match &self.outcome {
-            Some(o) if o.code == Code::Ok => debug!(
-                request_id = %self.request_id, method = %self.method, principal,
-                code = ?o.code, duration_ms = ms, "call"
+            Some(o) if o.code == Code::Ok => info!(
+                target: TARGET, request_id = id, method, principal, code = "OK",
+                duration_ms = ms, "call"
             ),
             Some(o) if matches!(o.code, Code::Internal | Code::Unknown | Code::DataLoss) => warn!(
-                request_id = %self.request_id, method = %self.method, principal,
-                code = ?o.code, reason = %o.reason, duration_ms = ms, "call failed"
+                target: TARGET, request_id = id, method, principal,
+                code = crate::metrics::code_label(o.code), reason = %o.reason,
+                duration_ms = ms, "call failed"
             ),
             Some(o) => info!(
-                request_id = %self.request_id, method = %self.method, principal,
-                code = ?o.code, reason = %o.reason, duration_ms = ms, "call refused"
+                target: TARGET, request_id = id, method, principal,
+                code = crate::metrics::code_label(o.code), reason = %o.reason,
+                duration_ms = ms, "call refused"
             ),
             None => info!(
-                request_id = %self.request_id, method = %self.method, principal,
+                target: TARGET, request_id = id, method, principal, code = "CANCELLED",
                 duration_ms = ms, "call ended without a status (client went away)"
             ),
         }

@@ -1,6 +1,7 @@
 //! The tower layer: give the call a request id and a span, count it as in flight on its
 //! connection, authenticate the bearer key, check the method table, apply the rate limit,
-//! then hand the request on with its [`Caller`] and [`RequestId`] in the extensions. On
+//! check the key against the principals a client certificate names (mutual TLS), then
+//! hand the request on with its [`Caller`] and [`RequestId`] in the extensions. On
 //! the way back every error status is bounded and tagged with the request id
 //! ([`reply`]), and the call writes one log line ([`CallBody`]).
 
@@ -156,6 +157,7 @@ where
         let method = req.uri().path().to_owned();
         let conn = req.extensions().get::<ConnInfo>().cloned();
         let guard = conn.as_ref().map(|c| c.activity.begin());
+        let tls_peer = conn.as_ref().and_then(|c| c.tls.clone());
         if let Some(c) = &conn {
             // `tonic::Request::remote_addr` looks for tonic's own TCP info.
             req.extensions_mut().insert(c.tcp.clone());
@@ -180,6 +182,15 @@ where
                     inner.call(req).await?
                 } else {
                     match auth.check(&log.method, req.headers()) {
+                        Ok(p) if tls_peer.as_ref().is_some_and(|t| !t.admits(&p.id.0)) => {
+                            log.principal = Some(p.id.0.clone());
+                            ApiError::Unauthenticated(
+                                "the API key does not belong to a principal named by the client certificate"
+                                    .to_owned(),
+                            )
+                            .into_status()
+                            .into_http()
+                        }
                         Ok(p) => {
                             log.principal = Some(p.id.0.clone());
                             req.extensions_mut().insert(Caller(p));

@@ -1,5 +1,7 @@
-//! The connection to the server: one HTTP/2 channel and the generated clients, each call
-//! carrying `authorization: Bearer <key>`. The client never opens the database.
+//! The connection to the server: one HTTP/2 channel (TLS for an `https://` address,
+//! trusting the given CA or else the system's roots, with a client certificate for
+//! mutual TLS) and the generated clients, each call carrying `authorization: Bearer
+//! <key>`. The client never opens the database.
 
 use std::time::Duration;
 
@@ -7,10 +9,13 @@ use tonic::{
     Request, Status,
     metadata::{Ascii, MetadataValue},
     service::{Interceptor, interceptor::InterceptedService},
-    transport::{Channel, Endpoint},
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
 };
 
-use super::{failure::CliError, settings::Settings};
+use super::{
+    failure::CliError,
+    settings::{Settings, TlsFiles},
+};
 use crate::pb;
 
 /// Adds the bearer key to every call.
@@ -61,12 +66,17 @@ pub async fn connect(settings: &Settings) -> Result<Api, CliError> {
     let header: MetadataValue<Ascii> = format!("Bearer {key}")
         .parse()
         .map_err(|_| CliError::NoKey("the API key contains characters a key never has".into()))?;
-    let endpoint = Endpoint::from_shared(settings.server.clone())
+    let mut endpoint = Endpoint::from_shared(settings.server.clone())
         .map_err(|e| CliError::usage(format!("--server {}: {e}", settings.server)))?
         .connect_timeout(Duration::from_secs(10))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true);
+    if settings.server.starts_with("https://") {
+        endpoint = endpoint
+            .tls_config(tls_config(&settings.tls)?)
+            .map_err(|e| CliError::usage(format!("--server {}: {e}", settings.server)))?;
+    }
     let channel = endpoint.connect().await.map_err(|e| CliError::Connect {
         server: settings.server.clone(),
         detail: root_cause(&e),
@@ -99,6 +109,28 @@ pub async fn connect(settings: &Settings) -> Result<Api, CliError> {
         ),
         intake: pb::intake_service_client::IntakeServiceClient::with_interceptor(channel, b),
     })
+}
+
+/// The TLS configuration of `files`: the CA given, else the system's roots; the client
+/// certificate and key when both are given.
+fn tls_config(files: &TlsFiles) -> Result<ClientTlsConfig, CliError> {
+    let config = ClientTlsConfig::new();
+    let config = match &files.ca_cert {
+        Some(ca) => config.ca_certificate(Certificate::from_pem(read_pem(ca, "CA certificate")?)),
+        None => config.with_native_roots(),
+    };
+    Ok(match &files.identity {
+        Some((cert, key)) => config.identity(Identity::from_pem(
+            read_pem(cert, "client certificate")?,
+            read_pem(key, "client key")?,
+        )),
+        None => config,
+    })
+}
+
+fn read_pem(path: &std::path::Path, what: &str) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path)
+        .map_err(|e| CliError::Io(format!("cannot read the {what} {}: {e}", path.display())))
 }
 
 /// The innermost cause of an error chain (e.g. "Connection refused (os error 111)").

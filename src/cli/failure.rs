@@ -52,6 +52,27 @@ pub enum CliError {
 
 impl From<Status> for CliError {
     fn from(status: Status) -> Self {
+        // A call that failed below gRPC (a TLS alert, a lost connection) carries the
+        // reason in its source only: put it in the message, as UNAVAILABLE.
+        if let Some(source) = std::error::Error::source(&status) {
+            let mut cause: &dyn std::error::Error = source;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            let cause = cause.to_string();
+            if !status.message().contains(&cause) {
+                // The connection failed or was closed (e.g. a refused TLS handshake),
+                // whichever code the transport chose.
+                let code = match status.code() {
+                    tonic::Code::Unknown | tonic::Code::Cancelled => tonic::Code::Unavailable,
+                    other => other,
+                };
+                let message = format!("{}: {cause}", status.message());
+                return CliError::Status {
+                    status: Status::new(code, message),
+                };
+            }
+        }
         CliError::Status { status }
     }
 }
@@ -236,6 +257,22 @@ mod tests {
     use tonic_types::{ErrorDetails, FieldViolation};
 
     use super::*;
+
+    #[test]
+    fn a_call_that_failed_below_grpc_says_why_and_exits_unavailable() {
+        for code in [Code::Cancelled, Code::Unknown] {
+            let mut status = Status::new(code, "operation was canceled");
+            status.set_source(std::sync::Arc::new(std::io::Error::other(
+                "received fatal alert: CertificateRequired",
+            )));
+            let e = CliError::from(status);
+            assert_eq!(e.exit(), Exit::Unavailable, "{code:?}");
+            assert_eq!(
+                e.to_string(),
+                "operation was canceled: received fatal alert: CertificateRequired"
+            );
+        }
+    }
 
     #[test]
     fn every_field_violation_is_listed_with_the_resource_named_once() {

@@ -7,14 +7,17 @@
 //! default_profile = "broker"
 //!
 //! [profiles.broker]
-//! server = "http://127.0.0.1:50051"
+//! server = "https://clearinghouse.example.org:50051"
 //! api_key_file = "broker.key"   # relative to this file's directory
 //! output = "table"
-//! # ca_cert, client_cert, client_key: reserved for TLS
+//! ca_cert = "ca.pem"            # trust this CA instead of the system's roots
+//! client_cert = "broker.pem"    # mutual TLS: certificate and key, both or neither
+//! client_key = "broker-key.pem"
 //! ```
 //!
 //! The API key itself never comes from a flag (it would land in shell history): only
-//! from a file or `CLEARINGHOUSE_API_KEY`.
+//! from a file or `CLEARINGHOUSE_API_KEY`. TLS files are PEM; they need an `https://`
+//! server address.
 
 use std::{
     collections::BTreeMap,
@@ -79,6 +82,34 @@ pub struct ClientArgs {
         help_heading = CONNECTION
     )]
     pub output: Option<Format>,
+    /// CA certificate(s) to trust for an https:// server, instead of the system's roots
+    /// (PEM).
+    #[arg(
+        long,
+        global = true,
+        env = "CLEARINGHOUSE_CA_CERT",
+        value_name = "FILE",
+        help_heading = CONNECTION
+    )]
+    pub ca_cert: Option<PathBuf>,
+    /// Client certificate for mutual TLS (PEM); needs --client-key.
+    #[arg(
+        long,
+        global = true,
+        env = "CLEARINGHOUSE_CLIENT_CERT",
+        value_name = "FILE",
+        help_heading = CONNECTION
+    )]
+    pub client_cert: Option<PathBuf>,
+    /// Private key of the client certificate (PEM); needs --client-cert.
+    #[arg(
+        long,
+        global = true,
+        env = "CLEARINGHOUSE_CLIENT_KEY",
+        value_name = "FILE",
+        help_heading = CONNECTION
+    )]
+    pub client_key: Option<PathBuf>,
 }
 
 /// One profile of the client config file.
@@ -91,11 +122,11 @@ pub struct Profile {
     pub api_key_file: Option<PathBuf>,
     /// Default output format.
     pub output: Option<Format>,
-    /// CA certificate for TLS (reserved).
+    /// CA certificate(s) to trust for TLS; relative to the config file.
     pub ca_cert: Option<PathBuf>,
-    /// Client certificate for mutual TLS (reserved).
+    /// Client certificate for mutual TLS; relative to the config file.
     pub client_cert: Option<PathBuf>,
-    /// Client key for mutual TLS (reserved).
+    /// Private key of the client certificate; relative to the config file.
     pub client_key: Option<PathBuf>,
 }
 
@@ -118,6 +149,24 @@ pub struct Settings {
     pub key: Option<KeySource>,
     /// Output format.
     pub output: Format,
+    /// TLS files, when the server is `https://`.
+    pub tls: TlsFiles,
+}
+
+/// The client's TLS files (PEM).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// CA certificate(s) to trust instead of the system's roots.
+    pub ca_cert: Option<PathBuf>,
+    /// Client certificate and its key, for mutual TLS.
+    pub identity: Option<(PathBuf, PathBuf)>,
+}
+
+impl TlsFiles {
+    /// Whether any TLS file is set.
+    pub fn any(&self) -> bool {
+        self.ca_cert.is_some() || self.identity.is_some()
+    }
 }
 
 /// Where the API key is read from.
@@ -229,20 +278,35 @@ pub fn resolve(
             ))
         })?,
     };
-    if let Some(field) = [
-        ("ca_cert", &profile.ca_cert),
-        ("client_cert", &profile.client_cert),
-        ("client_key", &profile.client_key),
-    ]
-    .iter()
-    .find_map(|(n, v)| v.as_ref().map(|_| *n))
-    {
-        return Err(CliError::usage(format!(
-            "profile '{}' sets {field}, but this client does not speak TLS yet; remove it",
-            profile_name.unwrap_or_default()
-        )));
-    }
     let base = path.and_then(Path::parent).unwrap_or(Path::new("."));
+    let from_profile = |p: &Option<PathBuf>| p.as_ref().map(|f| expand(f, base));
+    let ca_cert = args
+        .ca_cert
+        .clone()
+        .or_else(|| from_profile(&profile.ca_cert));
+    let client_cert = args
+        .client_cert
+        .clone()
+        .or_else(|| from_profile(&profile.client_cert));
+    let client_key = args
+        .client_key
+        .clone()
+        .or_else(|| from_profile(&profile.client_key));
+    let identity = match (client_cert, client_key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(CliError::usage(
+                "a client certificate needs its key: add --client-key (or client_key in the profile)",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(CliError::usage(
+                "a client key needs its certificate: add --client-cert (or client_cert in the profile)",
+            ));
+        }
+    };
+    let tls = TlsFiles { ca_cert, identity };
     let key = if let Some(f) = &args.api_key_file {
         Some(KeySource::File(f.clone()))
     } else if let Some(k) = env("CLEARINGHOUSE_API_KEY").filter(|k| !k.is_empty()) {
@@ -255,14 +319,21 @@ pub fn resolve(
             .as_ref()
             .map(|f| KeySource::File(expand(f, base)))
     };
+    let server = args
+        .server
+        .clone()
+        .or(profile.server)
+        .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
+    if tls.any() && !server.starts_with("https://") {
+        return Err(CliError::usage(format!(
+            "TLS files are set but the server {server} is not https://; use an https:// address"
+        )));
+    }
     Ok(Settings {
-        server: args
-            .server
-            .clone()
-            .or(profile.server)
-            .unwrap_or_else(|| DEFAULT_SERVER.to_owned()),
+        server,
         key,
         output: args.output.or(profile.output).unwrap_or(Format::Table),
+        tls,
     })
 }
 
@@ -335,6 +406,7 @@ server = "http://10.0.0.5:50051"
             api_key_file: Some(PathBuf::from("/flag.key")),
             output: Some(Format::Csv),
             profile: Some("staging".into()),
+            ..Default::default()
         };
         let s = resolve(&args, &env, Some(&path)).expect("settings");
         assert_eq!(s.server, "http://flag:1");
@@ -368,11 +440,48 @@ server = "http://10.0.0.5:50051"
     }
 
     #[test]
-    fn tls_settings_are_refused_until_the_client_speaks_tls() {
-        let (_dir, path) =
-            write_config("default_profile = \"p\"\n[profiles.p]\nca_cert = \"/etc/ca.pem\"\n");
-        let e = resolve(&ClientArgs::default(), &no_env, Some(&path)).expect_err("tls");
-        assert!(e.to_string().contains("ca_cert"), "{e}");
+    fn tls_files_come_from_the_profile_relative_to_it_and_flags_win() {
+        let (dir, path) = write_config(
+            "default_profile = \"p\"\n[profiles.p]\nserver = \"https://ch.example:50051\"\nca_cert = \"ca.pem\"\nclient_cert = \"me.pem\"\nclient_key = \"/keys/me.key\"\n",
+        );
+        let s = resolve(&ClientArgs::default(), &no_env, Some(&path)).expect("settings");
+        assert_eq!(s.tls.ca_cert, Some(dir.path().join("ca.pem")));
+        assert_eq!(
+            s.tls.identity,
+            Some((dir.path().join("me.pem"), PathBuf::from("/keys/me.key")))
+        );
+        let args = ClientArgs {
+            ca_cert: Some(PathBuf::from("/flag/ca.pem")),
+            ..Default::default()
+        };
+        let s = resolve(&args, &no_env, Some(&path)).expect("settings");
+        assert_eq!(s.tls.ca_cert, Some(PathBuf::from("/flag/ca.pem")));
+    }
+
+    #[test]
+    fn a_client_certificate_without_its_key_or_tls_files_for_plain_http_are_usage_errors() {
+        let args = ClientArgs {
+            server: Some("https://ch.example:50051".into()),
+            client_cert: Some(PathBuf::from("me.pem")),
+            ..Default::default()
+        };
+        let e = resolve(&args, &no_env, None).expect_err("no key");
+        assert!(matches!(e, CliError::Usage(_)));
+        assert!(e.to_string().contains("--client-key"), "{e}");
+        let args = ClientArgs {
+            server: Some("https://ch.example:50051".into()),
+            client_key: Some(PathBuf::from("me.key")),
+            ..Default::default()
+        };
+        let e = resolve(&args, &no_env, None).expect_err("no cert");
+        assert!(e.to_string().contains("--client-cert"), "{e}");
+        let args = ClientArgs {
+            ca_cert: Some(PathBuf::from("ca.pem")),
+            ..Default::default()
+        };
+        let e = resolve(&args, &no_env, None).expect_err("http");
+        assert!(matches!(e, CliError::Usage(_)));
+        assert!(e.to_string().contains("https://"), "{e}");
     }
 
     #[test]

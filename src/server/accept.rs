@@ -6,9 +6,11 @@
 //! - Every accepted socket gets `TCP_NODELAY` (each gRPC response leaves as more than one
 //!   write; with Nagle's algorithm the last one would wait for the client's delayed ACK,
 //!   ~40 ms per call) and the configured TCP keepalive.
-//! - A socket must send the 24-byte HTTP/2 preface within the handshake timeout, or it is
-//!   closed; only then is it handed to the HTTP/2 server (as a [`Connection`], which
-//!   replays the preface and enforces the idle timeout).
+//! - A socket must finish its handshake within the handshake timeout — the TLS handshake
+//!   when the listener speaks TLS, then the 24-byte HTTP/2 preface — or it is closed; only
+//!   then is it handed to the HTTP/2 server (as a [`Connection`], which replays the
+//!   preface and enforces the idle timeout). The TLS handshake runs in the socket's own
+//!   task, so a slow client never holds up the loop.
 //! - When `accept` itself fails for lack of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM),
 //!   the loop pauses, doubling from 5 ms up to the configured maximum, instead of
 //!   spinning.
@@ -26,14 +28,83 @@ use std::{
 
 use socket2::{SockRef, TcpKeepalive};
 use tokio::{
+    io::{AsyncRead, AsyncReadExt},
     net::{TcpListener, TcpStream},
-    sync::{Semaphore, mpsc, watch},
+    sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch},
 };
+use tokio_rustls::TlsAcceptor;
 use tokio_stream::Stream;
 use tracing::{debug, info, warn};
 
-use super::connection::{Connection, IdleLimits, PREFACE};
-use crate::config::Connections;
+use super::{
+    connection::{Connection, IdleLimits, PREFACE},
+    peer::{self, TlsPeer},
+    transport::Transport,
+};
+use crate::{config::Connections, metrics};
+
+/// A place under the connection limit, held by one socket from `accept` until it closes;
+/// while held, the socket counts as open.
+#[derive(Debug)]
+pub struct Slot {
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Slot {
+    fn new(permit: OwnedSemaphorePermit) -> Slot {
+        metrics::connection_opened();
+        Slot { _permit: permit }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        metrics::connection_released();
+    }
+}
+
+/// Why a socket was closed before it reached the HTTP/2 server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// The handshake did not finish within the handshake timeout.
+    Timeout,
+    /// The TLS handshake failed (not TLS, untrusted or missing client certificate, ...).
+    Tls,
+    /// The verified client certificate could not be parsed for its principals.
+    Certificate,
+    /// The client closed before the preface.
+    Closed,
+    /// The socket failed before the preface.
+    Socket,
+    /// The first bytes are not the HTTP/2 preface.
+    NotHttp2,
+}
+
+impl Refusal {
+    /// The metric label.
+    fn label(self) -> &'static str {
+        match self {
+            Refusal::Timeout => "handshake_timeout",
+            Refusal::Tls => "tls_handshake_failed",
+            Refusal::Certificate => "client_certificate_unreadable",
+            Refusal::Closed => "closed_before_preface",
+            Refusal::Socket => "socket_error",
+            Refusal::NotHttp2 => "not_http2",
+        }
+    }
+
+    /// The log line's reason.
+    fn text(self) -> &'static str {
+        match self {
+            Refusal::Timeout => "no handshake within the handshake timeout",
+            Refusal::Tls => "TLS handshake failed",
+            Refusal::Certificate => "client certificate unreadable",
+            Refusal::Closed => "closed before the HTTP/2 preface",
+            Refusal::Socket => "socket error before the HTTP/2 preface",
+            Refusal::NotHttp2 => "not an HTTP/2 client preface",
+        }
+    }
+}
 
 /// Connections ready for the HTTP/2 server, in the order their preface completed.
 #[derive(Debug)]
@@ -86,17 +157,20 @@ impl Policy {
     }
 }
 
-/// Starts accepting on `listener` with the limits of `settings`; the loop ends when `stop`
-/// turns true or the returned stream is dropped, and closes the listener then.
+/// Starts accepting on `listener` with the limits of `settings`, speaking TLS through
+/// `tls` when given; the loop ends when `stop` turns true or the returned stream is
+/// dropped, and closes the listener then.
 pub fn incoming(
     listener: TcpListener,
     settings: &Connections,
+    tls: Option<TlsAcceptor>,
     stop: watch::Receiver<bool>,
 ) -> Incoming {
     let (tx, rx) = mpsc::channel(64);
     let slots = Arc::new(Semaphore::new(settings.max_connections));
+    metrics::connection_limit(settings.max_connections);
     let policy = Policy::new(settings);
-    tokio::spawn(accept_loop(listener, slots, policy, tx, stop));
+    tokio::spawn(accept_loop(listener, slots, policy, tls, tx, stop));
     Incoming { rx }
 }
 
@@ -116,6 +190,7 @@ async fn accept_loop(
     listener: TcpListener,
     slots: Arc<Semaphore>,
     policy: Policy,
+    tls: Option<TlsAcceptor>,
     tx: mpsc::Sender<Connection>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -129,6 +204,7 @@ async fn accept_loop(
         }
         if slots.available_permits() == 0 && !at_limit {
             at_limit = true;
+            metrics::connection_limit_reached();
             warn!("connection limit reached; not accepting until a connection closes");
         }
         let slot = tokio::select! {
@@ -151,20 +227,32 @@ async fn accept_loop(
         match accepted {
             Ok((stream, peer)) => {
                 backoff = floor;
+                let slot = Slot::new(slot);
                 let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
                 if let Err(e) = policy.configure(&stream) {
+                    metrics::connection_closed(Refusal::Socket.label());
                     debug!(conn = id, %peer, error = %e, "cannot set socket options; closing");
                     continue;
                 }
-                let (policy, tx) = (policy.clone(), tx.clone());
+                let (policy, tx, tls) = (policy.clone(), tx.clone(), tls.clone());
                 tokio::spawn(async move {
-                    match read_preface(&stream, policy.handshake).await {
-                        Ok(()) => {
-                            let conn = Connection::new(stream, id, policy.idle, slot);
+                    let shake = tokio::time::timeout(policy.handshake, handshake(stream, tls))
+                        .await
+                        .unwrap_or(Err((Refusal::Timeout, None)));
+                    match shake {
+                        Ok((stream, tls)) => {
+                            let conn = Connection::new(stream, tls, id, policy.idle, slot);
                             let _ = tx.send(conn).await;
                         }
-                        Err(why) => {
-                            info!(conn = id, %peer, reason = why, "closing connection");
+                        Err((why, detail)) => {
+                            metrics::connection_closed(why.label());
+                            info!(
+                                conn = id,
+                                %peer,
+                                reason = why.text(),
+                                detail = detail.as_deref(),
+                                "closing connection"
+                            );
                         }
                     }
                 });
@@ -186,32 +274,48 @@ async fn accept_loop(
     debug!("accept loop stopped");
 }
 
-/// Reads the 24-byte client preface within `limit`; `Err` says why the connection is
-/// dropped.
-async fn read_preface(stream: &TcpStream, limit: Duration) -> Result<(), &'static str> {
+/// The TLS handshake (when the listener speaks TLS), then the HTTP/2 preface; the caller
+/// bounds the whole by the handshake timeout. `Err` says why the socket is dropped.
+async fn handshake(
+    stream: TcpStream,
+    tls: Option<TlsAcceptor>,
+) -> Result<(Transport, Option<TlsPeer>), (Refusal, Option<String>)> {
+    match tls {
+        None => {
+            let mut stream = stream;
+            read_preface(&mut stream).await?;
+            Ok((Transport::Plain(stream), None))
+        }
+        Some(acceptor) => {
+            let mut stream = acceptor
+                .accept(stream)
+                .await
+                .map_err(|e| (Refusal::Tls, Some(e.to_string())))?;
+            let peer = peer::from_handshake(stream.get_ref().1.peer_certificates())
+                .map_err(|e| (Refusal::Certificate, Some(e.to_string())))?;
+            read_preface(&mut stream).await?;
+            Ok((Transport::Tls(Box::new(stream)), Some(peer)))
+        }
+    }
+}
+
+/// Reads the 24-byte client preface, refusing at the first byte that differs.
+async fn read_preface<S: AsyncRead + Unpin>(
+    stream: &mut S,
+) -> Result<(), (Refusal, Option<String>)> {
     let mut buf = [0u8; PREFACE.len()];
     let mut got = 0;
-    let read = async {
-        while got < buf.len() {
-            stream
-                .readable()
-                .await
-                .map_err(|_| "socket error before the HTTP/2 preface")?;
-            match stream.try_read(&mut buf[got..]) {
-                Ok(0) => return Err("closed before the HTTP/2 preface"),
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => return Err("socket error before the HTTP/2 preface"),
-            }
-            if buf[..got] != PREFACE[..got] {
-                return Err("not an HTTP/2 client preface");
-            }
+    while got < buf.len() {
+        match stream.read(&mut buf[got..]).await {
+            Ok(0) => return Err((Refusal::Closed, None)),
+            Ok(n) => got += n,
+            Err(e) => return Err((Refusal::Socket, Some(e.to_string()))),
         }
-        Ok(())
-    };
-    tokio::time::timeout(limit, read)
-        .await
-        .map_err(|_| "no HTTP/2 preface within the handshake timeout")?
+        if buf[..got] != PREFACE[..got] {
+            return Err((Refusal::NotHttp2, None));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -230,7 +334,11 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop_tx, stop_rx) = watch::channel(false);
-        (incoming(listener, &settings(max), stop_rx), addr, stop_tx)
+        (
+            incoming(listener, &settings(max), None, stop_rx),
+            addr,
+            stop_tx,
+        )
     }
 
     async fn next(inc: &mut Incoming) -> Connection {

@@ -1,6 +1,6 @@
-//! One accepted TCP connection as the HTTP/2 server sees it: the socket, the HTTP/2
-//! preface already read from it (replayed first), the slot it holds under the connection
-//! limit, and the idle timeout.
+//! One accepted connection as the HTTP/2 server sees it: the transport (plain TCP or TLS),
+//! the HTTP/2 preface already read from it (replayed first), the slot it holds under the
+//! connection limit, the client's certificate identity under TLS, and the idle timeout.
 //!
 //! The idle clock runs whenever the connection has no call in flight. [`Activity`] counts
 //! calls: the auth layer takes a [`CallGuard`] for every request (found through the
@@ -24,11 +24,12 @@ use std::{
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::TcpStream,
-    sync::OwnedSemaphorePermit,
     time::Sleep,
 };
 use tonic::transport::server::{Connected, TcpConnectInfo};
 use tracing::info;
+
+use super::{accept::Slot, peer::TlsPeer, transport::Transport};
 
 /// The client connection preface every HTTP/2 connection starts with (RFC 9113 §3.4).
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -124,12 +125,15 @@ pub struct ConnInfo {
     pub tcp: TcpConnectInfo,
     /// Calls in flight on the connection.
     pub activity: Arc<Activity>,
+    /// The client's certificate identity, on a TLS connection.
+    pub tls: Option<TlsPeer>,
 }
 
 /// An accepted connection whose HTTP/2 preface has arrived.
 #[derive(Debug)]
 pub struct Connection {
-    stream: TcpStream,
+    stream: Transport,
+    tls: Option<TlsPeer>,
     id: u64,
     peer: Option<SocketAddr>,
     replayed: usize,
@@ -137,22 +141,24 @@ pub struct Connection {
     limits: IdleLimits,
     idle: Pin<Box<Sleep>>,
     timed_out: bool,
-    _slot: OwnedSemaphorePermit,
+    _slot: Slot,
 }
 
 impl Connection {
     /// Wraps `stream`, whose first 24 bytes (the preface) were read already; `slot` is held
-    /// until the connection closes.
+    /// until the connection closes; `tls` is the client's identity on a TLS connection.
     pub fn new(
-        stream: TcpStream,
+        stream: Transport,
+        tls: Option<TlsPeer>,
         id: u64,
         limits: IdleLimits,
-        slot: OwnedSemaphorePermit,
+        slot: Slot,
     ) -> Connection {
         let now = Instant::now();
         Connection {
-            peer: stream.peer_addr().ok(),
+            peer: stream.socket().peer_addr().ok(),
             stream,
+            tls,
             id,
             replayed: 0,
             activity: Arc::new(Activity::new(now)),
@@ -165,7 +171,7 @@ impl Connection {
 
     /// The socket (to inspect its options).
     pub fn socket(&self) -> &TcpStream {
-        &self.stream
+        self.stream.socket()
     }
 
     /// `Ready(error)` once the connection has been idle past its limit.
@@ -185,6 +191,11 @@ impl Connection {
                     if !self.timed_out {
                         self.timed_out = true;
                         let first = !self.activity.started.load(Ordering::Relaxed);
+                        crate::metrics::connection_closed(if first {
+                            "no_call_after_handshake"
+                        } else {
+                            "idle"
+                        });
                         info!(
                             conn = self.id,
                             peer = ?self.peer,
@@ -209,8 +220,9 @@ impl Connected for Connection {
     fn connect_info(&self) -> ConnInfo {
         ConnInfo {
             id: self.id,
-            tcp: self.stream.connect_info(),
+            tcp: self.stream.socket().connect_info(),
             activity: Arc::clone(&self.activity),
+            tls: self.tls.clone(),
         }
     }
 }

@@ -38,6 +38,7 @@ async fn a_failed_fsync_fails_the_write_stops_the_server_and_keeps_acknowledged_
         dir.path(),
         RunOptions {
             sync_fault: Some(fault.clone()),
+            ..RunOptions::default()
         },
     )
     .await;

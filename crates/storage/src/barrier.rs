@@ -5,12 +5,42 @@
 //! releases the whole batch. Concurrent writers therefore share one fsync. A failed sync is
 //! fatal: every waiter of that batch and every later caller gets
 //! [`DurabilityError`], and the barrier never reports success again.
+//!
+//! Each sync is reported to a [`SyncObserver`] (writes in the batch, duration, outcome):
+//! the one given to [`GroupCommit::start_observed`], else the process-wide one set with
+//! [`observe_syncs`] (the service's metrics), so this crate depends on no metrics crate.
 
 use std::{
     io,
-    sync::{Arc, Condvar, Mutex, MutexGuard},
+    sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock},
     thread::JoinHandle,
+    time::{Duration, Instant},
 };
+
+/// What one sync did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Writes the sync made durable (or failed): tickets issued since the previous one.
+    pub writes: u64,
+    /// Time the sync took (flush and fsync).
+    pub took: Duration,
+    /// Whether it succeeded.
+    pub ok: bool,
+}
+
+/// Receives a [`SyncReport`] after every sync, on the committer thread: keep it quick.
+pub trait SyncObserver: Send + Sync + std::fmt::Debug {
+    /// Called once per sync.
+    fn synced(&self, report: &SyncReport);
+}
+
+static PROCESS_OBSERVER: OnceLock<Arc<dyn SyncObserver>> = OnceLock::new();
+
+/// Sets the observer of every barrier in the process that was started without its own;
+/// only the first call takes effect (returns whether this one did).
+pub fn observe_syncs(observer: Arc<dyn SyncObserver>) -> bool {
+    PROCESS_OBSERVER.set(observer).is_ok()
+}
 
 /// Makes everything written so far durable.
 pub trait Syncer: Send + 'static {
@@ -75,13 +105,23 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the committer thread around `syncer`.
-    pub fn start(mut syncer: Box<dyn Syncer>) -> io::Result<GroupCommit> {
+    /// Starts the committer thread around `syncer`, reporting to the process-wide
+    /// observer if one is set.
+    pub fn start(syncer: Box<dyn Syncer>) -> io::Result<GroupCommit> {
+        GroupCommit::start_observed(syncer, None)
+    }
+
+    /// Starts the committer thread around `syncer`, reporting each sync to `observer`
+    /// (or, when `None`, to the process-wide observer).
+    pub fn start_observed(
+        mut syncer: Box<dyn Syncer>,
+        observer: Option<Arc<dyn SyncObserver>>,
+    ) -> io::Result<GroupCommit> {
         let shared = Arc::new(Shared::default());
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("storage-committer".into())
-            .spawn(move || committer_loop(&s, syncer.as_mut()))?;
+            .spawn(move || committer_loop(&s, syncer.as_mut(), observer.as_deref()))?;
         Ok(GroupCommit {
             shared,
             thread: Some(thread),
@@ -154,9 +194,9 @@ impl Drop for GroupCommit {
     }
 }
 
-fn committer_loop(shared: &Shared, syncer: &mut dyn Syncer) {
+fn committer_loop(shared: &Shared, syncer: &mut dyn Syncer, observer: Option<&dyn SyncObserver>) {
     loop {
-        let target = {
+        let (target, writes) = {
             let mut st = shared.lock();
             while st.requested == st.durable && !st.stopping && st.failed.is_none() {
                 st = shared
@@ -167,8 +207,9 @@ fn committer_loop(shared: &Shared, syncer: &mut dyn Syncer) {
             if st.failed.is_some() || (st.stopping && st.requested == st.durable) {
                 return;
             }
-            st.requested
+            (st.requested, st.requested - st.durable)
         };
+        let started = Instant::now();
         // A panicking syncer is a failed sync: the waiters must hear about it rather
         // than wait for ever on a committer that is gone.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| syncer.sync()))
@@ -180,6 +221,11 @@ fn committer_loop(shared: &Shared, syncer: &mut dyn Syncer) {
                     .unwrap_or_else(|| "unknown panic".to_owned());
                 Err(io::Error::other(format!("sync panicked: {what}")))
             });
+        let report = SyncReport {
+            writes,
+            took: started.elapsed(),
+            ok: result.is_ok(),
+        };
         let mut st = shared.lock();
         st.syncs += 1;
         match result {
@@ -190,6 +236,13 @@ fn committer_loop(shared: &Shared, syncer: &mut dyn Syncer) {
             }
         }
         shared.done.notify_all();
+        drop(st);
+        // The process-wide observer is looked up per sync, so one set after this barrier
+        // started still hears from it.
+        let process = PROCESS_OBSERVER.get().map(|o| o.as_ref());
+        if let Some(o) = observer.or(process) {
+            o.synced(&report);
+        }
     }
 }
 
@@ -336,6 +389,65 @@ mod tests {
             "16 writes took {} syncs",
             gc.stats().syncs
         );
+    }
+
+    /// Keeps every report it is given.
+    #[derive(Debug, Default)]
+    struct Reports(Mutex<Vec<SyncReport>>);
+
+    impl SyncObserver for Reports {
+        fn synced(&self, report: &SyncReport) {
+            self.0.lock().expect("reports").push(*report);
+        }
+    }
+
+    #[test]
+    fn every_sync_is_reported_with_the_writes_it_covered_and_its_outcome() {
+        let (verdict_tx, verdict_rx) = mpsc::channel();
+        let (event_tx, events) = mpsc::channel();
+        let reports = Arc::new(Reports::default());
+        let gc = Arc::new(
+            GroupCommit::start_observed(
+                Box::new(Gate {
+                    verdicts: verdict_rx,
+                    events: event_tx.clone(),
+                }),
+                Some(Arc::clone(&reports) as Arc<dyn SyncObserver>),
+            )
+            .expect("start"),
+        );
+        // One write, then five queued behind its sync: two batches of 1 and 5.
+        waiter(&gc, &event_tx);
+        assert!(matches!(events.recv().expect("event"), Event::SyncStarted));
+        for _ in 0..5 {
+            waiter(&gc, &event_tx);
+        }
+        wait_for_tickets(&gc, 6);
+        verdict_tx.send(Ok(())).expect("verdict");
+        let mut answered = 0;
+        while answered < 6 {
+            match events.recv().expect("event") {
+                Event::SyncStarted => verdict_tx.send(Ok(())).expect("verdict"),
+                Event::Answered(r) => {
+                    assert_eq!(r, Ok(()));
+                    answered += 1;
+                }
+            }
+        }
+        // A failing sync is reported as failed.
+        waiter(&gc, &event_tx);
+        assert!(matches!(events.recv().expect("event"), Event::SyncStarted));
+        verdict_tx
+            .send(Err(io::Error::other("disk gone")))
+            .expect("verdict");
+        assert!(matches!(
+            events.recv().expect("event"),
+            Event::Answered(Err(_))
+        ));
+        drop(gc);
+        let got = reports.0.lock().expect("reports").clone();
+        let writes: Vec<(u64, bool)> = got.iter().map(|r| (r.writes, r.ok)).collect();
+        assert_eq!(writes, vec![(1, true), (5, true), (1, false)]);
     }
 
     #[test]
