@@ -175,7 +175,7 @@ fn draft_text(text: &str, r: &pb::SuggestNeedsResponse, color: bool) -> String {
 }
 
 /// A draft as the need to create.
-fn need_of(n: &pb::NeedSuggestion, requester: &str, text: &str) -> pb::Need {
+pub(crate) fn need_of(n: &pb::NeedSuggestion, requester: &str, text: &str) -> pb::Need {
     let description: String = n
         .excerpts
         .iter()

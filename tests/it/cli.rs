@@ -299,6 +299,141 @@ async fn a_file_with_bad_rows_is_refused_whole_with_every_bad_row_listed_and_not
 }
 
 /// Reads everything a child prints until it exits (it stops after `--count`).
+#[tokio::test]
+async fn a_folder_of_request_texts_becomes_one_draft_need_per_area_once_and_a_bad_text_stops_it_all()
+ {
+    let (server, _dir, cli, _admin, broker) = setup().await;
+    let folder = sample("requests");
+
+    // --dry-run reads every text through the server and creates nothing.
+    let dry = cli
+        .run(Some(&broker), &["import", "needs", &folder, "--dry-run"])
+        .await
+        .ok();
+    assert!(
+        dry.stderr
+            .contains("3 text(s) read into 5 valid need(s); nothing was created"),
+        "{dry:?}"
+    );
+    assert_eq!(need_count(&server).await, 0);
+
+    let first = cli
+        .run(Some(&broker), &["import", "needs", &folder, "--submit"])
+        .await
+        .ok();
+    assert!(
+        first
+            .stdout
+            .contains("needs: created 5, already existed 0, failed 0"),
+        "{first:?}"
+    );
+    let again = cli
+        .run(Some(&broker), &["import", "needs", &folder])
+        .await
+        .ok();
+    assert!(
+        again
+            .stdout
+            .contains("needs: created 0, already existed 5, failed 0"),
+        "{again:?}"
+    );
+    let listed = cli
+        .run(Some(&broker), &["need", "list", "--all", "-o", "json"])
+        .await
+        .ok();
+    let needs = listed.json()["needs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(needs.len(), 5, "{listed:?}");
+    let mut kenya: Vec<(String, String)> = needs
+        .iter()
+        .filter(|n| n["requesterPartyId"] == "state-KEN")
+        .map(|n| {
+            (
+                n["externalId"].as_str().unwrap_or_default().to_owned(),
+                n["area"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    kenya.sort();
+    assert_eq!(
+        kenya.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        [
+            "kenya-note-verbale.txt#1",
+            "kenya-note-verbale.txt#2",
+            "kenya-note-verbale.txt#3"
+        ],
+        "{listed:?}"
+    );
+    assert!(
+        kenya
+            .iter()
+            .any(|(_, area)| area == "THEMATIC_AREA_BORDER_LAW_ENFORCEMENT"),
+        "{kenya:?}"
+    );
+    assert!(
+        needs.iter().all(|n| n["status"] == "NEED_STATUS_SUBMITTED"),
+        "{listed:?}"
+    );
+
+    // A folder with a good text beside an unreadable, an empty, a stateless and an
+    // off-topic one is refused whole, each problem named by its file.
+    let bad = cli.home.path().join("texts");
+    std::fs::create_dir(&bad).expect("mkdir");
+    std::fs::copy(sample("requests/jamaica-email.txt"), bad.join("a-good.txt")).expect("copy");
+    std::fs::write(bad.join("b-binary.txt"), [0xff, 0xfe, 0x00]).expect("write");
+    std::fs::write(bad.join("c-empty.txt"), "  \n").expect("write");
+    std::fs::write(
+        bad.join("d-no-state.txt"),
+        "We request a training course for customs officers on detecting radioactive material at our borders.",
+    )
+    .expect("write");
+    std::fs::write(
+        bad.join("e-weather.txt"),
+        "Hello, how are you? We like the weather.",
+    )
+    .expect("write");
+    std::fs::write(bad.join("notes.md"), "not read: only .txt files are").expect("write");
+    let run = cli
+        .run(
+            Some(&broker),
+            &["import", "needs", bad.to_str().expect("path")],
+        )
+        .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    for expected in [
+        "4 of 5 row(s) are invalid; nothing was sent",
+        "b-binary.txt: is not UTF-8 text",
+        "c-empty.txt: is empty",
+        "d-no-state.txt: names no requesting State; pass --requester PARTY_ID",
+        "e-weather.txt: asks for nothing the reader recognizes",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}: {run:?}");
+    }
+    assert!(!run.stderr.contains("a-good.txt"), "{run:?}");
+    assert_eq!(need_count(&server).await, 5);
+
+    // --requester names the party of texts that name none; offers refuse folders.
+    let named = cli
+        .run(
+            Some(&broker),
+            &[
+                "import",
+                "needs",
+                bad.to_str().expect("path"),
+                "--requester",
+                "state-GHA",
+                "--dry-run",
+            ],
+        )
+        .await;
+    assert!(!named.stderr.contains("d-no-state.txt"), "{named:?}");
+    let offers = cli.run(Some(&broker), &["import", "offers", &folder]).await;
+    assert_eq!(offers.code, 2, "{offers:?}");
+    assert!(offers.stderr.contains("read into needs only"), "{offers:?}");
+}
+
 async fn read_to_end(mut child: std::process::Child) -> String {
     let mut out = child.stdout.take().expect("piped stdout");
     let reader = tokio::task::spawn_blocking(move || {

@@ -9,6 +9,7 @@
 pub mod check;
 pub mod read;
 pub mod send;
+pub mod texts;
 
 use std::{
     io::IsTerminal,
@@ -58,7 +59,8 @@ pub enum FileFormat {
 pub struct ImportArgs {
     /// What the file holds.
     pub what: What,
-    /// The file: .csv or .json.
+    /// The file: .csv or .json; for needs also a folder of request texts (.txt), each
+    /// read into draft needs as `need suggest` reads one.
     pub file: PathBuf,
     /// File format [default: from the extension].
     #[arg(long, value_enum)]
@@ -75,12 +77,16 @@ pub struct ImportArgs {
     /// Activate each offer created (DRAFT -> ACTIVE).
     #[arg(long)]
     pub activate: bool,
+    /// Requesting party of needs read from texts (default: the State each text names).
+    #[arg(long, value_name = "PARTY_ID")]
+    pub requester: Option<String>,
 }
 
 /// Short help: examples.
 pub const EXAMPLES: &str = "Examples:
   clearinghouse import needs samples/needs.csv --dry-run
-  clearinghouse import offers samples/offers.json --activate";
+  clearinghouse import offers samples/offers.json --activate
+  clearinghouse import needs samples/requests/ --dry-run";
 
 /// Long help: the columns of each file, the exit codes, then the examples.
 pub fn long_help() -> String {
@@ -92,6 +98,12 @@ pub fn long_help() -> String {
          server fills (id, etag, status, ...) are ignored, so `list --output csv` reads back.\n\
          Rows are created in DRAFT unless --submit or --activate is given.\n\n\
          Need columns:\n{}\nOffer columns:\n{}\n\
+         A folder of texts (needs only): every .txt file in it is read by the server's\n\
+         intake reader (IntakeService.SuggestNeeds, so even --dry-run needs the server)\n\
+         into one DRAFT need per thematic area it asks for, with external_id\n\
+         '<file name>#<n>'; the requesting State is the one the text names, or\n\
+         --requester. A text that names none, asks for nothing recognized, or yields an\n\
+         invalid need stops the whole import before anything is created.\n\n\
          Re-running a file creates nothing twice: a row whose external_id exists already\n\
          counts as 'already existed'. Exit code 2 when any row is invalid (nothing sent);\n\
          1 when some rows failed on the server (the shared code of the failures when they\n\
@@ -119,6 +131,20 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> Result<(), CliError> 
         (What::Offers, _, true) => Then::Activate,
         _ => Then::Nothing,
     };
+    if args.file.is_dir() {
+        return match args.what {
+            What::Needs => texts::import(settings, &args, then).await,
+            What::Offers => Err(CliError::usage(format!(
+                "{} is a folder: folders of texts are read into needs only; offers come from .csv or .json",
+                args.file.display()
+            ))),
+        };
+    }
+    if args.requester.is_some() {
+        return Err(CliError::usage(
+            "--requester is for a folder of texts; in a file, give requester_party_id per row",
+        ));
+    }
     match args.what {
         What::Needs => import::<pb::Need>(settings, &args, then).await,
         What::Offers => import::<pb::Offer>(settings, &args, then).await,
@@ -147,15 +173,20 @@ fn format_of(args: &ImportArgs) -> Result<FileFormat, CliError> {
 
 /// The problems as an error: a summary line, then one line per problem.
 pub fn problems_error(file: &str, rows: usize, problems: &[Problem]) -> CliError {
-    let mut bad: Vec<usize> = problems.iter().map(|p| p.line).collect();
+    let mut bad: Vec<(usize, &str)> = problems
+        .iter()
+        .map(|p| (p.line, p.external_id.as_str()))
+        .collect();
     bad.dedup();
     let mut lines = vec![format!(
         "{file}: {} of {rows} row(s) are invalid; nothing was sent",
         bad.len()
     )];
     for p in problems {
-        let at = if p.line == 0 {
+        let at = if p.line == 0 && p.external_id.is_empty() {
             String::new()
+        } else if p.line == 0 {
+            format!("{}: ", p.external_id)
         } else if p.external_id.is_empty() {
             format!("line {}: ", p.line)
         } else {
@@ -198,12 +229,24 @@ async fn import<M: Importable + Sendable>(
         return Ok(());
     }
     let api = connect::connect(settings).await?;
+    send_and_summarize(settings, args, &api, prepared, then).await
+}
+
+/// Sends every prepared row with the run's concurrency, showing progress, then prints
+/// the summary and turns it into the exit status.
+pub async fn send_and_summarize<M: Importable + Sendable>(
+    settings: &Settings,
+    args: &ImportArgs,
+    api: &connect::Api,
+    prepared: Vec<Prepared<M>>,
+    then: Then,
+) -> Result<(), CliError> {
     let total = prepared.len();
     let progress = Arc::new(Progress::new(total));
     let ticker = progress.clone();
     let started = Instant::now();
     let results = send::send_all(
-        &api,
+        api,
         prepared,
         args.concurrency,
         then,
