@@ -6,9 +6,10 @@
 //! - Every accepted socket gets `TCP_NODELAY` (each gRPC response leaves as more than one
 //!   write; with Nagle's algorithm the last one would wait for the client's delayed ACK,
 //!   ~40 ms per call) and the configured TCP keepalive.
-//! - A socket must send the 24-byte HTTP/2 preface within the handshake timeout, or it is
-//!   closed; only then is it handed to the HTTP/2 server (as a [`Connection`], which
-//!   replays the preface and enforces the idle timeout).
+//! - A socket must start speaking HTTP within the handshake timeout — the 24-byte HTTP/2
+//!   preface, or an HTTP/1.x request line (browsers, gRPC-Web, Connect and curl) — or it
+//!   is closed; only then is it handed to the HTTP server (as a [`Connection`], which
+//!   replays the bytes read and enforces the idle timeout).
 //! - When `accept` itself fails for lack of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM),
 //!   the loop pauses, doubling from 5 ms up to the configured maximum, instead of
 //!   spinning.
@@ -32,7 +33,7 @@ use tokio::{
 use tokio_stream::Stream;
 use tracing::{debug, info, warn};
 
-use super::connection::{Connection, IdleLimits, PREFACE};
+use super::connection::{Connection, Head, IdleLimits, PREFACE};
 use crate::config::Connections;
 
 /// Connections ready for the HTTP/2 server, in the order their preface completed.
@@ -158,9 +159,9 @@ async fn accept_loop(
                 }
                 let (policy, tx) = (policy.clone(), tx.clone());
                 tokio::spawn(async move {
-                    match read_preface(&stream, policy.handshake).await {
-                        Ok(()) => {
-                            let conn = Connection::new(stream, id, policy.idle, slot);
+                    match read_head(&stream, policy.handshake).await {
+                        Ok(head) => {
+                            let conn = Connection::new(stream, id, policy.idle, slot, head);
                             let _ = tx.send(conn).await;
                         }
                         Err(why) => {
@@ -186,32 +187,48 @@ async fn accept_loop(
     debug!("accept loop stopped");
 }
 
-/// Reads the 24-byte client preface within `limit`; `Err` says why the connection is
-/// dropped.
-async fn read_preface(stream: &TcpStream, limit: Duration) -> Result<(), &'static str> {
-    let mut buf = [0u8; PREFACE.len()];
-    let mut got = 0;
+/// Longest HTTP/1 method token accepted before the first space (`PROPFIND` is 8).
+const MAX_METHOD: usize = 8;
+
+/// What the first bytes of a connection say it speaks, once they decide it.
+fn classify(head: &[u8]) -> Option<Result<(), &'static str>> {
+    if PREFACE.starts_with(head) {
+        return (head.len() == PREFACE.len()).then_some(Ok(()));
+    }
+    // An HTTP/1.x request line starts with an upper-case method token and a space.
+    match head.iter().position(|b| *b == b' ') {
+        Some(0) => Some(Err("neither an HTTP/2 preface nor an HTTP/1 request")),
+        Some(n) if n <= MAX_METHOD && head[..n].iter().all(u8::is_ascii_uppercase) => Some(Ok(())),
+        None if head.len() <= MAX_METHOD && head.iter().all(u8::is_ascii_uppercase) => None,
+        _ => Some(Err("neither an HTTP/2 preface nor an HTTP/1 request")),
+    }
+}
+
+/// Reads the start of the connection within `limit`: the HTTP/2 client preface, or an
+/// HTTP/1.x method and its space. `Ok` holds the bytes read (replayed to the server);
+/// `Err` says why the connection is dropped.
+async fn read_head(stream: &TcpStream, limit: Duration) -> Result<Head, &'static str> {
+    let mut head = Head::default();
     let read = async {
-        while got < buf.len() {
+        loop {
             stream
                 .readable()
                 .await
-                .map_err(|_| "socket error before the HTTP/2 preface")?;
-            match stream.try_read(&mut buf[got..]) {
-                Ok(0) => return Err("closed before the HTTP/2 preface"),
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => return Err("socket error before the HTTP/2 preface"),
+                .map_err(|_| "socket error before the first request")?;
+            match stream.try_read(head.unfilled()) {
+                Ok(0) => return Err("closed before the first request"),
+                Ok(n) => head.filled(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(_) => return Err("socket error before the first request"),
             }
-            if buf[..got] != PREFACE[..got] {
-                return Err("not an HTTP/2 client preface");
+            if let Some(verdict) = classify(head.bytes()) {
+                return verdict.map(|()| head);
             }
         }
-        Ok(())
     };
     tokio::time::timeout(limit, read)
         .await
-        .map_err(|_| "no HTTP/2 preface within the handshake timeout")?
+        .map_err(|_| "no HTTP/2 preface or HTTP/1 request within the handshake timeout")?
 }
 
 #[cfg(test)]
@@ -254,11 +271,33 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_first_bytes_decide_between_http2_http1_and_neither() {
+        assert_eq!(
+            classify(b"PRI * HTTP/2.0"),
+            None,
+            "a preface still arriving"
+        );
+        assert_eq!(classify(PREFACE), Some(Ok(())));
+        assert_eq!(classify(b"POST /x HTTP/1.1"), Some(Ok(())));
+        assert_eq!(classify(b"GET "), Some(Ok(())));
+        assert_eq!(classify(b"OPTIO"), None, "a method still arriving");
+        for bad in [
+            &b"\x16\x03\x01\x02"[..],
+            b" GET",
+            b"get / HTTP/1.1",
+            b"LONGMETHOD x",
+        ] {
+            assert!(matches!(classify(bad), Some(Err(_))), "{bad:?}");
+        }
+    }
+
     #[tokio::test]
-    async fn a_socket_without_the_preface_is_never_handed_on() {
+    async fn a_socket_that_speaks_no_http_is_never_handed_on() {
         let (mut inc, addr, _stop) = start(4).await;
         let bad = TcpStream::connect(addr).await.expect("connect");
-        bad.try_write(b"GET / HTTP/1.1\r\n\r\n").expect("write");
+        bad.try_write(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+            .expect("write");
         let good = TcpStream::connect(addr).await.expect("connect");
         good.try_write(PREFACE).expect("preface");
         let conn = next(&mut inc).await;
@@ -267,7 +306,7 @@ mod tests {
             good.local_addr().expect("local"),
             "only the HTTP/2 client comes through"
         );
-        // The server closed the HTTP/1 socket: reading it ends.
+        // The server closed the other socket: reading it ends.
         let mut buf = [0u8; 8];
         loop {
             bad.readable().await.expect("readable");
