@@ -57,14 +57,24 @@ impl TestServer {
 
     /// Starts a server on `dir` with test seams.
     pub async fn start_with(dir: &Path, options: clearinghouse::server::RunOptions) -> TestServer {
+        Self::start_configured(dir, options, |_| {}).await
+    }
+
+    /// Starts a server on `dir` with test seams and `edit` applied to its configuration.
+    pub async fn start_configured(
+        dir: &Path,
+        options: clearinghouse::server::RunOptions,
+        edit: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let config = Config {
+        let mut config = Config {
             listen: addr,
             data_dir: dir.to_owned(),
             cache_capacity_mib: 16,
             ..Config::default()
         };
+        edit(&mut config);
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(clearinghouse::server::run_with(
             config,
