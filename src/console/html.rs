@@ -362,7 +362,16 @@ pub fn status_tag(code: &str) -> Markup {
 
 /// `EXPORT_TRANSSHIPMENT` as "Export transshipment".
 pub fn humanize(code: &str) -> String {
-    clearinghouse_reports::render::svg::humanize(code)
+    let words = clearinghouse_reports::render::svg::humanize(code);
+    words
+        .split(' ')
+        .map(|w| match w {
+            "Api" | "api" => "API",
+            "Iaea" | "iaea" => "IAEA",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// An instant as `YYYY-MM-DD HH:MM UTC`.

@@ -571,3 +571,48 @@ async fn the_connect_client_for_node_creates_and_reads_a_need_and_decodes_errors
         .collect();
     assert_eq!(fields, violations(&grpc, Code::InvalidArgument));
 }
+
+/// The shell blocks of the README section under `heading`, up to the next section.
+fn readme_section_script(heading: &str) -> String {
+    let readme = include_str!("../../README.md");
+    let start = readme.find(heading).expect("section");
+    let rest = &readme[start + heading.len()..];
+    let section = &rest[..rest.find("\n## ").unwrap_or(rest.len())];
+    let mut script = String::new();
+    for block in section.split("```sh\n").skip(1) {
+        script.push_str(block.split("```").next().unwrap_or_default());
+        script.push('\n');
+    }
+    script
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_walkthrough_over_http_runs_as_written() {
+    let (server, dir) = support::start().await;
+    let script = readme_section_script("## Integrating over HTTP");
+    assert!(script.contains("curl"), "{script}");
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("SERVER", format!("http://{}", server.addr))
+        .env("DATA_DIR", dir.path())
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "OFFER_STATUS_ACTIVE",
+        "NEED_STATUS_SUBMITTED",
+        "NEED_STATUS_CIRCULATED",
+        "MATCH_STATUS_ACCEPTED_BY_REQUESTER",
+        "MATCH_STATUS_AGREED",
+        "\"need.sub_areas[0]\"",
+        "INVALID_FIELDS",
+    ] {
+        assert!(stdout.contains(want), "{want} missing from:\n{stdout}");
+    }
+}

@@ -4,6 +4,7 @@ mod audit_chain;
 mod auth;
 mod backup;
 mod bad_input;
+mod browser;
 mod cli;
 mod console;
 mod crash;

@@ -170,6 +170,12 @@ pub async fn view(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .chain(m.contributions.iter().map(|c| c.provider.clone()))
         .collect();
     let names = fields::Names::load(ctx.app, ids).await;
+    let mut programmes = std::collections::HashMap::new();
+    for c in &m.contributions {
+        if let Ok(o) = ctx.app.get_offer(&ctx.who, c.offer.0.clone()).await {
+            programmes.insert(c.offer.0.clone(), o.fields.programme_name);
+        }
+    }
     let body = html! {
         span.caption { "Match " (m.id) }
         h1 { "Match for " (if need_title.is_empty() { m.need.0.clone() } else { need_title.clone() }) }
@@ -190,7 +196,7 @@ pub async fn view(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 th scope="col" class="num" { "Pledged" } th scope="col" { "In kind" } th scope="col" { "Answer" }
             } }
             tbody { @for c in &m.contributions { tr {
-                td { (fields::offer_link(&c.offer.0, "")) }
+                td { (fields::offer_link(&c.offer.0, programmes.get(&c.offer.0).map_or("", String::as_str))) }
                 td { (names.of(&c.provider)) }
                 td { (humanize(c.role.code())) }
                 td.num { (c.amount.map_or_else(String::new, |a| fields::money(Some(a)))) }

@@ -132,7 +132,11 @@ pub fn check_page(
             (csrf(&ctx.csrf))
             @for (k, v) in fields { input type="hidden" name=(k) value=(v); }
             input type="hidden" name="step" value="confirm";
-            button.button.warning type="submit" { (confirm) }
+            @if ["reject", "withdraw", "declin", "cancel"].iter().any(|w| heading.contains(w)) {
+                button.button.warning type="submit" { (confirm) }
+            } @else {
+                button.button type="submit" { (confirm) }
+            }
         }
         form method="post" action=(action_url) {
             (csrf(&ctx.csrf))

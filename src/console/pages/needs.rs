@@ -185,7 +185,8 @@ fn details(n: &Need, requester: &str) -> Markup {
         (
             "Wanted",
             html! {
-                (f.wanted_from.map(|d| format!("from {d}")).unwrap_or_default()) " "
+                @if f.wanted_from.is_none() && f.needed_by.is_none() { "Not stated" }
+                (f.wanted_from.map(|d| format!("from {d} ")).unwrap_or_default())
                 (f.needed_by.map(|d| format!("by {d}")).unwrap_or_default())
             },
         ),
@@ -236,14 +237,16 @@ fn details(n: &Need, requester: &str) -> Markup {
     }
     if !f.contact.is_empty() {
         let ct = &f.contact;
-        rows.push((
-            "Point of contact",
-            html! {
-                (ct.name) @if !ct.organization.is_empty() { ", " (ct.organization) }
-                @if !ct.email.is_empty() { br; (ct.email) }
-                @if !ct.phone.is_empty() { br; (ct.phone) }
-            },
-        ));
+        let lines: Vec<&str> = [
+            ct.name.as_str(),
+            ct.organization.as_str(),
+            ct.email.as_str(),
+            ct.phone.as_str(),
+        ]
+        .into_iter()
+        .filter(|x| !x.is_empty())
+        .collect();
+        rows.push(("Point of contact", html! { (lines.join("\n")) }));
     }
     summary(&rows)
 }

@@ -102,7 +102,7 @@ pub async fn show(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                     td { (fields::need_link(&r.need_id, &r.title)) } td { (r.requester) } td { (humanize(&r.area)) }
                     td { (humanize(&r.priority)) } td.num { (r.months_open) }
                     td { @match (&r.best_offer_id, &r.best_offer_provider) {
-                        (Some(o), p) => { (fields::offer_link(o, p.as_deref().unwrap_or(""))) }
+                        (Some(o), p) => { (fields::offer_link(o, &format!("Offer from {}", p.as_deref().unwrap_or("a provider")))) }
                         _ => { "None found" }
                     } }
                     td.num { (r.best_score_milli.map(fields::score).unwrap_or_default()) }
