@@ -136,17 +136,17 @@ impl Default for Limits {
 }
 
 /// TCP connection handling. Every accepted socket counts against `max_connections` until
-/// it closes; a socket that has not sent the HTTP/2 preface and its first request within
-/// `handshake_timeout_ms`, or that has had no call in flight for `idle_timeout_ms`, is
-/// closed.
+/// it closes; a socket that has not sent the HTTP/2 preface (or an HTTP/1 request line)
+/// and its first request within `handshake_timeout_ms`, or that has had no call in flight
+/// for `idle_timeout_ms`, is closed.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Connections {
     /// Open connections at most (handshaking ones included); past it the server stops
     /// accepting until one closes. Keep it below the process's open-file limit.
     pub max_connections: usize,
-    /// Milliseconds a new connection has to send the HTTP/2 preface, and then again to
-    /// start its first call.
+    /// Milliseconds a new connection has to send the HTTP/2 preface or an HTTP/1 request
+    /// line, and then again to start its first call.
     pub handshake_timeout_ms: u64,
     /// Milliseconds a connection may stay with no call in flight before it is closed.
     pub idle_timeout_ms: u64,

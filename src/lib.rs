@@ -5,6 +5,8 @@
 //! [`app`] (use cases: roles, ownership, visibility) → the `clearinghouse-domain` and
 //! `clearinghouse-storage` crates. [`auth`] authenticates and authorizes every call
 //! before a handler runs; [`error`] is the one place errors become gRPC statuses.
+//! Beside gRPC on the same port: [`http`] (Connect JSON and gRPC-Web, through the same
+//! gRPC stack) and [`console`] (server-rendered pages over the same use cases).
 //!
 //! Entry point: [`server::run`], used identically by `main` and the end-to-end tests.
 
@@ -14,9 +16,11 @@ pub mod auth;
 pub mod cli;
 pub mod codec;
 pub mod config;
+pub mod console;
 pub mod convert;
 pub mod demo;
 pub mod error;
+pub mod http;
 pub mod json;
 pub mod metrics;
 pub mod server;

@@ -253,14 +253,20 @@ pub async fn run_with(
         info!("health set to NOT_SERVING; streams told to end; draining in-flight calls");
     };
 
+    // One port: gRPC, gRPC-Web (HTTP/1.1 too), Connect and the console (`http::FrontLayer`
+    // routes; Connect calls go back through the gRPC stack, auth layer included).
+    let front =
+        crate::http::Front::new(app.clone(), Arc::clone(&auth), limits).context("HTTP edge")?;
     info!(
         %addr,
         max_connections = conns.max_connections,
         tls = config.tls.enabled(),
         client_ca = config.tls.client_ca.is_some(),
+        also = "gRPC-Web, Connect, console",
         "serving gRPC"
     );
     Server::builder()
+        .accept_http1(true)
         .timeout(Duration::from_secs(limits.request_timeout_secs))
         .max_concurrent_streams(limits.max_concurrent_streams)
         .http2_keepalive_interval(Some(Duration::from_millis(
@@ -269,6 +275,8 @@ pub async fn run_with(
         .http2_keepalive_timeout(Some(Duration::from_millis(
             conns.http2_keepalive_timeout_ms,
         )))
+        .layer(crate::http::FrontLayer::new(front))
+        .layer(tonic_web::GrpcWebLayer::new())
         .layer(AuthLayer::new(auth))
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -48,6 +48,14 @@ impl Authenticator {
     /// `path` now.
     pub fn check(&self, path: &str, headers: &HeaderMap) -> Result<Principal, ApiError> {
         let principal = self.authenticate(headers, clock::now())?;
+        self.admit(&principal, path)?;
+        Ok(principal)
+    }
+
+    /// Checks that `principal` may call `path` (the method table) and takes a token from
+    /// its rate limit. The console calls this for every action, with the RPC the action
+    /// performs.
+    pub fn admit(&self, principal: &Principal, path: &str) -> Result<(), ApiError> {
         if !table::is_allowed(path, principal.role) {
             let method = path.rsplit('/').next().unwrap_or(path);
             return Err(ApiError::PermissionDenied(format!(
@@ -59,6 +67,21 @@ impl Authenticator {
             return Err(ApiError::ResourceExhausted(
                 "too many requests for this API key; slow down and retry with backoff".to_owned(),
             ));
+        }
+        Ok(())
+    }
+
+    /// The active principal an API key (as the client sent it) belongs to.
+    pub fn principal_of_key(&self, key: &str, now: Timestamp) -> Result<Principal, ApiError> {
+        let invalid = || {
+            ApiError::Unauthenticated(
+                "the API key is not valid, has expired or was revoked".to_owned(),
+            )
+        };
+        let (id, secret) = keys::parse(key.trim()).ok_or_else(invalid)?;
+        let principal: Principal = self.store.get(id)?.ok_or_else(invalid)?;
+        if !keys::verify(&principal.key_hash, secret) || !principal.is_active(now) {
+            return Err(invalid());
         }
         Ok(principal)
     }
@@ -84,17 +107,7 @@ impl Authenticator {
                     "use the Bearer scheme: 'authorization: Bearer <api key>'".to_owned(),
                 )
             })?;
-        let invalid = || {
-            ApiError::Unauthenticated(
-                "the API key is not valid, has expired or was revoked".to_owned(),
-            )
-        };
-        let (id, secret) = keys::parse(key.trim()).ok_or_else(invalid)?;
-        let principal: Principal = self.store.get(id)?.ok_or_else(invalid)?;
-        if !keys::verify(&principal.key_hash, secret) || !principal.is_active(now) {
-            return Err(invalid());
-        }
-        Ok(principal)
+        self.principal_of_key(key, now)
     }
 }
 

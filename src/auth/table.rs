@@ -154,6 +154,121 @@ pub const METHOD_ROLES: &[(&str, &[Role])] = &[
     ("/clearinghouse.v1.ReportService/ExportIati", REPORTS),
 ];
 
+/// Console actions open without a session: the start page (which sends a visitor to
+/// sign-in or to their role's first page), signing in and out, and the stylesheet.
+pub const CONSOLE_PUBLIC: &[&str] = &["home", "sign_in.form", "sign_in", "sign_out", "asset"];
+
+/// Console action → the RPC whose use case it performs; the RPC's roles above decide who
+/// may use the action, and the action takes a token from the caller's rate limit like the
+/// RPC would. A page showing more than its main data (a need's candidates and matches)
+/// shows each part only when the role may call that part's RPC too.
+pub const CONSOLE_ACTIONS: &[(&str, &str)] = &[
+    ("worklist", "/clearinghouse.v1.ReportService/GetWorklist"),
+    ("needs.list", "/clearinghouse.v1.NeedService/ListNeeds"),
+    ("need.new", "/clearinghouse.v1.NeedService/CreateNeed"),
+    ("need.create", "/clearinghouse.v1.NeedService/CreateNeed"),
+    ("need.view", "/clearinghouse.v1.NeedService/GetNeed"),
+    ("need.edit", "/clearinghouse.v1.NeedService/UpdateNeed"),
+    ("need.update", "/clearinghouse.v1.NeedService/UpdateNeed"),
+    ("need.submit", "/clearinghouse.v1.NeedService/SubmitNeed"),
+    (
+        "need.authenticate",
+        "/clearinghouse.v1.NeedService/AuthenticateNeed",
+    ),
+    ("need.reject", "/clearinghouse.v1.NeedService/RejectNeed"),
+    (
+        "need.circulate",
+        "/clearinghouse.v1.NeedService/CirculateNeed",
+    ),
+    (
+        "need.withdraw",
+        "/clearinghouse.v1.NeedService/WithdrawNeed",
+    ),
+    ("need.consent", "/clearinghouse.v1.NeedService/UpdateNeed"),
+    (
+        "need.feedback",
+        "/clearinghouse.v1.NeedService/AddNeedFeedback",
+    ),
+    ("need.close", "/clearinghouse.v1.NeedService/CloseNeed"),
+    ("need.why_not", "/clearinghouse.v1.MatchService/ExplainFit"),
+    (
+        "need.consortium",
+        "/clearinghouse.v1.MatchService/SuggestConsortium",
+    ),
+    ("match.new", "/clearinghouse.v1.MatchService/CreateMatch"),
+    ("match.create", "/clearinghouse.v1.MatchService/CreateMatch"),
+    ("matches.list", "/clearinghouse.v1.MatchService/ListMatches"),
+    ("match.view", "/clearinghouse.v1.MatchService/GetMatch"),
+    ("match.accept", "/clearinghouse.v1.MatchService/AcceptMatch"),
+    (
+        "match.decline",
+        "/clearinghouse.v1.MatchService/DeclineMatch",
+    ),
+    (
+        "match.withdraw",
+        "/clearinghouse.v1.MatchService/WithdrawMatch",
+    ),
+    (
+        "match.start",
+        "/clearinghouse.v1.MatchService/StartImplementation",
+    ),
+    (
+        "match.suspend",
+        "/clearinghouse.v1.MatchService/SuspendMatch",
+    ),
+    ("match.resume", "/clearinghouse.v1.MatchService/ResumeMatch"),
+    (
+        "match.complete",
+        "/clearinghouse.v1.MatchService/CompleteMatch",
+    ),
+    ("match.cancel", "/clearinghouse.v1.MatchService/CancelMatch"),
+    ("plan", "/clearinghouse.v1.MatchService/PlanAllocation"),
+    (
+        "reports",
+        "/clearinghouse.v1.ReportService/GetCoverageReport",
+    ),
+    (
+        "report.coverage",
+        "/clearinghouse.v1.ReportService/GetCoverageReport",
+    ),
+    (
+        "report.ageing",
+        "/clearinghouse.v1.ReportService/GetAgeingReport",
+    ),
+    (
+        "report.matches",
+        "/clearinghouse.v1.ReportService/GetMatchesReport",
+    ),
+    (
+        "report.portfolio",
+        "/clearinghouse.v1.ReportService/GetProviderPortfolio",
+    ),
+    (
+        "report.pipeline",
+        "/clearinghouse.v1.ReportService/GetPipelineReport",
+    ),
+    ("audit", "/clearinghouse.v1.AdminService/ListAuditEntries"),
+    (
+        "intake.form",
+        "/clearinghouse.v1.IntakeService/SuggestNeeds",
+    ),
+    (
+        "intake.read",
+        "/clearinghouse.v1.IntakeService/SuggestNeeds",
+    ),
+    ("intake.create", "/clearinghouse.v1.NeedService/CreateNeed"),
+    ("offers.list", "/clearinghouse.v1.OfferService/ListOffers"),
+    ("offer.view", "/clearinghouse.v1.OfferService/GetOffer"),
+];
+
+/// The RPC a console action performs, or `None` if it is not in the table (denied).
+pub fn console_method(action: &str) -> Option<&'static str> {
+    CONSOLE_ACTIONS
+        .iter()
+        .find(|(a, _)| *a == action)
+        .map(|(_, m)| *m)
+}
+
 /// Paths served without authentication: health checking and reflection.
 pub fn is_public(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.Health/")
@@ -226,6 +341,41 @@ mod tests {
                 "/clearinghouse.v1.NeedService/DropEverything",
                 *role
             ));
+        }
+    }
+
+    #[test]
+    fn every_console_route_is_public_or_mapped_to_a_method_of_the_table() {
+        use crate::console::routes::ROUTES;
+        for r in ROUTES {
+            let public = CONSOLE_PUBLIC.contains(&r.name);
+            let method = console_method(r.name);
+            assert!(
+                public != method.is_some(),
+                "console action {} ({} {}) must be either public or mapped to one RPC",
+                r.name,
+                r.method,
+                r.pattern
+            );
+            if let Some(m) = method {
+                assert!(
+                    allowed_roles(m).is_some(),
+                    "{} maps to {m}, which is not in METHOD_ROLES",
+                    r.name
+                );
+            }
+        }
+        for (name, _) in CONSOLE_ACTIONS {
+            assert!(
+                ROUTES.iter().any(|r| r.name == *name),
+                "{name} names no console route"
+            );
+        }
+        for name in CONSOLE_PUBLIC {
+            assert!(
+                ROUTES.iter().any(|r| r.name == *name),
+                "{name} names no console route"
+            );
         }
     }
 }

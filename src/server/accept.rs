@@ -7,10 +7,11 @@
 //!   write; with Nagle's algorithm the last one would wait for the client's delayed ACK,
 //!   ~40 ms per call) and the configured TCP keepalive.
 //! - A socket must finish its handshake within the handshake timeout — the TLS handshake
-//!   when the listener speaks TLS, then the 24-byte HTTP/2 preface — or it is closed; only
-//!   then is it handed to the HTTP/2 server (as a [`Connection`], which replays the
-//!   preface and enforces the idle timeout). The TLS handshake runs in the socket's own
-//!   task, so a slow client never holds up the loop.
+//!   when the listener speaks TLS, then the first bytes of HTTP: the 24-byte HTTP/2
+//!   preface, or an HTTP/1.x request line (browsers, gRPC-Web, Connect and curl) — or it
+//!   is closed; only then is it handed to the HTTP server (as a [`Connection`], which
+//!   replays the bytes read and enforces the idle timeout). The TLS handshake runs in the
+//!   socket's own task, so a slow client never holds up the loop.
 //! - When `accept` itself fails for lack of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM),
 //!   the loop pauses, doubling from 5 ms up to the configured maximum, instead of
 //!   spinning.
@@ -37,7 +38,7 @@ use tokio_stream::Stream;
 use tracing::{debug, info, warn};
 
 use super::{
-    connection::{Connection, IdleLimits, PREFACE},
+    connection::{Connection, Head, IdleLimits, PREFACE},
     peer::{self, TlsPeer},
     transport::Transport,
 };
@@ -63,7 +64,7 @@ impl Drop for Slot {
     }
 }
 
-/// Why a socket was closed before it reached the HTTP/2 server.
+/// Why a socket was closed before it reached the HTTP server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Refusal {
     /// The handshake did not finish within the handshake timeout.
@@ -72,12 +73,12 @@ enum Refusal {
     Tls,
     /// The verified client certificate could not be parsed for its principals.
     Certificate,
-    /// The client closed before the preface.
+    /// The client closed before its first request.
     Closed,
-    /// The socket failed before the preface.
+    /// The socket failed before the first request.
     Socket,
-    /// The first bytes are not the HTTP/2 preface.
-    NotHttp2,
+    /// The first bytes are neither the HTTP/2 preface nor an HTTP/1 request line.
+    NotHttp,
 }
 
 impl Refusal {
@@ -87,9 +88,9 @@ impl Refusal {
             Refusal::Timeout => "handshake_timeout",
             Refusal::Tls => "tls_handshake_failed",
             Refusal::Certificate => "client_certificate_unreadable",
-            Refusal::Closed => "closed_before_preface",
+            Refusal::Closed => "closed_before_request",
             Refusal::Socket => "socket_error",
-            Refusal::NotHttp2 => "not_http2",
+            Refusal::NotHttp => "not_http",
         }
     }
 
@@ -99,9 +100,9 @@ impl Refusal {
             Refusal::Timeout => "no handshake within the handshake timeout",
             Refusal::Tls => "TLS handshake failed",
             Refusal::Certificate => "client certificate unreadable",
-            Refusal::Closed => "closed before the HTTP/2 preface",
-            Refusal::Socket => "socket error before the HTTP/2 preface",
-            Refusal::NotHttp2 => "not an HTTP/2 client preface",
+            Refusal::Closed => "closed before the first request",
+            Refusal::Socket => "socket error before the first request",
+            Refusal::NotHttp => "neither an HTTP/2 preface nor an HTTP/1 request",
         }
     }
 }
@@ -240,8 +241,8 @@ async fn accept_loop(
                         .await
                         .unwrap_or(Err((Refusal::Timeout, None)));
                     match shake {
-                        Ok((stream, tls)) => {
-                            let conn = Connection::new(stream, tls, id, policy.idle, slot);
+                        Ok((stream, tls, head)) => {
+                            let conn = Connection::new(stream, tls, id, policy.idle, slot, head);
                             let _ = tx.send(conn).await;
                         }
                         Err((why, detail)) => {
@@ -274,17 +275,18 @@ async fn accept_loop(
     debug!("accept loop stopped");
 }
 
-/// The TLS handshake (when the listener speaks TLS), then the HTTP/2 preface; the caller
-/// bounds the whole by the handshake timeout. `Err` says why the socket is dropped.
+/// The TLS handshake (when the listener speaks TLS), then the first bytes of HTTP; the
+/// caller bounds the whole by the handshake timeout. `Ok` holds the bytes read (replayed
+/// to the server); `Err` says why the socket is dropped.
 async fn handshake(
     stream: TcpStream,
     tls: Option<TlsAcceptor>,
-) -> Result<(Transport, Option<TlsPeer>), (Refusal, Option<String>)> {
+) -> Result<(Transport, Option<TlsPeer>, Head), (Refusal, Option<String>)> {
     match tls {
         None => {
             let mut stream = stream;
-            read_preface(&mut stream).await?;
-            Ok((Transport::Plain(stream), None))
+            let head = read_head(&mut stream).await?;
+            Ok((Transport::Plain(stream), None, head))
         }
         Some(acceptor) => {
             let mut stream = acceptor
@@ -293,29 +295,45 @@ async fn handshake(
                 .map_err(|e| (Refusal::Tls, Some(e.to_string())))?;
             let peer = peer::from_handshake(stream.get_ref().1.peer_certificates())
                 .map_err(|e| (Refusal::Certificate, Some(e.to_string())))?;
-            read_preface(&mut stream).await?;
-            Ok((Transport::Tls(Box::new(stream)), Some(peer)))
+            let head = read_head(&mut stream).await?;
+            Ok((Transport::Tls(Box::new(stream)), Some(peer), head))
         }
     }
 }
 
-/// Reads the 24-byte client preface, refusing at the first byte that differs.
-async fn read_preface<S: AsyncRead + Unpin>(
+/// Longest HTTP/1 method token accepted before the first space (`PROPFIND` is 8).
+const MAX_METHOD: usize = 8;
+
+/// What the first bytes of a connection say it speaks, once they decide it.
+fn classify(head: &[u8]) -> Option<Result<(), Refusal>> {
+    if PREFACE.starts_with(head) {
+        return (head.len() == PREFACE.len()).then_some(Ok(()));
+    }
+    // An HTTP/1.x request line starts with an upper-case method token and a space.
+    match head.iter().position(|b| *b == b' ') {
+        Some(0) => Some(Err(Refusal::NotHttp)),
+        Some(n) if n <= MAX_METHOD && head[..n].iter().all(u8::is_ascii_uppercase) => Some(Ok(())),
+        None if head.len() <= MAX_METHOD && head.iter().all(u8::is_ascii_uppercase) => None,
+        _ => Some(Err(Refusal::NotHttp)),
+    }
+}
+
+/// Reads the start of the connection: the HTTP/2 client preface, or an HTTP/1.x method
+/// and its space, refusing as soon as the bytes read decide against both.
+async fn read_head<S: AsyncRead + Unpin>(
     stream: &mut S,
-) -> Result<(), (Refusal, Option<String>)> {
-    let mut buf = [0u8; PREFACE.len()];
-    let mut got = 0;
-    while got < buf.len() {
-        match stream.read(&mut buf[got..]).await {
+) -> Result<Head, (Refusal, Option<String>)> {
+    let mut head = Head::default();
+    loop {
+        match stream.read(head.unfilled()).await {
             Ok(0) => return Err((Refusal::Closed, None)),
-            Ok(n) => got += n,
+            Ok(n) => head.filled(n),
             Err(e) => return Err((Refusal::Socket, Some(e.to_string()))),
         }
-        if buf[..got] != PREFACE[..got] {
-            return Err((Refusal::NotHttp2, None));
+        if let Some(verdict) = classify(head.bytes()) {
+            return verdict.map(|()| head).map_err(|why| (why, None));
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -362,11 +380,33 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_first_bytes_decide_between_http2_http1_and_neither() {
+        assert_eq!(
+            classify(b"PRI * HTTP/2.0"),
+            None,
+            "a preface still arriving"
+        );
+        assert_eq!(classify(PREFACE), Some(Ok(())));
+        assert_eq!(classify(b"POST /x HTTP/1.1"), Some(Ok(())));
+        assert_eq!(classify(b"GET "), Some(Ok(())));
+        assert_eq!(classify(b"OPTIO"), None, "a method still arriving");
+        for bad in [
+            &b"\x16\x03\x01\x02"[..],
+            b" GET",
+            b"get / HTTP/1.1",
+            b"LONGMETHOD x",
+        ] {
+            assert!(matches!(classify(bad), Some(Err(_))), "{bad:?}");
+        }
+    }
+
     #[tokio::test]
-    async fn a_socket_without_the_preface_is_never_handed_on() {
+    async fn a_socket_that_speaks_no_http_is_never_handed_on() {
         let (mut inc, addr, _stop) = start(4).await;
         let bad = TcpStream::connect(addr).await.expect("connect");
-        bad.try_write(b"GET / HTTP/1.1\r\n\r\n").expect("write");
+        bad.try_write(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+            .expect("write");
         let good = TcpStream::connect(addr).await.expect("connect");
         good.try_write(PREFACE).expect("preface");
         let conn = next(&mut inc).await;
@@ -375,7 +415,7 @@ mod tests {
             good.local_addr().expect("local"),
             "only the HTTP/2 client comes through"
         );
-        // The server closed the HTTP/1 socket: reading it ends.
+        // The server closed the other socket: reading it ends.
         let mut buf = [0u8; 8];
         loop {
             bad.readable().await.expect("readable");

@@ -1,6 +1,7 @@
-//! One accepted connection as the HTTP/2 server sees it: the transport (plain TCP or TLS),
-//! the HTTP/2 preface already read from it (replayed first), the slot it holds under the
-//! connection limit, the client's certificate identity under TLS, and the idle timeout.
+//! One accepted connection as the HTTP server sees it: the transport (plain TCP or TLS),
+//! the first bytes already read from it (the HTTP/2 preface or the start of an HTTP/1
+//! request, replayed first), the slot it holds under the connection limit, the client's
+//! certificate identity under TLS, and the idle timeout.
 //!
 //! The idle clock runs whenever the connection has no call in flight. [`Activity`] counts
 //! calls: the auth layer takes a [`CallGuard`] for every request (found through the
@@ -33,6 +34,31 @@ use super::{accept::Slot, peer::TlsPeer, transport::Transport};
 
 /// The client connection preface every HTTP/2 connection starts with (RFC 9113 §3.4).
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// The first bytes of a connection, read to tell HTTP/2 from HTTP/1 and replayed to the
+/// server.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Head {
+    buf: [u8; PREFACE.len()],
+    len: usize,
+}
+
+impl Head {
+    /// The bytes read so far.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Room for more bytes (empty once full).
+    pub fn unfilled(&mut self) -> &mut [u8] {
+        &mut self.buf[self.len..]
+    }
+
+    /// Counts `n` more bytes read into [`Head::unfilled`].
+    pub fn filled(&mut self, n: usize) {
+        self.len = (self.len + n).min(self.buf.len());
+    }
+}
 
 /// How long a connection may wait for its first call, and then between calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,13 +155,14 @@ pub struct ConnInfo {
     pub tls: Option<TlsPeer>,
 }
 
-/// An accepted connection whose HTTP/2 preface has arrived.
+/// An accepted connection whose first bytes said it speaks HTTP.
 #[derive(Debug)]
 pub struct Connection {
     stream: Transport,
     tls: Option<TlsPeer>,
     id: u64,
     peer: Option<SocketAddr>,
+    head: Head,
     replayed: usize,
     activity: Arc<Activity>,
     limits: IdleLimits,
@@ -145,14 +172,15 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Wraps `stream`, whose first 24 bytes (the preface) were read already; `slot` is held
-    /// until the connection closes; `tls` is the client's identity on a TLS connection.
+    /// Wraps `stream`, whose first bytes (`head`) were read already; `slot` is held until
+    /// the connection closes; `tls` is the client's identity on a TLS connection.
     pub fn new(
         stream: Transport,
         tls: Option<TlsPeer>,
         id: u64,
         limits: IdleLimits,
         slot: Slot,
+        head: Head,
     ) -> Connection {
         let now = Instant::now();
         Connection {
@@ -160,6 +188,7 @@ impl Connection {
             stream,
             tls,
             id,
+            head,
             replayed: 0,
             activity: Arc::new(Activity::new(now)),
             limits,
@@ -237,8 +266,8 @@ impl AsyncRead for Connection {
         if let Poll::Ready(e) = this.poll_idle(cx) {
             return Poll::Ready(Err(e));
         }
-        if this.replayed < PREFACE.len() {
-            let rest = &PREFACE[this.replayed..];
+        if this.replayed < this.head.len {
+            let rest = &this.head.bytes()[this.replayed..];
             let n = rest.len().min(buf.remaining());
             buf.put_slice(&rest[..n]);
             this.replayed += n;
