@@ -106,7 +106,7 @@ fn draft(i: usize, n: &NeedSuggestion) -> Markup {
                 ("Sub-areas", html! { (n.sub_areas.iter().map(|s| humanize(s.sub_area.code())).collect::<Vec<_>>().join(", ")) }),
                 ("Kinds of help", html! { (n.assistance_kinds.iter().map(|c| humanize(c.code.code())).collect::<Vec<_>>().join(", ")) }),
                 ("Weapon domains", html! { (if n.weapon_domains.is_empty() { "All (none named)".to_owned() } else { n.weapon_domains.iter().map(|c| humanize(c.code.code())).collect::<Vec<_>>().join(", ") }) }),
-                ("Funding modes", html! { (n.funding_modes.iter().map(|c| humanize(c.code.code())).collect::<Vec<_>>().join(", ")) }),
+                ("Funding modes", html! { (if n.funding_modes.is_empty() { "Not named (both accepted)".to_owned() } else { n.funding_modes.iter().map(|c| humanize(c.code.code())).collect::<Vec<_>>().join(", ") }) }),
                 ("Requesting State", html! { (n.requesting_state.as_ref().map_or("Not named", |s| s.iso3)) }),
                 ("Budget", html! { (n.money.as_ref().map_or_else(|| "Not named".to_owned(), |m| fields::money(Some(m.money)))) }),
                 ("Needed by", html! { (n.needed_by.as_ref().map_or_else(|| "Not named".to_owned(), |d| d.date.to_string())) }),
@@ -158,7 +158,8 @@ fn fields_of(n: &NeedSuggestion, text: &str) -> NeedFields {
     let description: Vec<&str> = n.excerpts.iter().map(|x| x.text.as_str()).collect();
     let mut modes: Vec<FundingMode> = n.funding_modes.iter().map(|c| c.code).collect();
     if modes.is_empty() {
-        modes.push(FundingMode::SingleDonor);
+        // The text names none: either mode may serve it (as `need suggest --create` does).
+        modes = vec![FundingMode::SingleDonor, FundingMode::JointlyFunded];
     }
     NeedFields {
         title: n.title.clone(),

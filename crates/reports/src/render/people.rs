@@ -28,6 +28,20 @@ pub fn tables(report: &Report) -> Vec<Table> {
     }
 }
 
+/// A code people read as words (`EXPORT_TRANSSHIPMENT` → `Export transshipment`);
+/// anything else (a region's name, a party's) as it is.
+fn shown(key: &str) -> String {
+    let is_code = key.chars().any(|c| c.is_ascii_uppercase())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if is_code {
+        crate::render::svg::humanize(key)
+    } else {
+        key.to_owned()
+    }
+}
+
 fn n(v: u32) -> String {
     format_count(u64::from(v))
 }
@@ -90,7 +104,7 @@ fn coverage_table(
     cols.extend(names.iter().map(String::as_str));
     let mut t = Table::new(title, &cols);
     for r in rows {
-        let mut cells = vec![r.key.clone()];
+        let mut cells = vec![shown(&r.key)];
         cells.extend(coverage_cells(&r.figures, cur));
         t.row(cells);
     }
@@ -118,7 +132,7 @@ fn coverage(r: &CoverageReport) -> Vec<Table> {
         &matrix_cols,
     );
     for a in &r.areas {
-        let mut cells = vec![a.clone()];
+        let mut cells = vec![shown(a)];
         for c in r.cells.iter().filter(|c| &c.area == a) {
             let f = &c.figures;
             cells.push(if f.needs == 0 {
@@ -205,7 +219,7 @@ fn ageing(r: &AgeingReport) -> Vec<Table> {
             row.title.clone(),
             row.requester.clone(),
             row.country.clone(),
-            row.area.clone(),
+            shown(&row.area),
             row.request_date.clone(),
             row.follow_up_due.clone(),
             row.days_overdue.to_string(),
@@ -232,7 +246,7 @@ fn volume_table(title: &str, key: &str, rows: &[VolumeRow], cur: &str, share: bo
     let mut t = Table::new(title, &cols);
     for r in rows {
         let mut cells = vec![
-            r.key.clone(),
+            shown(&r.key),
             n(r.matches),
             format_number(r.volume_minor, cur),
             n(r.matches_without_rate),
@@ -421,7 +435,7 @@ fn worklist(w: &Worklist) -> Vec<Table> {
                     r.title.clone(),
                     r.requester.clone(),
                     r.country.clone(),
-                    r.area.clone(),
+                    shown(&r.area),
                     r.submitted_on.clone(),
                     r.days_waiting.to_string(),
                 ]
@@ -472,7 +486,7 @@ fn worklist(w: &Worklist) -> Vec<Table> {
                     r.need_id.clone(),
                     r.title.clone(),
                     r.requester.clone(),
-                    r.area.clone(),
+                    shown(&r.area),
                     r.priority.clone(),
                     r.request_date.clone(),
                     r.months_open.to_string(),
