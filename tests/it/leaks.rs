@@ -530,6 +530,64 @@ async fn page_tokens_are_opaque_and_candidate_pages_never_repeat() {
 }
 
 #[tokio::test]
+async fn candidate_pages_never_repeat_an_offer_when_offers_arrive_between_pages() {
+    let (server, _dir) = support::start().await;
+    let mut broker = server.as_role(pb::Role::Broker, "").await;
+    let mut ken = server.as_role(pb::Role::Requester, "state-KEN").await;
+    let mut fra = server.as_role(pb::Role::Provider, "state-FRA").await;
+    let need_id = circulated_need(&mut ken, &mut broker, need("n")).await;
+    let mut first = Vec::new();
+    for i in 0..4 {
+        let mut o = offer(&format!("FRA {i}"));
+        o.budget_ceiling = usd(1_000_000 * (i + 1));
+        first.push(active_offer(&mut fra, o).await);
+    }
+    let bkey = server.key(pb::Role::Broker, "").await;
+    let mut bm = server.matcher(&bkey).await;
+    let mut seen: Vec<(String, f64)> = Vec::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let r = bm
+            .find_offers_for_need(pb::FindOffersForNeedRequest {
+                need_id: need_id.clone(),
+                page_size: 1,
+                page_token: token.clone(),
+            })
+            .await
+            .expect("page")
+            .into_inner();
+        seen.extend(r.candidates.iter().map(|c| (c.offer_id.clone(), c.score)));
+        pages += 1;
+        if pages <= 2 {
+            // Between pages, offers arrive that rank anywhere: copies of the ones listed.
+            for i in 0..3 {
+                let mut o = offer(&format!("FRA late {pages}.{i}"));
+                o.budget_ceiling = usd(1_000_000 * (i + 1));
+                active_offer(&mut fra, o).await;
+            }
+        }
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        token = r.next_page_token;
+    }
+    let ids: std::collections::BTreeSet<_> = seen.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(ids.len(), seen.len(), "no candidate twice: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0].1 >= w[1].1),
+        "best first: {seen:?}"
+    );
+    for id in &first {
+        assert!(
+            ids.contains(id),
+            "an offer there from the start is listed: {id}"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn feedback_never_fills_the_need_record() {
     let (server, _dir) = support::start().await;
     let mut broker = server.as_role(pb::Role::Broker, "").await;

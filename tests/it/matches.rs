@@ -514,3 +514,83 @@ async fn concurrent_agreements_over_one_offers_capacity_let_exactly_one_succeed(
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_offer_at_its_maximum_engagements_refuses_the_next_agreement() {
+    let (server, _dir) = support::start().await;
+    let mut broker = server.as_role(pb::Role::Broker, "").await;
+    let mut fra = server.as_role(pb::Role::Provider, "state-FRA").await;
+    let mut o = usd_offer("FRA", 10_000_000, pb::FundingMode::SingleDonor);
+    o.max_engagements = 1;
+    let offer_id = active_offer(&mut fra, o).await;
+    let bkey = server.key(pb::Role::Broker, "").await;
+    let pkey = server.key(pb::Role::Provider, "state-FRA").await;
+    let mut bm = server.matcher(&bkey).await;
+    let mut pm = server.matcher(&pkey).await;
+    // Both matches are proposed and accepted by their requesters while the offer is open.
+    let mut proposed = Vec::new();
+    for iso in ["KEN", "UGA"] {
+        let rkey = server
+            .key(pb::Role::Requester, &format!("state-{iso}"))
+            .await;
+        let mut req = server.clients(Some(&rkey)).await;
+        let mut n = need(&format!("{iso} need"));
+        n.estimated_budget = usd(100_000);
+        let need_id = circulated_need(&mut req, &mut broker, n).await;
+        let m = bm
+            .create_match(pb::CreateMatchRequest {
+                need_id,
+                funding_mode: pb::FundingMode::SingleDonor as i32,
+                contributions: vec![contribution(&offer_id, 100_000)],
+                request_id: String::new(),
+            })
+            .await
+            .expect("propose")
+            .into_inner()
+            .r#match
+            .expect("m");
+        let mut rm = server.matcher(&rkey).await;
+        rm.accept_match(pb::AcceptMatchRequest {
+            id: m.id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .expect("requester accepts");
+        proposed.push(m.id);
+    }
+    let mut answers = Vec::new();
+    for id in proposed {
+        answers.push(
+            pm.accept_match(pb::AcceptMatchRequest {
+                id,
+                etag: String::new(),
+            })
+            .await,
+        );
+    }
+    let first = answers[0].as_ref().expect("the first agreement").get_ref();
+    assert_eq!(
+        first.r#match.as_ref().map(status),
+        Some(pb::MatchStatus::Agreed)
+    );
+    let e = answers[1].as_ref().expect_err("one engagement only");
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    // Its one engagement taken, the offer is FULLY_COMMITTED and takes on no other match.
+    assert_eq!(support::reason(e), "OFFER_NOT_OPEN", "{e:?}");
+    assert!(e.message().contains("FULLY_COMMITTED"), "{e:?}");
+    let o = fra
+        .offers
+        .get_offer(pb::GetOfferRequest { id: offer_id })
+        .await
+        .expect("offer")
+        .into_inner()
+        .offer
+        .expect("offer");
+    assert_eq!(o.status, pb::OfferStatus::FullyCommitted as i32);
+    assert_eq!(
+        o.committed.as_ref().map(|c| c.minor_units),
+        Some(100_000),
+        "only the agreed match reserves"
+    );
+    server.stop().await;
+}
