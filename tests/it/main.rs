@@ -6,6 +6,7 @@ mod backup;
 mod bad_input;
 mod cli;
 mod crash;
+mod decisions;
 mod demo;
 mod deploy;
 mod durability;
