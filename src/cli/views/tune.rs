@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::cells::pairs;
 use crate::{
     cli::{
         failure::CliError,
@@ -99,10 +100,21 @@ pub fn report(t: &Tuned, proposed: &pb::MatchingPolicy) -> Doc {
         blocks: vec![
             Block::Grid(g),
             Block::Grid(figures),
-            Block::Line(format!(
-                "{} decision(s) read; {} candidate list(s) with a choice used, {} without one skipped; {}-fold cross-validation (seed {}); etag read before the fit: {}",
-                t.decisions, r.lists_used, r.lists_skipped, t.folds, t.seed, t.current.etag
-            )),
+            Block::Fields(pairs(vec![
+                ("Decisions read", t.decisions.to_string()),
+                (
+                    "Candidate lists",
+                    format!(
+                        "{} with a choice used, {} without one skipped",
+                        r.lists_used, r.lists_skipped
+                    ),
+                ),
+                (
+                    "Cross-validation",
+                    format!("{} folds, seed {}", t.folds, t.seed),
+                ),
+                ("Etag read before the fit", t.current.etag.clone()),
+            ])),
         ],
         csv,
     }
