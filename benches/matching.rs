@@ -199,7 +199,12 @@ fn plan_allocation_2k(c: &mut Criterion) {
         today: data.today,
         stage: NeedStage::Circulated,
     };
-    let engine = indexed(&data.offers, &ctx);
+    let mut engine = indexed(&data.offers, &ctx);
+    let mut work = Work::default();
+    for n in &data.needs {
+        engine.upsert_need(n.clone(), &ctx, &mut work);
+    }
+    assert_eq!(engine.needs().len(), data.needs.len());
     let t = Instant::now();
     let allocation::PlanInputs {
         needs,
@@ -211,6 +216,10 @@ fn plan_allocation_2k(c: &mut Criterion) {
     let t = Instant::now();
     let plan = allocation::plan(&needs, &offers, &edges);
     let planning = t.elapsed();
+    assert!(
+        !needs.is_empty() && !edges.is_empty() && !plan.lines.is_empty(),
+        "the plan must have needs, candidate pairs and lines to measure"
+    );
     eprintln!(
         "PlanAllocation 2k x 2k: {} candidate pairs found in {candidates:?}; plan in {planning:?}: {} lines, {} unfunded, single-donor {:?}, joint {:?}",
         edges.len(),

@@ -166,6 +166,10 @@ api_messages!(
     ListAuditEntriesResponse,
     ExportBackupRequest,
     ExportBackupResponse,
+    DecisionCandidate,
+    Decision,
+    ListDecisionsRequest,
+    ListDecisionsResponse,
     // reports
     ReportFilter,
     ReportMeta,

@@ -10,11 +10,15 @@ use crate::{
     app::{
         App,
         backup::{BackupItem, BackupPart, CHANNEL_CAPACITY, ExportFailure},
+        decisions::DecisionFilter,
     },
     convert::{self, enums, limits, principal},
     error::ApiError,
     pb::{self, admin_service_server::AdminService},
 };
+
+/// Largest page of `ListDecisions` (a decision holds up to about 15 KB of candidates).
+const MAX_DECISIONS_PAGE: usize = 100;
 
 /// Administration over gRPC.
 #[derive(Debug, Clone)]
@@ -238,6 +242,42 @@ impl AdminService for AdminApi {
             Ok(pb::ListAuditEntriesResponse {
                 entries: listed.items.iter().map(principal::audit_out).collect(),
                 next_page_token: paging::token_out(&self.app.tokens, &fp, listed.next),
+            })
+        }
+        .await;
+        respond(result)
+    }
+
+    async fn list_decisions(
+        &self,
+        req: Request<pb::ListDecisionsRequest>,
+    ) -> Result<Response<pb::ListDecisionsResponse>, Status> {
+        let r = req.into_inner();
+        let filter_msg = pb::ListDecisionsRequest {
+            page_size: 0,
+            page_token: String::new(),
+            ..r.clone()
+        };
+        let result = async {
+            let (mut page, fp) = paging::page_in(
+                &self.app.tokens,
+                "ListDecisions",
+                &filter_msg,
+                r.page_size,
+                &r.page_token,
+            )?;
+            page.size = page.size.min(MAX_DECISIONS_PAGE);
+            let mut v = clearinghouse_domain::Violations::new("");
+            let from = limits::timestamp_in(&mut v, "start_time", r.start_time.as_ref());
+            let to = limits::timestamp_in(&mut v, "end_time", r.end_time.as_ref());
+            v.into_result()?;
+            let filter = DecisionFilter { from, to };
+            let listed = self.app.list_decisions(filter, page).await?;
+            Ok::<_, ApiError>(pb::ListDecisionsResponse {
+                decisions: listed.items.iter().map(convert::decision::out).collect(),
+                next_page_token: paging::token_out(&self.app.tokens, &fp, listed.next),
+                factor_names: convert::decision::factor_names(),
+                gate_names: convert::decision::gate_names(),
             })
         }
         .await;

@@ -3,6 +3,8 @@
 //! the match, its offers and its need; leaving a reserving status releases it.
 //! Concurrent agreements on one offer serialize in that transaction (exactly one gets the
 //! last capacity); on one need they serialize on the need's version (the loser retries).
+//! A proposal and each answer to it are recorded as broker decisions in the same
+//! transaction ([`super::decisions`]).
 
 use clearinghouse_domain::{
     FundingMode, Match, MatchStatus, Money, Need, Offer, OfferId, PartyId, Principal, Role,
@@ -13,11 +15,13 @@ use clearinghouse_domain::{
 };
 use clearinghouse_matching::{FitContext, NeedStage, fit};
 use clearinghouse_storage::{
-    Error as StoreError, IdempotencyKey, ListQuery, TxError, Txn, UpdateError, index,
+    Error as StoreError, IdempotencyKey, ListQuery, TxError, Txn, UpdateError,
+    decision::{Answer, Shown},
+    index,
 };
 
 use super::{
-    App, Listed, MAX_SCAN, PageRequest, clock,
+    App, Listed, MAX_SCAN, PageRequest, clock, decisions,
     matching::{policy_of, rates_of},
     meta, new_id, rejected, visibility,
 };
@@ -71,6 +75,20 @@ pub enum MatchAction {
 }
 
 impl MatchAction {
+    /// The decision this step records, if it answers the proposal.
+    fn answer(&self) -> Option<(Answer, Option<(ReasonCode, String)>)> {
+        match self {
+            MatchAction::Accept => Some((Answer::Accept, None)),
+            MatchAction::Decline(c, t) => Some((Answer::Decline, Some((*c, t.clone())))),
+            MatchAction::Withdraw(c, t) => Some((Answer::Withdraw, Some((*c, t.clone())))),
+            MatchAction::Cancel(c, t) => Some((Answer::Cancel, Some((*c, t.clone())))),
+            MatchAction::Start
+            | MatchAction::Suspend(_)
+            | MatchAction::Resume
+            | MatchAction::Complete => None,
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             MatchAction::Accept => "match.accept",
@@ -191,7 +209,7 @@ fn propose(
     ask: &Ask<'_>,
     mut edge: Violations,
     ctx: &FitContext<'_>,
-) -> Result<Proposal, TxError<ApiError>> {
+) -> Result<(Proposal, Vec<Shown>), TxError<ApiError>> {
     let reject = |e: ApiError| TxError::Rejected(e);
     let need: Option<Need> = txn.get(ask.need_id)?;
     let need = match need {
@@ -216,6 +234,7 @@ fn propose(
     }
     let joint_modes = [FundingMode::JointlyFunded, FundingMode::PooledIoFund];
     let mut built = Vec::new();
+    let mut shown = Vec::new();
     let (mut score, mut lines) = (1000u32, Vec::new());
     for (i, c) in ask.contributions.iter().enumerate() {
         let offer: Option<Offer> = txn.get(&c.offer.0)?;
@@ -258,6 +277,7 @@ fn propose(
         match fit::explain(&need, &offer, ctx) {
             Ok(e) => {
                 score = score.min(e.score_milli);
+                shown.push(decisions::shown(&need, &offer, ctx, 0, e.score_milli));
                 let reasons: Vec<String> = e
                     .factors
                     .iter()
@@ -296,7 +316,7 @@ fn propose(
     if !edge.is_empty() {
         return Err(reject(rejected(edge, None)));
     }
-    Ok(Proposal {
+    let proposal = Proposal {
         id: ask.match_id.to_owned(),
         need: need.id.clone(),
         requester: need.requester.clone(),
@@ -309,7 +329,8 @@ fn propose(
         } else {
             Origin::Broker
         },
-    })
+    };
+    Ok((proposal, shown))
 }
 
 impl App {
@@ -361,7 +382,7 @@ impl App {
         idem: Option<IdempotencyKey>,
     ) -> Result<Match, ApiError> {
         let (app, who) = (self.clone(), who.clone());
-        let match_id = new_id();
+        let (match_id, decision_id) = (new_id(), new_id());
         self.write(move |store| {
             let settings = app.matching.settings();
             let (policy, rates) = (policy_of(&settings), rates_of(&settings));
@@ -385,13 +406,24 @@ impl App {
                     contributions: &contributions,
                     match_id: &match_id,
                 };
-                let proposal = propose(txn, &who, &ask, edge.clone(), &ctx)?;
+                let (proposal, shown) = propose(txn, &who, &ask, edge.clone(), &ctx)?;
                 let m = Match::propose(proposal, now, who.id.clone())
                     .map_err(|e| TxError::rejected(e.into()))?;
                 if let Some(k) = &idem {
                     txn.remember::<Match, _>(k, &m.id)?;
                 }
                 txn.create(&m)?;
+                decisions::record_proposal(
+                    txn,
+                    decisions::Proposed {
+                        id: &decision_id,
+                        at: now,
+                        who: &who,
+                        need: &m.need,
+                        match_id: &m.id,
+                        proposed: shown.clone(),
+                    },
+                )?;
                 Ok(m)
             });
             let m = match created {
@@ -493,6 +525,7 @@ impl App {
         action: MatchAction,
     ) -> Result<(Match, Option<Money>), ApiError> {
         let (app, who) = (self.clone(), who.clone());
+        let decision_id = new_id();
         self.write(move |store| {
             let now = clock::now();
             let meta = meta(&who, action.name(), now, None);
@@ -535,6 +568,9 @@ impl App {
                 }
                 let updated =
                     txn.update::<Match, ApiError>(&id, None, &|_| Ok(()), &|_| Ok(next.clone()))?;
+                if let Some((answer, reason)) = action.answer() {
+                    decisions::record_answer(txn, &decision_id, &who, &updated, answer, reason)?;
+                }
                 if was != is || next.status == MatchStatus::Completed {
                     let others: Vec<Match> = txn.list_by_index(index::NEED, &next.need.0)?;
                     let others: Vec<&Match> = others

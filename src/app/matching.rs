@@ -22,7 +22,7 @@ use clearinghouse_matching::{
 };
 use clearinghouse_storage::{ListQuery, Store, WriteMeta};
 
-use super::{App, clock, meta, visibility};
+use super::{App, clock, decisions, meta, visibility};
 use crate::error::ApiError;
 
 /// The engine, the settings in force, and how far the engine has followed the store.
@@ -400,6 +400,7 @@ impl App {
                 return Err(ApiError::not_found("need", need_id));
             }
             check_rankable(&who, &need)?;
+            let first_page = after.is_none();
             app.matching.with_ctx(stage_for(&who), |ctx| {
                 let ranked = {
                     let e = app
@@ -415,6 +416,7 @@ impl App {
                 };
                 let more = ranked.len() > size;
                 let mut items = Vec::new();
+                let mut shown = Vec::new();
                 for r in ranked.iter().take(size) {
                     let Some(o) = store.get::<Offer>(&r.id)? else {
                         continue;
@@ -423,11 +425,24 @@ impl App {
                         continue;
                     }
                     if let Ok(explanation) = fit::explain(&need, &o, ctx) {
+                        if first_page && decisions::records_views(&who) {
+                            let rank = u32::try_from(shown.len() + 1).unwrap_or(u32::MAX);
+                            shown.push(decisions::shown(
+                                &need,
+                                &o,
+                                ctx,
+                                rank,
+                                explanation.score_milli,
+                            ));
+                        }
                         items.push(Found {
                             item: visibility::redact_offer(&who, o),
                             explanation,
                         });
                     }
+                }
+                if first_page {
+                    decisions::record_view(store, &who, &need.id, shown);
                 }
                 let next = if more {
                     ranked.get(size.saturating_sub(1)).cloned()
@@ -522,9 +537,16 @@ impl App {
                 }
                 _ => {}
             }
-            Ok(app
-                .matching
-                .with_ctx(stage_for(&who), |ctx| fit::explain(&need, &offer, ctx)))
+            Ok(app.matching.with_ctx(stage_for(&who), |ctx| {
+                let e = fit::explain(&need, &offer, ctx);
+                if let Ok(x) = &e
+                    && decisions::records_views(&who)
+                {
+                    let s = decisions::shown(&need, &offer, ctx, 0, x.score_milli);
+                    decisions::record_explained(store, &who, &need.id, s);
+                }
+                e
+            }))
         })
         .await
     }

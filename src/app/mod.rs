@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod backup;
 pub mod clock;
+pub mod decisions;
 pub mod expiry;
 pub mod intake;
 pub mod matches;

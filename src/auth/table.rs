@@ -71,6 +71,7 @@ pub const METHOD_ROLES: &[(&str, &[Role])] = &[
     ("/clearinghouse.v1.AdminService/UpdateMatchingPolicy", ADMIN),
     ("/clearinghouse.v1.AdminService/SetExchangeRates", ADMIN),
     ("/clearinghouse.v1.AdminService/ExportBackup", ADMIN),
+    ("/clearinghouse.v1.AdminService/ListDecisions", ADMIN),
     (
         "/clearinghouse.v1.MatchService/FindOffersForNeed",
         &[Admin, Broker, Requester],

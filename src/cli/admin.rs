@@ -1,5 +1,5 @@
-//! `clearinghouse admin`: API keys (principals), the audit trail, the matching policy and
-//! exchange rates (admins).
+//! `clearinghouse admin`: API keys (principals), the audit trail, the matching policy,
+//! exchange rates and the weights fitted to broker decisions (admins).
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +48,17 @@ pub enum AdminCmd {
   clearinghouse admin verify-audit"
     )]
     VerifyAudit,
+    /// Fits the matching weights and penalties to recorded broker decisions and shows the
+    /// proposal beside the policy in force; changes nothing without --apply.
+    #[command(
+        name = "tune-weights",
+        after_help = "Examples:
+  clearinghouse admin tune-weights
+  clearinghouse admin tune-weights --since 2026-01-01 --folds 10 --seed 7
+  clearinghouse admin tune-weights --output json
+  clearinghouse admin tune-weights --apply"
+    )]
+    TuneWeights(super::tune_weights::TuneArgs),
     /// Same as `admin key create`.
     #[command(hide = true)]
     CreatePrincipal(KeyCreate),
@@ -194,6 +205,7 @@ pub enum RatesCmd {
 pub async fn run(ctx: &mut Ctx, cmd: AdminCmd) -> Result<(), CliError> {
     match cmd {
         AdminCmd::VerifyAudit => super::verify_audit::run(ctx).await,
+        AdminCmd::TuneWeights(a) => super::tune_weights::run(ctx, a).await,
         AdminCmd::Key(KeyCmd::Create(k)) | AdminCmd::CreatePrincipal(k) => create_key(ctx, k).await,
         AdminCmd::Key(KeyCmd::List(l)) | AdminCmd::ListPrincipals(l) => {
             let c = ctx.api.admin.clone();

@@ -29,6 +29,7 @@ pub mod report;
 pub mod settings;
 pub mod suggest;
 pub mod timestamp;
+pub mod tune_weights;
 pub mod verify_audit;
 pub mod views;
 pub mod watch;

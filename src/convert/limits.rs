@@ -113,6 +113,8 @@ pub const TIMES: &[&str] = &[
     "clearinghouse.v1.Principal.expire_time",
     "clearinghouse.v1.ListNeedsRequest.updated_since",
     "clearinghouse.v1.ListOffersRequest.updated_since",
+    "clearinghouse.v1.ListDecisionsRequest.start_time",
+    "clearinghouse.v1.ListDecisionsRequest.end_time",
 ];
 
 /// The first `max` entries of `items`; a longer list is reported under `field` once,

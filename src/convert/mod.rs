@@ -2,6 +2,7 @@
 //! resource. Input conversions record every bad field in a [`Violations`] accumulator so
 //! that the client hears about all of them at once.
 
+pub mod decision;
 pub mod enums;
 pub mod intake;
 pub mod limits;

@@ -124,6 +124,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("AdminService/SetExchangeRates", "A"),
     // A backup holds every record, contacts and key hashes included.
     ("AdminService/ExportBackup", "A"),
+    // Broker decisions name every candidate each broker looked at.
+    ("AdminService/ListDecisions", "A"),
 ];
 
 fn letter(role: Role) -> char {

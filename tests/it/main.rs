@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod console;
 mod crash;
+mod decisions;
 mod demo;
 mod deploy;
 mod durability;

@@ -3,7 +3,9 @@
 //! equipment"; "covers 7 of 10 beneficiary countries"). Built from the same factor
 //! functions as the score.
 
-use clearinghouse_domain::{AssistanceKind, Need, Offer, SubArea, WeaponDomain, geo::ScopeMatch};
+use clearinghouse_domain::{
+    AssistanceKind, CurrencyCode, Need, Offer, SubArea, WeaponDomain, geo::ScopeMatch,
+};
 
 use crate::{
     factors::{
@@ -23,6 +25,48 @@ fn kinds(k: &[AssistanceKind]) -> String {
 
 fn domain_codes(d: &[WeaponDomain]) -> String {
     d.iter().map(|x| x.code()).collect::<Vec<_>>().join(", ")
+}
+
+/// Currencies whose minor unit is the major unit (ISO 4217 exponent 0).
+const EXPONENT_0: &[&str] = &[
+    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
+    "XAF", "XOF", "XPF",
+];
+
+/// Currencies with three decimals (ISO 4217 exponent 3).
+const EXPONENT_3: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+
+/// An amount of minor units as people read it: the currency code, thousands separators
+/// and the currency's ISO 4217 decimals (`USD 5,400.00`, `JPY 1,500`, `KWD 1.250`).
+pub(crate) fn amount(minor: i64, currency: CurrencyCode) -> String {
+    let code = currency.as_str();
+    let exp: u32 = if EXPONENT_0.contains(&code) {
+        0
+    } else if EXPONENT_3.contains(&code) {
+        3
+    } else {
+        2
+    };
+    let scale = 10u64.pow(exp);
+    let abs = minor.unsigned_abs();
+    let digits = (abs / scale).to_string();
+    let mut major = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            major.push(',');
+        }
+        major.push(ch);
+    }
+    let sign = if minor < 0 { "-" } else { "" };
+    if exp == 0 {
+        format!("{code} {sign}{major}")
+    } else {
+        format!(
+            "{code} {sign}{major}.{:0width$}",
+            abs % scale,
+            width = exp as usize
+        )
+    }
 }
 
 /// The reason of one factor or gate whose value (or multiplier) is `value`.
@@ -172,10 +216,9 @@ fn budget(need: &Need, offer: &Offer, ctx: &FitContext<'_>, value: f64) -> Strin
         ),
         (_, Capacity::Unlimited) => "offer states no capacity limit".to_owned(),
         (Some(Ok(b)), Capacity::Amount(a)) => format!(
-            "offer can put {} of the need's {} {} ({:.0}%)",
-            a.min(b),
-            b,
-            ctx.rates.base,
+            "offer can put {} of the need's {} ({:.0}%)",
+            amount(a.min(b), ctx.rates.base),
+            amount(b, ctx.rates.base),
             value * 100.0
         ),
     }
@@ -273,4 +316,25 @@ fn focus(need: &Need, offer: &Offer) -> String {
         "{label}: {} of its {} sub-areas are the need's; {areas}; {domains}",
         f.need_subs, f.offer_subs
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use clearinghouse_domain::CurrencyCode;
+
+    use super::amount;
+
+    fn code(s: &str) -> CurrencyCode {
+        CurrencyCode::parse(s).expect("ISO 4217 code")
+    }
+
+    #[test]
+    fn amounts_use_each_currency_s_decimals_and_thousands_separators() {
+        assert_eq!(amount(540_000, code("USD")), "USD 5,400.00");
+        assert_eq!(amount(5, code("EUR")), "EUR 0.05");
+        assert_eq!(amount(1_500, code("JPY")), "JPY 1,500");
+        assert_eq!(amount(1_250, code("KWD")), "KWD 1.250");
+        assert_eq!(amount(100_000_000_000, code("USD")), "USD 1,000,000,000.00");
+        assert_eq!(amount(0, code("USD")), "USD 0.00");
+    }
 }

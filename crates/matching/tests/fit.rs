@@ -384,6 +384,32 @@ fn geography_credit_follows_the_scope_precision() {
 }
 
 #[test]
+fn the_budget_reason_shows_amounts_in_major_units_with_the_currency() {
+    let n = need("KEN", |f| f.estimated_budget = usd(1_080_000));
+    let (v, r) = factor(
+        &n,
+        &offer(|f| f.budget_ceiling = usd(540_000)),
+        FactorKind::Budget,
+    );
+    assert!((v - 0.5).abs() < 1e-9, "{r}");
+    assert_eq!(
+        r,
+        "offer can put USD 5,400.00 of the need's USD 10,800.00 (50%)"
+    );
+    // A ceiling above the budget is shown as the whole budget.
+    let n = need("KEN", |f| f.estimated_budget = usd(123_456_789));
+    let (_, r) = factor(
+        &n,
+        &offer(|f| f.budget_ceiling = usd(900_000_000)),
+        FactorKind::Budget,
+    );
+    assert_eq!(
+        r,
+        "offer can put USD 1,234,567.89 of the need's USD 1,234,567.89 (100%)"
+    );
+}
+
+#[test]
 fn funding_budget_assistance_timing_and_language_factors() {
     let n = need("KEN", |_| {});
     let (v, r) = factor(
@@ -400,7 +426,10 @@ fn funding_budget_assistance_timing_and_language_factors() {
     });
     let (v, r) = factor(&n, &offer(|f| f.budget_ceiling = eur), FactorKind::Budget);
     assert!((v - 0.27).abs() < 1e-9, "{r}");
-    assert_eq!(r, "offer can put 27000 of the need's 100000 USD (27%)");
+    assert_eq!(
+        r,
+        "offer can put USD 270.00 of the need's USD 1,000.00 (27%)"
+    );
     let chf = CurrencyCode::parse("CHF").map(|currency| Money {
         currency,
         minor_units: 1,

@@ -177,6 +177,7 @@ pub fn check(store: &Store) -> Result<CheckReport, CheckError> {
     kind::<MatchingSettings>(store, &mut f)?;
     kind::<Match>(store, &mut f)?;
     kind::<FeedbackEntry>(store, &mut f)?;
+    kind::<crate::decision::Decision>(store, &mut f)?;
     audit(store, &mut f)?;
     let known: BTreeSet<&str> = f.report.records.keys().copied().chain(["audit"]).collect();
     let of_known_kind = |k: &[u8]| {

@@ -13,6 +13,7 @@ pub mod audit_chain;
 pub mod backup;
 pub mod barrier;
 pub mod check;
+pub mod decision;
 pub mod engine;
 pub mod error;
 pub mod keys;

@@ -458,6 +458,30 @@ impl Store {
         }
     }
 
+    /// The newest record of kind `R` with index entry (`index`, `value`), if any, as
+    /// committed (see [`Txn::last_by_index`]).
+    pub fn last_by_index<R: Resource>(&self, index: &str, value: &str) -> Result<Option<R>, Error> {
+        let (rec_tree, _) = trees::of_kind(R::KIND)?;
+        let prefix = keys::index_prefix(R::KIND, index, value);
+        let mut from = prefix.clone();
+        let mut last = None;
+        loop {
+            let chunk = self.engine.scan(trees::INDEX, &prefix, &from, SCAN_CHUNK)?;
+            let Some((k, _)) = chunk.last() else { break };
+            last = keys::read_seq(k);
+            if chunk.len() < SCAN_CHUNK {
+                break;
+            }
+            from = k.clone();
+            from.push(0);
+        }
+        let Some(seq) = last else { return Ok(None) };
+        match self.engine.get(rec_tree, &keys::seq_key(seq))? {
+            Some(bytes) => R::decode(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Number of records of a kind ever created (records are never deleted).
     pub fn count<R: Resource>(&self) -> Result<u64, Error> {
         self.counter(&keys::seq_counter(R::KIND))

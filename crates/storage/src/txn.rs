@@ -24,6 +24,9 @@ use crate::{
 /// Most records [`Txn::list_by_index`] reads in one transaction.
 pub const MAX_TXN_LIST: usize = 10_000;
 
+/// Index keys [`Txn::last_by_index`] reads per scan.
+const LAST_SCAN_CHUNK: usize = 1_024;
+
 /// Failure inside a transaction: a storage error, or the caller's own refusal.
 pub enum TxError<E> {
     /// Storage failed (or a conflict the engine retries).
@@ -148,6 +151,36 @@ impl<'a> Txn<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// The newest record of kind `R` with index entry (`index`, `value`), if any. Reads
+    /// the index keys in chunks (no bound on how many there are) and decodes one record.
+    pub fn last_by_index<R: Resource, E>(
+        &mut self,
+        index: &str,
+        value: &str,
+    ) -> Result<Option<R>, TxError<E>> {
+        let (rec_tree, _) = trees::of_kind(R::KIND)?;
+        let prefix = keys::index_prefix(R::KIND, index, value);
+        let mut from = prefix.clone();
+        let mut last = None;
+        loop {
+            let chunk = self
+                .ops
+                .scan(trees::INDEX, &prefix, &from, LAST_SCAN_CHUNK)?;
+            let Some((k, _)) = chunk.last() else { break };
+            last = keys::read_seq(k);
+            if chunk.len() < LAST_SCAN_CHUNK {
+                break;
+            }
+            from = k.clone();
+            from.push(0);
+        }
+        let Some(seq) = last else { return Ok(None) };
+        match self.ops.get(rec_tree, &keys::seq_key(seq))? {
+            Some(bytes) => Ok(Some(R::decode(&bytes)?)),
+            None => Ok(None),
+        }
     }
 
     /// The hash entry `sequence` chains from: [`audit_chain::GENESIS`] for entry 1, the

@@ -182,6 +182,93 @@ fn audit_v2_golden_bytes_and_chain_link() {
     );
 }
 
+fn proposal_decision() -> clearinghouse_storage::decision::Decision {
+    use clearinghouse_domain::{NeedId, PrincipalId, Role};
+    use clearinghouse_storage::decision::{Decision, DecisionEvent, Shown};
+    Decision {
+        id: "01JDECISION".into(),
+        version: 1,
+        at: T0,
+        actor: PrincipalId("p-broker".into()),
+        role: Role::Broker,
+        need: NeedId("01JNEED".into()),
+        event: DecisionEvent::Proposed {
+            match_id: "01JMATCH".into(),
+            offers: vec!["01JOFFER".into()],
+            candidates: vec![Shown {
+                offer: "01JOFFER".into(),
+                rank: 1,
+                score_milli: 745,
+                factors: [1.0, 0.85, 0.6, 0.5, 1.0, 1.0, 0.7, 0.25, 0.5],
+                shortfalls: [0.0, 0.0, 0.5],
+            }],
+            view: "01JVIEW".into(),
+        },
+    }
+}
+
+#[test]
+fn decision_v1_golden_bytes() {
+    use clearinghouse_domain::{MatchStatus, NeedId, PrincipalId, Role, matches::ReasonCode};
+    use clearinghouse_storage::decision::{Answer, Decision, DecisionEvent};
+    let d = proposal_decision();
+    let bytes = d.encode().expect("encode");
+    assert_eq!(bytes[0], records::V1);
+    assert_eq!(hex(&bytes), GOLDEN_DECISION_PROPOSED_V1);
+    assert_eq!(Decision::decode(&bytes).expect("decode"), d);
+    let a = Decision {
+        id: "01JANSWER".into(),
+        version: 1,
+        at: T0,
+        actor: PrincipalId("p-provider".into()),
+        role: Role::Provider,
+        need: NeedId("01JNEED".into()),
+        event: DecisionEvent::Answered {
+            match_id: "01JMATCH".into(),
+            answer: Answer::Decline,
+            reason: Some((ReasonCode::NoCapacity, "budget spent".into())),
+            status: MatchStatus::Declined,
+        },
+    };
+    let bytes = a.encode().expect("encode");
+    assert_eq!(hex(&bytes), GOLDEN_DECISION_ANSWERED_V1);
+    assert_eq!(Decision::decode(&bytes).expect("decode"), a);
+}
+
+#[test]
+fn the_largest_decision_stays_under_the_value_cap() {
+    use clearinghouse_storage::decision::{DecisionEvent, MAX_PROPOSED, MAX_SHOWN, Shown};
+    let mut d = proposal_decision();
+    let shown = |i: usize, rank: u32| Shown {
+        offer: format!("{i:026}"),
+        rank,
+        score_milli: 1000,
+        factors: [0.123_456_789; 9],
+        shortfalls: [0.987_654_321; 3],
+    };
+    d.event = DecisionEvent::Proposed {
+        match_id: "0".repeat(26),
+        offers: (0..MAX_PROPOSED * 2).map(|i| format!("{i:026}")).collect(),
+        candidates: (0..MAX_SHOWN * 2)
+            .map(|i| shown(i, u32::try_from(i + 1).expect("small")))
+            .chain((0..MAX_PROPOSED * 2).map(|i| shown(i + 1000, 0)))
+            .collect(),
+        view: "0".repeat(26),
+    };
+    let d = d.bounded();
+    let DecisionEvent::Proposed {
+        offers, candidates, ..
+    } = &d.event
+    else {
+        panic!("still a proposal");
+    };
+    assert_eq!(offers.len(), MAX_PROPOSED);
+    assert_eq!(candidates.len(), MAX_SHOWN + MAX_PROPOSED);
+    let bytes = d.encode().expect("encodes under the cap");
+    // ARCHITECTURE.md and docs/matching.md say under 16 KB.
+    assert!(bytes.len() < 16_000, "{} bytes", bytes.len());
+}
+
 const GOLDEN_AUDIT_V2: &str = "020280f8b2e5bd6808702d62726f6b65720b6e6565642e7375626d6974046e6565640730314a4e4545440102abababababababababababababababababababababababababababababababab54e33e25d652660854eeddbbd19c082b6173e1142fe33216a17a7b70dc1ed78a";
 const GOLDEN_MATCH_V1: &str = "010830314a4d41544348010730314a4e4545440973746174652d4b454e0e4a4f494e544c595f46554e444544010830314a4f464645520973746174652d4652410746554e44494e47010355534480ea30000750454e44494e47000750454e44494e470850524f504f53454401000850524f504f53454480f8b2e5bd6808702d62726f6b657200e90501166f666665722030314a4f464645522028302e373435290642524f4b45520080f8b2e5bd6880f8b2e5bd6808702d62726f6b6572";
 const GOLDEN_SETTINGS_V1: &str = "0103666666666666d63f9a9999999999c93f333333333333c33f333333333333c33f9a9999999999b93f9a9999999999a93f000000000000000014100355534401034555526c6480f8b2e5bd68";
@@ -233,3 +320,5 @@ proptest! {
         prop_assert_eq!(back, n);
     }
 }
+const GOLDEN_DECISION_PROPOSED_V1: &str = "010b30314a4445434953494f4e80f8b2e5bd6808702d62726f6b65720642524f4b45520730314a4e4545440850524f504f5345440830314a4d41544348010830314a4f46464552010830314a4f4646455201e905000000000000f03f333333333333eb3f333333333333e33f000000000000e03f000000000000f03f000000000000f03f666666666666e63f000000000000d03f000000000000e03f00000000000000000000000000000000000000000000e03f0730314a56494557000000";
+const GOLDEN_DECISION_ANSWERED_V1: &str = "010930314a414e5357455280f8b2e5bd680a702d70726f76696465720850524f56494445520730314a4e45454408414e5357455245440830314a4d41544348000000074445434c494e45010b4e4f5f43415041434954590c627564676574207370656e74084445434c494e4544";

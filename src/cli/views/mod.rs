@@ -10,6 +10,7 @@ pub mod matching;
 pub mod need;
 pub mod offer;
 pub mod party;
+pub mod tune;
 
 #[cfg(test)]
 mod tests;

@@ -205,7 +205,7 @@ fn candidates() -> pb::FindOffersForNeedResponse {
                         "budget",
                         1.0,
                         0.15,
-                        "offer can put 25000000 of the need's 25000000 USD (100%)",
+                        "offer can put USD 250,000.00 of the need's USD 250,000.00 (100%)",
                     ),
                 ],
             },
@@ -336,4 +336,82 @@ fn import_summary_in_each_format() {
         })
         .join("\n---\n");
     insta::assert_snapshot!(all);
+}
+
+fn tuned() -> (crate::cli::tune_weights::Tuned, pb::MatchingPolicy) {
+    use clearinghouse_matching::{
+        Gates, Policy, Weights,
+        tune::{Figures, TuneReport},
+    };
+    let current = pb::MatchingPolicy {
+        thematic_weight: 0.24,
+        geography_weight: 0.10,
+        funding_weight: 0.07,
+        budget_weight: 0.10,
+        assistance_weight: 0.08,
+        timing_weight: 0.03,
+        language_weight: 0.12,
+        domain_weight: 0.08,
+        specificity_weight: 0.18,
+        missing_kinds_penalty: 0.6,
+        no_common_language_penalty: 0.5,
+        single_donor_shortfall_penalty: 0.6,
+        top_k: 20,
+        exact_consortium_max: 16,
+        etag: "7".into(),
+    };
+    let proposed = Policy {
+        weights: Weights::from_array([
+            0.208, 0.157, 0.054, 0.123, 0.124, 0.034, 0.121, 0.062, 0.117,
+        ]),
+        gates: Gates::from_array([0.6, 0.5, 0.618]),
+        ..crate::convert::policy::policy_in(&current)
+    };
+    let wire = crate::cli::tune_weights::proposed_policy(&current, &proposed);
+    let t = crate::cli::tune_weights::Tuned {
+        current,
+        report: TuneReport {
+            proposed,
+            current_held_out: Figures {
+                ndcg: 0.933,
+                pair_accuracy: 0.989,
+            },
+            proposed_held_out: Figures {
+                ndcg: 0.994,
+                pair_accuracy: 0.999,
+            },
+            proposed_training: Figures {
+                ndcg: 0.995,
+                pair_accuracy: 0.999,
+            },
+            lists_used: 80,
+            lists_skipped: 0,
+        },
+        decisions: 400,
+        lists: 80,
+        folds: 5,
+        seed: 0,
+    };
+    (t, wire)
+}
+
+#[test]
+fn tune_weights_shows_each_setting_current_beside_proposed_with_held_out_figures() {
+    let (t, proposed) = tuned();
+    let doc = super::tune::report(&t, &proposed);
+    let text = render(&table(100), &proposed, &doc).expect("render");
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    insta::assert_snapshot!(text);
+    let csv = render(&as_format(Format::Csv), &proposed, &doc).expect("render");
+    assert!(
+        csv.starts_with("setting,current,proposed\nthematic,0.24,0.208\n"),
+        "{csv}"
+    );
+    let paths = crate::cli::tune_weights::changed_paths(&t.current, &proposed);
+    let json: serde_json::Value =
+        serde_json::from_str(&super::tune::json(&t, &proposed, &paths).expect("json"))
+            .expect("parse");
+    assert_eq!(json["proposedHeldOut"]["ndcg"], 0.994);
+    assert_eq!(json["settings"][0]["name"], "thematic");
+    assert!(!paths.contains(&"missing_kinds_penalty".to_owned()));
 }
