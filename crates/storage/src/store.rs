@@ -493,6 +493,13 @@ impl Store {
     ) -> Result<Page<AuditEntry>, Error> {
         let limit_seq = self.audit_watermark()?;
         let start = after.map_or(1, |a| a.saturating_add(1));
+        if start > limit_seq {
+            // Nothing durable after `after` (a follower that is up to date): no scan.
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
         let (tree, prefix) = match (&filter.resource_id, &filter.actor, &filter.resource_kind) {
             (Some(id), _, _) => (trees::INDEX, keys::index_prefix("audit", "resource", id)),
             (None, Some(actor), _) => (trees::INDEX, keys::index_prefix("audit", "actor", actor)),
