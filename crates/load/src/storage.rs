@@ -165,8 +165,49 @@ pub fn run(
             .map_err(|_| LoadError::Task("a storage caller panicked".to_owned()))??;
         recorders.push(rec);
     }
+    match footprint(&store) {
+        Ok(f) => eprintln!(
+            "storage-create: {} needs; {} bytes on disk, {} logical bytes (keys + values of every \
+             tree: records, indexes, audit entries, idempotency records, counters); \
+             {:.0} bytes on disk and {:.0} logical bytes per need, ratio {:.2}",
+            f.needs,
+            f.disk,
+            f.logical,
+            f.disk as f64 / f.needs.max(1) as f64,
+            f.logical as f64 / f.needs.max(1) as f64,
+            f.disk as f64 / f.logical.max(1) as f64,
+        ),
+        Err(e) => eprintln!("storage-create: no footprint: {e}"),
+    }
     drop(store);
     Ok(recorders)
+}
+
+/// What the store holds after a run: needs, bytes on disk, bytes of keys and values.
+#[derive(Debug, Clone, Copy)]
+pub struct Footprint {
+    /// Needs in the store.
+    pub needs: u64,
+    /// Bytes on disk, as the engine reports them.
+    pub disk: u64,
+    /// Sum of the lengths of every key and value in every tree.
+    pub logical: u64,
+}
+
+/// Measures `store`'s [`Footprint`].
+pub fn footprint(store: &Store) -> Result<Footprint, clearinghouse_storage::Error> {
+    let mut logical = 0u64;
+    store
+        .engine()
+        .snapshot(&clearinghouse_storage::trees::all(), &mut |_, k, v| {
+            logical += (k.len() + v.len()) as u64;
+            Ok(())
+        })?;
+    Ok(Footprint {
+        needs: store.count::<Need>()?,
+        disk: store.size_on_disk()?,
+        logical,
+    })
 }
 
 /// The first failed write is worth a line on stderr; the report counts them all.

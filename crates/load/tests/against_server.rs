@@ -137,7 +137,7 @@ async fn a_create_during_allocation_run_reports_creates_and_plans_without_errors
 }
 
 #[test]
-fn a_storage_create_run_writes_durably_without_a_server() {
+fn a_storage_create_run_writes_durably_without_a_server_and_prints_its_footprint() {
     let dir = tempfile::tempdir().expect("dir");
     let out = Command::new(env!("CARGO_BIN_EXE_clearinghouse-load"))
         .args([
@@ -168,6 +168,11 @@ fn a_storage_create_run_writes_durably_without_a_server() {
     let m = method(&report, "Store::create(need)").expect("writes recorded");
     assert!(m["ops"].as_u64().expect("ops") > 0, "{report:#}");
     assert_eq!(report["fsync_probe"]["rounds"].as_u64(), Some(1000));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bytes on disk per need") || stderr.contains("bytes on disk and"),
+        "the store's footprint is printed: {stderr}"
+    );
     let left: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").collect();
     assert!(
         left.is_empty(),
