@@ -6,6 +6,8 @@
 #
 #   scripts/bench-rpc.sh                 # 10 s per workload after 2 s warm-up
 #   DURATION=30s WARMUP=5s scripts/bench-rpc.sh
+#   BIN_DIR=/tmp/before LOAD_DIR=target/release scripts/bench-rpc.sh   # another build's server
+#   ONLY="create-64 storage-create-64" scripts/bench-rpc.sh             # some rows only
 #
 # Each caller of the load tool uses its own principals, which spreads the per-principal
 # rate limit; the server here runs with the limit raised (rate_per_principal) so that a
@@ -28,26 +30,37 @@ rate_per_principal = 1000000
 burst_per_principal = 1000000'
 echo "server $SERVER_URL, data in $DATA_DIR" >&2
 
-# name workload callers connections
+load_dir=${LOAD_DIR:-$BIN_DIR}
+only=${ONLY:-}
+
+# name workload callers connections [extra options]
 runs=(
   "create-1 create 1 1"
+  "storage-create-64 storage-create 64 1"
   "create-64 create 64 4"
   "get-64 get 64 4"
   "health-64 health 64 4"
   "list-64 list 64 4"
   "find-offers-64 find-offers 64 4"
+  "create-during-allocation-64 create-during-allocation 64 4 --pool-needs 2000 --pool-offers 2000"
 )
+selected=()
 for r in "${runs[@]}"; do
-  read -r name workload callers conns <<<"$r"
+  read -r name workload callers conns extra <<<"$r"
+  if [[ -n "$only" && " $only " != *" $name "* ]]; then
+    continue
+  fi
+  selected+=("$name $workload $callers $conns")
   echo "== $name" >&2
-  target/release/clearinghouse-load "$workload" --server "$SERVER_URL" \
+  # shellcheck disable=SC2086 # extra holds separate options
+  "$load_dir/clearinghouse-load" "$workload" --server "$SERVER_URL" \
     --api-key-file "$KEY_FILE" --concurrency "$callers" --connections "$conns" \
     --duration "$duration" --warmup "$warmup" --probe-dir "$DATA_DIR" --output json \
-    >"$out/$name.json"
+    ${extra:-} >"$out/$name.json"
 done
 stop_server
 
-python3 - "$out" "${runs[@]}" <<'PY'
+python3 - "$out" "${selected[@]}" <<'PY'
 import json, sys
 out, runs = sys.argv[1], [r.split() for r in sys.argv[2:]]
 rep = {name: json.load(open(f"{out}/{name}.json")) for name, *_ in runs}
@@ -59,12 +72,26 @@ for name, workload, callers, conns in runs:
     l, p = r["latency"], r["fsync_probe"] or {}
     print(f"| {workload} | {callers} | {conns} | {r['ops_per_sec']:,.0f} | {ms(l['p50_us'])} | "
           f"{ms(l['p99_us'])} | {ms(l['p999_us'])} | {r['errors']} | {ms(p.get('p50_us', 0))} |")
-c1, c64, g, h = rep["create-1"], rep["create-64"], rep["get-64"], rep["health-64"]
-probe = c1["fsync_probe"]["p50_us"]
+def line(text):
+    try:
+        print(text())
+    except KeyError:
+        pass  # a row this run left out
+def lat(r, method):
+    return next(m for m in r["methods"] if m["method"] == method)
 print()
-print(f"- sequential CreateNeed p50 = {ms(c1['latency']['p50_us'])} ms = "
-      f"{c1['latency']['p50_us'] / probe:.1f} x the fsync probe's p50 ({ms(probe)} ms)")
-print(f"- CreateNeed at 64 callers over 4 connections: {c64['ops_per_sec']:,.0f}/s, "
-      f"p99 {ms(c64['latency']['p99_us'])} ms")
-print(f"- GetNeed / health throughput at 64 callers = {g['ops_per_sec'] / h['ops_per_sec']:.2f}")
+line(lambda: f"- sequential CreateNeed p50 = {ms(rep['create-1']['latency']['p50_us'])} ms = "
+     f"{rep['create-1']['latency']['p50_us'] / rep['create-1']['fsync_probe']['p50_us']:.1f} x the fsync probe's p50 "
+     f"({ms(rep['create-1']['fsync_probe']['p50_us'])} ms)")
+line(lambda: f"- CreateNeed at 64 callers over 4 connections: {rep['create-64']['ops_per_sec']:,.0f}/s, "
+     f"p99 {ms(rep['create-64']['latency']['p99_us'])} ms")
+line(lambda: f"- storage only (Store::create in the load tool's process, same filesystem, 64 threads): "
+     f"{rep['storage-create-64']['ops_per_sec']:,.0f}/s, p99 {ms(rep['storage-create-64']['latency']['p99_us'])} ms; "
+     f"CreateNeed / storage-only = {rep['create-64']['ops_per_sec'] / rep['storage-create-64']['ops_per_sec']:.2f}")
+line(lambda: f"- GetNeed / health throughput at 64 callers = "
+     f"{rep['get-64']['ops_per_sec'] / rep['health-64']['ops_per_sec']:.2f}")
+line(lambda: (lambda c, p: f"- CreateNeed beside PlanAllocation (2,000 x 2,000) in a loop: {c['ops_per_sec']:,.0f}/s, "
+     f"p50 {ms(c['latency']['p50_us'])} ms, p99 {ms(c['latency']['p99_us'])} ms; {p['ops']} plans, "
+     f"p50 {ms(p['latency']['p50_us'])} ms")(lat(rep['create-during-allocation-64'], 'CreateNeed'),
+                                             lat(rep['create-during-allocation-64'], 'PlanAllocation')))
 PY

@@ -3,8 +3,17 @@
 #
 # After start_server: SERVER_PID, SERVER_URL, DATA_DIR, KEY_FILE, SERVER_LOG are set.
 
-# Builds the release server and load tool (locked, like CI).
+# Directory of the binaries: target/release, or BIN_DIR (e.g. binaries of another commit
+# kept for a before/after comparison; then nothing is built).
+BIN_DIR=${BIN_DIR:-}
+
+# Builds the release server and load tool (locked, like CI), unless BIN_DIR is set.
 build_release() {
+  if [[ -n "$BIN_DIR" ]]; then
+    echo "using the binaries in $BIN_DIR (nothing built)" >&2
+    return 0
+  fi
+  BIN_DIR=target/release
   cargo build --release --locked -p clearinghouse -p clearinghouse-load --bin clearinghouse --bin clearinghouse-load
 }
 
@@ -17,7 +26,7 @@ start_server() {
   local config=$DATA_DIR.toml port
   printf '%s\n' "${1:-}" >"$config"
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  target/release/clearinghouse serve --config "$config" --data-dir "$DATA_DIR" \
+  "${BIN_DIR:-target/release}/clearinghouse" serve --config "$config" --data-dir "$DATA_DIR" \
     --listen "127.0.0.1:$port" --log-format json >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
   KEY_FILE=$DATA_DIR/bootstrap-admin.key

@@ -53,7 +53,7 @@ sampler=$!
 
 echo "== mixed workload for $duration: $callers callers over $connections connections" >&2
 rc=0
-target/release/clearinghouse-load mixed --server "$SERVER_URL" --api-key-file "$KEY_FILE" \
+"$BIN_DIR/clearinghouse-load" mixed --server "$SERVER_URL" --api-key-file "$KEY_FILE" \
   --concurrency "$callers" --connections "$connections" --duration "$duration" --warmup 0s \
   --hang-timeout 10s --progress 30s --output json >"$out/report.json" || rc=$?
 

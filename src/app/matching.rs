@@ -854,14 +854,10 @@ impl App {
                         .gp_group
                         .is_none_or(|g| o.fields.gp_sub_working_group == Some(g))
                 };
-                let inputs = {
-                    let e = app
-                        .matching
-                        .engine
-                        .read()
-                        .unwrap_or_else(PoisonError::into_inner);
-                    allocation::inputs(&e, ctx, &keep_need, &keep_offer)
-                };
+                // On a copy: the lock is held for the copy, not for the whole plan, so
+                // writers (`follow`) are not held back while it is computed.
+                let snapshot = app.matching.engine_read().snapshot();
+                let inputs = allocation::inputs(&snapshot, ctx, &keep_need, &keep_offer);
                 let mut plan = allocation::plan(&inputs.needs, &inputs.offers, &inputs.edges);
                 plan.unfunded.extend(inputs.skipped);
                 Ok(PlannedAllocation {

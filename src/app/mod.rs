@@ -99,7 +99,9 @@ impl App {
         tokio::task::spawn_blocking(move || {
             span.in_scope(|| {
                 let out = f(&store);
-                matching.follow(&store);
+                if follow_needed(&store, &matching) {
+                    matching.follow(&store);
+                }
                 out
             })
         })
@@ -118,6 +120,21 @@ impl App {
         tokio::task::spawn_blocking(move || span.in_scope(|| f(&store)))
             .await
             .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+    }
+}
+
+/// Whether the matching index may still miss a durable write. On an engine whose commits
+/// need a sync, the durable audit watermark is an atomic read and includes the write just
+/// made, so when the index has applied up to it (another writer's `follow` took this
+/// write along), reading the audit trail again would find nothing: with many concurrent
+/// writers this skips most of their scans, which run one at a time.
+fn follow_needed(store: &Store, matching: &matching::Matching) -> bool {
+    if store.engine().commits_are_durable() {
+        return true;
+    }
+    match store.audit_watermark() {
+        Ok(durable) => matching.applied() < durable,
+        Err(_) => true,
     }
 }
 

@@ -24,6 +24,7 @@ use super::{
     Caller,
     call_body::{CallBody, CallLog},
     keys,
+    principals::Principals,
     rate::RateLimiter,
     reply,
     request_id::RequestId,
@@ -34,20 +35,24 @@ use crate::{app::clock, error::ApiError, server::connection::ConnInfo};
 /// Checks credentials and permissions for every call.
 #[derive(Debug)]
 pub struct Authenticator {
-    store: Arc<Store>,
+    principals: Principals,
     limiter: RateLimiter,
 }
 
 impl Authenticator {
     /// An authenticator over the principals of `store`.
     pub fn new(store: Arc<Store>, limiter: RateLimiter) -> Authenticator {
-        Authenticator { store, limiter }
+        Authenticator {
+            principals: Principals::new(store),
+            limiter,
+        }
     }
 
     /// Authenticates the `authorization` header and checks that the principal may call
-    /// `path` now.
-    pub fn check(&self, path: &str, headers: &HeaderMap) -> Result<Principal, ApiError> {
-        let principal = self.authenticate(headers, clock::now())?;
+    /// `path` now. The store is read on the blocking pool, and only when no copy of the
+    /// principal read since its last write is at hand ([`Principals`]).
+    pub async fn check(&self, path: &str, headers: &HeaderMap) -> Result<Principal, ApiError> {
+        let principal = self.authenticate(headers, clock::now()).await?;
         self.admit(&principal, path)?;
         Ok(principal)
     }
@@ -72,21 +77,27 @@ impl Authenticator {
     }
 
     /// The active principal an API key (as the client sent it) belongs to.
-    pub fn principal_of_key(&self, key: &str, now: Timestamp) -> Result<Principal, ApiError> {
+    /// Reads the store on the blocking pool, and only when no copy of the principal read
+    /// since its last write is at hand.
+    pub async fn principal_of_key(&self, key: &str, now: Timestamp) -> Result<Principal, ApiError> {
         let invalid = || {
             ApiError::Unauthenticated(
                 "the API key is not valid, has expired or was revoked".to_owned(),
             )
         };
         let (id, secret) = keys::parse(key.trim()).ok_or_else(invalid)?;
-        let principal: Principal = self.store.get(id)?.ok_or_else(invalid)?;
+        let principal = self.principals.get(id).await?.ok_or_else(invalid)?;
         if !keys::verify(&principal.key_hash, secret) || !principal.is_active(now) {
             return Err(invalid());
         }
         Ok(principal)
     }
 
-    fn authenticate(&self, headers: &HeaderMap, now: Timestamp) -> Result<Principal, ApiError> {
+    async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        now: Timestamp,
+    ) -> Result<Principal, ApiError> {
         let raw = headers
             .get("authorization")
             .ok_or_else(|| {
@@ -107,7 +118,7 @@ impl Authenticator {
                     "use the Bearer scheme: 'authorization: Bearer <api key>'".to_owned(),
                 )
             })?;
-        self.principal_of_key(key, now)
+        self.principal_of_key(key, now).await
     }
 }
 
@@ -194,7 +205,7 @@ where
                 let resp = if table::is_public(&log.method) {
                     inner.call(req).await?
                 } else {
-                    match auth.check(&log.method, req.headers()) {
+                    match auth.check(&log.method, req.headers()).await {
                         Ok(p) if tls_peer.as_ref().is_some_and(|t| !t.admits(&p.id.0)) => {
                             log.principal = Some(p.id.0.clone());
                             ApiError::Unauthenticated(
@@ -227,6 +238,12 @@ where
 /// tonic reports a request over the message-size limit as OUT_OF_RANGE; the contract (and
 /// gRPC's own convention) says RESOURCE_EXHAUSTED. The status of that error is sent in the
 /// headers of a trailers-only response, so it is rewritten there.
+///
+/// This is matched on the message because tonic 0.14 gives nothing else to match:
+/// its stream decoder builds the error as `Status::out_of_range(String)` (no source, no
+/// metadata) before any codec of ours runs, and the handler only ever sees the status.
+/// Checking the limit in our own codec instead would mean lifting tonic's limit, and
+/// tonic would then buffer an oversized message whole before the codec could refuse it.
 fn transport_limit_as_exhausted<B>(mut resp: http::Response<B>) -> http::Response<B> {
     let headers = resp.headers_mut();
     let is_limit = headers.get("grpc-status").is_some_and(|v| v == "11")

@@ -9,6 +9,7 @@
 pub mod call_body;
 pub mod keys;
 pub mod layer;
+pub mod principals;
 pub mod rate;
 pub mod recheck;
 pub mod reply;

@@ -23,6 +23,13 @@ pub enum Workload {
     /// A blend for soaking: creates, updates, reads, lists, matching queries, full match
     /// lifecycles and `WatchMatches` streams.
     Mixed,
+    /// `create` while one more broker runs `PlanAllocation` back to back over the pools
+    /// (`--pool-needs` circulated needs x `--pool-offers` active offers): what planning
+    /// does to the writers' latency. The report has both methods.
+    CreateDuringAllocation,
+    /// No server: the same durable need create through `Store::create` in this process,
+    /// in a store under `--probe-dir`: the ceiling `create` is compared with.
+    StorageCreate,
 }
 
 impl Workload {
@@ -35,6 +42,8 @@ impl Workload {
             Workload::FindOffers => "find-offers",
             Workload::Health => "health",
             Workload::Mixed => "mixed",
+            Workload::StorageCreate => "storage-create",
+            Workload::CreateDuringAllocation => "create-during-allocation",
         }
     }
 }
@@ -135,7 +144,11 @@ impl Args {
         }
         let needs_pool = matches!(
             self.workload,
-            Workload::Get | Workload::List | Workload::FindOffers | Workload::Mixed
+            Workload::Get
+                | Workload::List
+                | Workload::FindOffers
+                | Workload::Mixed
+                | Workload::CreateDuringAllocation
         );
         if needs_pool && self.pool_needs == 0 {
             p.push(format!(
@@ -143,8 +156,15 @@ impl Args {
                 self.workload.name()
             ));
         }
-        if self.workload == Workload::FindOffers && self.pool_offers == 0 {
-            p.push("--pool-offers must be at least 1 for find-offers".to_owned());
+        if matches!(
+            self.workload,
+            Workload::FindOffers | Workload::CreateDuringAllocation
+        ) && self.pool_offers == 0
+        {
+            p.push(format!(
+                "--pool-offers must be at least 1 for {}",
+                self.workload.name()
+            ));
         }
         p
     }

@@ -42,6 +42,9 @@ pub enum LoadError {
     /// A caller task panicked or was cancelled.
     #[error("caller task failed: {0}")]
     Task(String),
+    /// The storage-only workload could not set up its store.
+    #[error("storage-only workload: {0}")]
+    Storage(String),
 }
 
 impl LoadError {

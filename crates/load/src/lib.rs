@@ -9,6 +9,9 @@
 //! ([`workload`], [`mixed`]) through a warm-up and the measurement, recording into its own
 //! histograms ([`stats`]); the [`report`] merges them.
 //!
+//! `storage-create` runs no server: [`storage`] makes the same durable write through
+//! `Store::create` in this process, the ceiling the RPC `create` is compared with.
+//!
 //! Rate limits: the server limits each principal (`limits.rate_per_principal`, default
 //! 2,000/s). Each caller has its own principals, so the limit is spread over the callers;
 //! to measure a single caller faster than that, start the server with a config raising
@@ -25,6 +28,7 @@ pub mod runner;
 pub mod self_server;
 pub mod setup;
 pub mod stats;
+pub mod storage;
 pub mod watch;
 pub mod workload;
 

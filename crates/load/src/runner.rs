@@ -16,7 +16,7 @@ use crate::{
     self_server::SelfServer,
     setup,
     stats::{self, Recorder, Shared, Window},
-    watch, workload,
+    storage, watch, workload,
 };
 
 /// Rounds of the fsync probe.
@@ -45,6 +45,9 @@ pub async fn run(args: &Args) -> Result<Report, LoadError> {
     if !problems.is_empty() {
         return Err(LoadError::Options(problems.join("; ")));
     }
+    if args.workload == Workload::StorageCreate {
+        return run_storage(args).await;
+    }
     let server = if args.self_server {
         Some(SelfServer::start().await?)
     } else {
@@ -55,6 +58,53 @@ pub async fn run(args: &Args) -> Result<Report, LoadError> {
         s.stop().await?;
     }
     result
+}
+
+/// The storage-only workload: the fsync probe, then the callers as threads over a store
+/// of their own ([`storage`]).
+async fn run_storage(args: &Args) -> Result<Report, LoadError> {
+    let fsync_probe = match args.probe_dir.clone() {
+        Some(dir) => Some(
+            tokio::task::spawn_blocking(move || probe::run(&dir, PROBE_ROUNDS))
+                .await
+                .map_err(|e| LoadError::Task(e.to_string()))??,
+        ),
+        None => None,
+    };
+    let progress = Shared::new();
+    let started = Instant::now();
+    let (dir, callers, warmup, duration, seed) = (
+        args.probe_dir.clone(),
+        args.concurrency,
+        args.warmup,
+        args.duration,
+        args.seed,
+    );
+    let p = Arc::clone(&progress);
+    let recorders = tokio::task::spawn_blocking(move || {
+        storage::run(dir.as_deref(), callers, warmup, duration, seed, &p)
+    })
+    .await
+    .map_err(|e| LoadError::Task(e.to_string()))??;
+    let info = RunInfo {
+        workload: args.workload.name().to_owned(),
+        server: "none (storage only)".to_owned(),
+        concurrency: args.concurrency,
+        connections: 0,
+        seed: args.seed,
+        warmup: args.warmup,
+        measured: started
+            .elapsed()
+            .saturating_sub(args.warmup)
+            .min(args.duration),
+    };
+    Ok(Report::build(
+        info,
+        &stats::merge(&recorders),
+        None,
+        fsync_probe,
+        false,
+    ))
 }
 
 async fn run_against(args: &Args, server: Option<&SelfServer>) -> Result<Report, LoadError> {
@@ -75,10 +125,10 @@ async fn run_against(args: &Args, server: Option<&SelfServer>) -> Result<Report,
         Workload::Get | Workload::List => {
             setup::pool(&callers, args.seed, args.pool_needs, 0, false).await?
         }
-        Workload::FindOffers | Workload::Mixed => {
+        Workload::FindOffers | Workload::Mixed | Workload::CreateDuringAllocation => {
             setup::pool(&callers, args.seed, args.pool_needs, args.pool_offers, true).await?
         }
-        Workload::Create | Workload::Health => setup::Pool::default(),
+        Workload::Create | Workload::Health | Workload::StorageCreate => setup::Pool::default(),
     };
     let probe_dir = args
         .probe_dir
@@ -115,6 +165,12 @@ async fn run_against(args: &Args, server: Option<&SelfServer>) -> Result<Report,
                 ));
             }
         }
+    }
+    if args.workload == Workload::CreateDuringAllocation
+        && let Some(b) = callers.first().and_then(|c| c.broker.clone())
+    {
+        let rec = Recorder::new(window, Arc::clone(&progress));
+        tasks.spawn(workload::plan_allocations(b, rec));
     }
     for c in callers {
         let rng = StdRng::seed_from_u64(args.seed.wrapping_add(c.index as u64 * 7919));

@@ -45,10 +45,12 @@ pub struct Caller {
 /// Which roles a workload's callers need.
 fn roles(w: Workload) -> (bool, bool, bool) {
     match w {
-        Workload::Health => (false, false, false),
+        Workload::Health | Workload::StorageCreate => (false, false, false),
         Workload::Create => (true, false, false),
         Workload::Get | Workload::List => (true, true, false),
-        Workload::FindOffers | Workload::Mixed => (true, true, true),
+        Workload::FindOffers | Workload::Mixed | Workload::CreateDuringAllocation => {
+            (true, true, true)
+        }
     }
 }
 

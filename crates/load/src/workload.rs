@@ -9,7 +9,7 @@ use clearinghouse::pb;
 
 use crate::{
     args::Workload,
-    client::Health,
+    client::{Clients, Health},
     payload::{self, Taxonomy},
     setup::{Caller, Pool},
     stats::Recorder,
@@ -49,7 +49,7 @@ pub async fn run(
     let (mut requester, mut broker) = (requester, broker);
     while !rec.done() {
         match (workload, requester.as_mut(), broker.as_mut()) {
-            (Workload::Create, Some(r), _) => {
+            (Workload::Create | Workload::CreateDuringAllocation, Some(r), _) => {
                 seq += 1;
                 let need = payload::need(&mut rng, &shared.taxonomy, seq);
                 let req = pb::CreateNeedRequest {
@@ -95,6 +95,18 @@ pub async fn run(
             // creates them, so this only guards against a mismatch.
             _ => break,
         }
+    }
+    rec
+}
+
+/// `PlanAllocation` over everything (no filter), back to back, until the recorder says the
+/// run is over (beside the `create` callers of `create-during-allocation`).
+pub async fn plan_allocations(mut broker: Clients, mut rec: Recorder) -> Recorder {
+    while !rec.done() {
+        let req = pb::PlanAllocationRequest::default();
+        let _ = rec
+            .time("PlanAllocation", broker.matches.plan_allocation(req))
+            .await;
     }
     rec
 }

@@ -104,3 +104,78 @@ async fn a_get_run_reads_the_needs_its_setup_created() {
     assert_eq!(report["methods"].as_array().expect("methods").len(), 1);
     server.stop().await.expect("clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_during_allocation_run_reports_creates_and_plans_without_errors() {
+    let server = SelfServer::start().await.expect("server");
+    let report = run_tool(
+        &server,
+        &[
+            "create-during-allocation",
+            "--concurrency",
+            "4",
+            "--connections",
+            "2",
+            "--duration",
+            "2s",
+            "--warmup",
+            "0s",
+            "--pool-needs",
+            "12",
+            "--pool-offers",
+            "12",
+        ],
+    )
+    .await;
+    assert_eq!(report["workload"], "create-during-allocation");
+    assert_eq!(report["errors"].as_u64(), Some(0), "{report:#}");
+    for name in ["CreateNeed", "PlanAllocation"] {
+        let m = method(&report, name).unwrap_or_else(|| panic!("{name} missing: {report:#}"));
+        assert!(m["ops"].as_u64().expect("ops") > 0, "{report:#}");
+    }
+    server.stop().await.expect("clean stop");
+}
+
+#[test]
+fn a_storage_create_run_writes_durably_without_a_server_and_prints_its_footprint() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_clearinghouse-load"))
+        .args([
+            "storage-create",
+            "--concurrency",
+            "4",
+            "--duration",
+            "1s",
+            "--warmup",
+            "0s",
+            "--output",
+            "json",
+            "--probe-dir",
+        ])
+        .arg(dir.path())
+        // Nothing listens here: the workload must not need a server.
+        .args(["--server", "http://127.0.0.1:9"])
+        .output()
+        .expect("run the load tool");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["workload"], "storage-create");
+    assert_eq!(report["errors"].as_u64(), Some(0), "{report:#}");
+    let m = method(&report, "Store::create(need)").expect("writes recorded");
+    assert!(m["ops"].as_u64().expect("ops") > 0, "{report:#}");
+    assert_eq!(report["fsync_probe"]["rounds"].as_u64(), Some(1000));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bytes on disk per need") || stderr.contains("bytes on disk and"),
+        "the store's footprint is printed: {stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").collect();
+    assert!(
+        left.is_empty(),
+        "the store directory is removed after the run"
+    );
+}

@@ -155,6 +155,22 @@ impl Engine {
         self
     }
 
+    /// A copy of the offers, needs and tracked top-k as they are now, with an empty score
+    /// cache: long read-only work (an allocation plan over every need) runs on it, so
+    /// whoever holds the engine behind a lock holds that lock only for the copy and writers
+    /// are not held back for the whole computation. Answers from the copy equal the
+    /// engine's at the moment of the copy.
+    pub fn snapshot(&self) -> Engine {
+        Engine {
+            offers: self.offers.clone(),
+            needs: self.needs.clone(),
+            top: self.top.clone(),
+            k: self.k,
+            track_top: self.track_top,
+            cache: ScoreCache::default(),
+        }
+    }
+
     /// How many times the offers' and the needs' slots were renumbered.
     pub fn generations(&self) -> (u64, u64) {
         (self.needs.generation(), self.offers.generation())

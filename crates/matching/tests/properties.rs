@@ -44,6 +44,38 @@ proptest! {
     }
 
     #[test]
+    fn a_snapshot_answers_as_the_engine_did_when_it_was_taken(seed in any::<u64>(), needs in 1usize..30, offers in 1usize..120) {
+        let data = synth::generate(seed, Shape { needs, offers, planted_pct: 20 });
+        let (policy, rates) = ctx_parts();
+        let ctx = FitContext { policy: &policy, rates: &rates, today: data.today, stage: NeedStage::Circulated };
+        let mut engine = Engine::untracked();
+        let mut w = Work::default();
+        for o in &data.offers {
+            engine.upsert_offer(o.clone(), &ctx, &mut w);
+        }
+        for n in &data.needs {
+            engine.upsert_need(n.clone(), &ctx, &mut w);
+        }
+        let plan_inputs = |e: &Engine| {
+            format!("{:?}", clearinghouse_matching::allocation::inputs(e, &ctx, &|_| true, &|_| true))
+        };
+        let before = plan_inputs(&engine);
+        let snapshot = engine.snapshot();
+        prop_assert_eq!(&plan_inputs(&snapshot), &before);
+        for n in &data.needs {
+            prop_assert_eq!(
+                snapshot.offers_for_need(n, &ctx, 20, &mut Work::default()),
+                engine.offers_for_need(n, &ctx, 20, &mut Work::default())
+            );
+        }
+        // Later changes to the engine leave the snapshot as it was.
+        for o in &data.offers {
+            engine.remove_offer(&o.id.0, o.version, &ctx, &mut w);
+        }
+        prop_assert_eq!(plan_inputs(&snapshot), before);
+    }
+
+    #[test]
     fn incremental_updates_equal_a_full_rematch(
         seed in any::<u64>(),
         k in 1usize..8,

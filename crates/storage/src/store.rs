@@ -153,6 +153,8 @@ pub struct Store {
     /// Highest audit sequence known durable (engines whose commits are not durable by
     /// themselves); every lower sequence is durable too.
     durable_audit: AtomicU64,
+    /// Bumped after every committed transaction that created or changed a principal.
+    principal_writes: AtomicU64,
 }
 
 impl fmt::Debug for Store {
@@ -199,6 +201,7 @@ impl Store {
         let store = Store {
             engine,
             durable_audit: AtomicU64::new(0),
+            principal_writes: AtomicU64::new(0),
         };
         store.migrate()?;
         // What an engine holds when it opens is durable (sled's was fsynced at open).
@@ -265,10 +268,12 @@ impl Store {
         self.engine.check_writable()?;
         let mut out: Option<Result<T, UpdateError<E>>> = None;
         let mut audit_max = 0;
+        let mut wrote_principal = false;
         let committed = self.engine.transact(&mut |ops: &mut dyn TxOps| {
             let mut txn = Txn::new(ops, meta);
             let r = f(&mut txn);
             audit_max = txn.audit_max();
+            wrote_principal = txn.wrote_principal();
             match r {
                 Ok(t) => {
                     out = Some(Ok(t));
@@ -285,7 +290,12 @@ impl Store {
             }
         });
         match committed {
-            Ok(()) => {}
+            Ok(()) => {
+                if wrote_principal {
+                    // After the commit: a reader that saw the old generation re-reads.
+                    self.principal_writes.fetch_add(1, Ordering::SeqCst);
+                }
+            }
             Err(Error::Rejected) => {}
             Err(e) => return Err(UpdateError::Store(e)),
         }
@@ -507,6 +517,13 @@ impl Store {
     ) -> Result<Page<AuditEntry>, Error> {
         let limit_seq = self.audit_watermark()?;
         let start = after.map_or(1, |a| a.saturating_add(1));
+        if start > limit_seq {
+            // Nothing durable after `after` (a follower that is up to date): no scan.
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
         let (tree, prefix) = match (&filter.resource_id, &filter.actor, &filter.resource_kind) {
             (Some(id), _, _) => (trees::INDEX, keys::index_prefix("audit", "resource", id)),
             (None, Some(actor), _) => (trees::INDEX, keys::index_prefix("audit", "actor", actor)),
@@ -659,6 +676,18 @@ impl Store {
             entries: reader.entries(),
             per_tree,
         })
+    }
+
+    /// A number that changes after every committed write of a principal through this
+    /// store, for caches of principals: read it before reading a principal, and the copy
+    /// is current for as long as the number stays the same. `None` when other processes
+    /// may write the engine (PostgreSQL): then only a read of the store is current.
+    pub fn principal_generation(&self) -> Option<u64> {
+        match self.engine.name() {
+            // sled locks its directory; the in-memory engine lives in this process.
+            "sled" | "memory" => Some(self.principal_writes.load(Ordering::SeqCst)),
+            _ => None,
+        }
     }
 
     /// Counters of the durability barrier.

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use clearinghouse_domain::AuditEntry;
+use clearinghouse_domain::{AuditEntry, Principal};
 
 use crate::{
     audit_chain,
@@ -62,6 +62,7 @@ pub struct Txn<'a> {
     ops: &'a mut dyn TxOps,
     meta: &'a WriteMeta,
     audit_max: u64,
+    wrote_principal: bool,
 }
 
 impl fmt::Debug for Txn<'_> {
@@ -92,7 +93,13 @@ impl<'a> Txn<'a> {
             ops,
             meta,
             audit_max: 0,
+            wrote_principal: false,
         }
+    }
+
+    /// Whether this transaction created or changed a principal.
+    pub(crate) fn wrote_principal(&self) -> bool {
+        self.wrote_principal
     }
 
     /// Highest audit sequence this transaction wrote (0 when none).
@@ -237,6 +244,7 @@ impl<'a> Txn<'a> {
             )?;
         }
         self.audit_max = self.audit_max.max(sequence);
+        self.wrote_principal |= kind == <Principal as Resource>::KIND;
         Ok(())
     }
 

@@ -112,11 +112,7 @@ pub async fn submit(console: &Console, req: Request<Body>, secure: bool) -> Resp
         e.add("api_key", "Enter your API key");
         return form_response(StatusCode::BAD_REQUEST, &next, &e, None, secure);
     }
-    let auth = std::sync::Arc::clone(&console.auth);
-    let principal = console
-        .app
-        .blocking(move |_| auth.principal_of_key(&key, clock::now()))
-        .await;
+    let principal = console.auth.principal_of_key(&key, clock::now()).await;
     let Ok(principal) = principal else {
         let mut e = Errors::default();
         e.add(
