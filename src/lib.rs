@@ -17,6 +17,7 @@ pub mod config;
 pub mod convert;
 pub mod demo;
 pub mod error;
+pub mod feed;
 pub mod json;
 pub mod metrics;
 pub mod server;
