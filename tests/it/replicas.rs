@@ -409,3 +409,326 @@ async fn a_database_restart_makes_replicas_not_serving_and_they_recover_without_
     p.a.stop().await;
     p.b.stop().await;
 }
+
+/// `clearinghouse serve` over PostgreSQL as a child process; returns it and its address.
+fn spawn_replica(dir: &Path, url: &str, schema: &str) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_clearinghouse"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("--database-url")
+        .arg(url)
+        .env("CLEARINGHOUSE_DATABASE_SCHEMA", schema)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the binary");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            if v["fields"]["message"] == "listening"
+                && let Some(a) = v["fields"]["addr"].as_str()
+            {
+                let _ = tx.send(a.to_owned());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(GUARD)
+        .expect("the replica logs its address");
+    (child, addr)
+}
+
+type NeedClient = pb::need_service_client::NeedServiceClient<
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Bearer>,
+>;
+
+async fn need_client(addr: &str, key: &str) -> NeedClient {
+    let ch = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    pb::need_service_client::NeedServiceClient::with_interceptor(ch, Bearer(Some(key.to_owned())))
+}
+
+#[derive(Default)]
+struct Ledger {
+    ok: Vec<(String, String)>,
+    unknown: Vec<(String, String)>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killing_a_replica_under_load_loses_no_acknowledged_write() {
+    let pg = PgServer::shared();
+    let url = pg.url("postgres");
+    let schema = fresh_schema();
+    let (db, da) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let b = replica(db.path(), &url, &schema).await;
+    let key = b.key(pb::Role::Requester, "state-KEN").await;
+    let (mut a, addr) = spawn_replica(da.path(), &url, &schema);
+    eventually("the child replica serves", || async {
+        let Ok(ch) = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+            .expect("uri")
+            .connect()
+            .await
+        else {
+            return false;
+        };
+        HealthClient::new(ch)
+            .check(HealthCheckRequest::default())
+            .await
+            .is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32)
+    })
+    .await;
+
+    const WRITERS: u64 = 8;
+    const ENOUGH: usize = 60;
+    let ledger = std::sync::Arc::new(std::sync::Mutex::new(Ledger::default()));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (addr, key, ledger) = (addr.clone(), key.clone(), std::sync::Arc::clone(&ledger));
+            tokio::spawn(async move {
+                let mut c = need_client(&addr, &key).await;
+                for i in 0u64.. {
+                    let rid = format!("{w:08x}-0000-4000-8000-{i:012x}");
+                    let title = format!("w{w}-{i}");
+                    let req = pb::CreateNeedRequest {
+                        need: Some(need(&title)),
+                        request_id: rid.clone(),
+                    };
+                    match c.create_need(req).await {
+                        Ok(r) => {
+                            let id = r.into_inner().need.map(|n| n.id).unwrap_or_default();
+                            ledger.lock().expect("ledger").ok.push((id, title));
+                        }
+                        Err(_) => {
+                            ledger.lock().expect("ledger").unknown.push((rid, title));
+                            return;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    eventually("the load writes through the child", || async {
+        ledger.lock().expect("ledger").ok.len() >= ENOUGH
+    })
+    .await;
+    a.kill().expect("SIGKILL");
+    a.wait().expect("reaped");
+    for w in writers {
+        timeout(GUARD, w)
+            .await
+            .expect("writer ends")
+            .expect("writer");
+    }
+
+    let ledger = std::mem::take(&mut *ledger.lock().expect("ledger"));
+    let mut c = need_client(&b.addr.to_string(), &key).await;
+    for (id, title) in &ledger.ok {
+        let got = c
+            .get_need(pb::GetNeedRequest { id: id.clone() })
+            .await
+            .unwrap_or_else(|e| panic!("acknowledged need {id} ({title}) lost: {e}"));
+        assert_eq!(&got.into_inner().need.expect("need").title, title);
+    }
+    // A write cut off by the kill is whole or absent: replaying it on the surviving
+    // replica finds the original or creates it now, once.
+    for (rid, title) in &ledger.unknown {
+        let r = c
+            .create_need(pb::CreateNeedRequest {
+                need: Some(need(title)),
+                request_id: rid.clone(),
+            })
+            .await
+            .expect("replay of a cut-off write");
+        assert_eq!(&r.into_inner().need.expect("need").title, title);
+    }
+    let listed = c
+        .list_needs(pb::ListNeedsRequest {
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .needs
+        .len();
+    assert_eq!(
+        listed,
+        ledger.ok.len() + ledger.unknown.len(),
+        "every write is there exactly once"
+    );
+    b.stop().await;
+}
+
+/// What a service answers about everything in it: needs, offers, the audit trail, the
+/// matching policy and one ranking.
+async fn answers(server: &TestServer, need_id: &str) -> Vec<String> {
+    let mut admin = server.admin().await;
+    let needs = admin
+        .needs
+        .list_needs(pb::ListNeedsRequest {
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .expect("needs")
+        .into_inner();
+    let offers = admin
+        .offers
+        .list_offers(pb::ListOffersRequest {
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .expect("offers")
+        .into_inner();
+    let audit = admin
+        .admin
+        .list_audit_entries(pb::ListAuditEntriesRequest {
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner();
+    let policy = admin
+        .admin
+        .get_matching_policy(pb::GetMatchingPolicyRequest::default())
+        .await
+        .expect("policy")
+        .into_inner();
+    let ranked = server
+        .matcher(&server.admin_key)
+        .await
+        .find_offers_for_need(pb::FindOffersForNeedRequest {
+            need_id: need_id.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect("ranking")
+        .into_inner();
+    assert!(needs.next_page_token.is_empty() && audit.next_page_token.is_empty());
+    vec![
+        format!("{needs:?}"),
+        format!("{offers:?}"),
+        format!("{audit:?}"),
+        format!("{policy:?}"),
+        format!("{ranked:?}"),
+    ]
+}
+
+fn migrate_store(from: &str, to: &str, schema: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_clearinghouse"))
+        .args([
+            "migrate-store",
+            "--from",
+            from,
+            "--to",
+            to,
+            "--schema",
+            schema,
+        ])
+        .output()
+        .expect("run migrate-store")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migrate_store_round_trip_sled_to_postgres_to_sled_answers_identically() {
+    let pg = PgServer::shared();
+    let url = pg.url("postgres");
+    let schema = fresh_schema();
+    let root = tempfile::tempdir().expect("dir");
+    let (orig, back, replica_dir) = (
+        root.path().join("orig"),
+        root.path().join("back"),
+        root.path().join("replica"),
+    );
+    let server = TestServer::start_in(&orig).await;
+    let mut fra = server.as_role(pb::Role::Provider, "state-FRA").await;
+    let o = pb::Offer {
+        budget_ceiling: usd(10_000_000),
+        ..offer("Migrated offer")
+    };
+    let offer_id = support::active_offer(&mut fra, o).await;
+    let mut ken = server.as_role(pb::Role::Requester, "state-KEN").await;
+    let mut broker = server.as_role(pb::Role::Broker, "").await;
+    let need_id = circulated_need(&mut ken, &mut broker, need("Migrated need")).await;
+    let bkey = server.key(pb::Role::Broker, "").await;
+    server
+        .matcher(&bkey)
+        .await
+        .create_match(pb::CreateMatchRequest {
+            need_id: need_id.clone(),
+            funding_mode: pb::FundingMode::SingleDonor as i32,
+            contributions: vec![pb::Contribution {
+                offer_id,
+                amount: usd(1_000_000),
+                ..Default::default()
+            }],
+            request_id: String::new(),
+        })
+        .await
+        .expect("propose");
+    let before = answers(&server, &need_id).await;
+    server.stop().await;
+
+    let to_pg = migrate_store(&orig.to_string_lossy(), &url, &schema);
+    let said = String::from_utf8_lossy(&to_pg.stdout);
+    assert!(
+        to_pg.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&to_pg.stderr)
+    );
+    assert!(said.contains("verified"), "{said}");
+    // A target holding anything is refused.
+    let again = migrate_store(&orig.to_string_lossy(), &url, &schema);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("not empty"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let to_sled = migrate_store(&url, &back.to_string_lossy(), &schema);
+    assert!(
+        to_sled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&to_sled.stderr)
+    );
+
+    // The PostgreSQL copy and the sled copy back answer as the original did.
+    for dir in [&back, &replica_dir] {
+        std::fs::create_dir_all(dir).expect("dir");
+        std::fs::copy(
+            orig.join("bootstrap-admin.key"),
+            dir.join("bootstrap-admin.key"),
+        )
+        .expect("key");
+    }
+    let on_pg = replica(&replica_dir, &url, &schema).await;
+    assert_eq!(
+        answers(&on_pg, &need_id).await,
+        before,
+        "the PostgreSQL copy"
+    );
+    on_pg.stop().await;
+    let on_sled = TestServer::start_in(&back).await;
+    assert_eq!(
+        answers(&on_sled, &need_id).await,
+        before,
+        "the sled copy back"
+    );
+    on_sled.stop().await;
+}
