@@ -6,8 +6,9 @@
 #   2. two replicas: the same 64 callers split 32 + 32 over both (two load processes at
 #      once), and the cross-replica index delay (crates/load/src/bin/replica-delay.rs:
 #      from A's acknowledgement of the call that makes a need rankable until B ranks it);
-#   3. a PostgreSQL restart (pg_ctl restart -m fast) in the middle of a create load on
-#      both replicas: calls by status code.
+#   3. a PostgreSQL restart (pg_ctl restart -m fast), then a 5 s outage (stop, start), in
+#      the middle of a create load on both replicas: calls by status code, and how each
+#      replica's health moved.
 # Prints a Markdown summary; raw JSON reports are kept in target/bench-replicas/.
 #
 #   scripts/bench-replicas.sh                 # 10 s per workload after 2 s warm-up
@@ -50,7 +51,7 @@ url="postgres://postgres@$host:5432/postgres?sslmode=disable"
 # start_replica NAME SCHEMA: a release server on a free port; sets ADDR_<NAME>.
 start_replica() {
   local name=$1 schema=$2 dir port
-  dir=$root/replica-$name
+  dir=$root/replica-$schema-$name
   mkdir -p "$dir"
   [[ -f $root/admin.key ]] && cp "$root/admin.key" "$dir/bootstrap-admin.key"
   printf '[limits]\nrate_per_principal = 1000000\nburst_per_principal = 1000000\n[storage]\npool_size = 32\nmin_idle_connections = 8\n' >"$dir.toml"
@@ -72,6 +73,7 @@ stop_replicas() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   pids=()
+  cp "$root"/replica-*.log "$out"/
   rm -f "$root/admin.key"
 }
 
@@ -105,13 +107,34 @@ target/release/replica-delay --a "$ADDR_A" --b "$ADDR_B" --api-key-file "$root/a
 echo "== PostgreSQL restart under load" >&2
 load restart-a create "$ADDR_A" 32 2 --hang-timeout 60s & la=$!
 load restart-b create "$ADDR_B" 32 2 --hang-timeout 60s & lb=$!
-sleep 5
+# Setup (principals) and the warm-up take under 6 s here; the restart lands inside the
+# measured window, which lasts $duration after them.
+sleep 8
 restart_started=$(date +%s.%N)
 pg restart -m fast
 restart_done=$(date +%s.%N)
 wait "$la" "$lb"
-stop_replicas
 echo "$restart_started $restart_done" >"$out/restart-times.txt"
+
+echo "== PostgreSQL down for 5 s under load" >&2
+# Measured for 20 s, so that calls caught by the outage (waiting up to acquire_timeout_ms
+# for a connection) end inside the window, and the recovery too.
+duration=20s load outage-a create "$ADDR_A" 32 2 --hang-timeout 60s & la=$!
+duration=20s load outage-b create "$ADDR_B" 32 2 --hang-timeout 60s & lb=$!
+sleep 8
+"${as_pg[@]}" "$bindir/pg_ctl" -D "$root/data" -m fast -w stop >/dev/null
+date +%s.%N >"$out/outage-times.txt"
+sleep 5
+pg start
+date +%s.%N >>"$out/outage-times.txt"
+wait "$la" "$lb"
+stop_replicas
+# How each replica's health moved (log lines of server/availability.rs).
+for f in "$root"/replica-two-*.log; do
+  printf '%s %s %s\n' "$(basename "$f" .log)" \
+    "$(grep -c 'database unreachable; health set to NOT_SERVING' "$f" || true)" \
+    "$(grep -c 'database reachable again; health set to SERVING' "$f" || true)"
+done >"$out/health-moves.txt"
 
 python3 - "$out" <<'PY'
 import json, sys
@@ -143,4 +166,17 @@ for n in ["restart-a", "restart-b"]:
         codes[c] = codes.get(c, 0) + k
 print(f"- PostgreSQL restart (pg_ctl restart -m fast, {done - started:.2f} s) under 64 callers "
       f"creating on both replicas: {ok:,} calls succeeded, failed by code: {codes or 'none'}")
+for line in open(f"{out}/health-moves.txt"):
+    name, down, up = line.split()
+    print(f"  - {name}: health went NOT_SERVING {down} time(s) and SERVING again {up} time(s); "
+          f"the process kept running")
+ok, codes = 0, {}
+for n in ["outage-a", "outage-b"]:
+    x = r(n)
+    ok += x["ops"]
+    for c, k in x["errors_by_code"].items():
+        codes[c] = codes.get(c, 0) + k
+print(f"- PostgreSQL stopped (pg_ctl stop -m fast) for 5 s, then started, under the same load "
+      f"(20 s measured): {ok:,} calls succeeded, failed by code: {codes or 'none'} (the health "
+      f"moves above count both events)")
 PY

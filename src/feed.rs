@@ -84,6 +84,8 @@ fn run(engine: &PostgresEngine, app: &App, poll: Duration, stopped: &mpsc::Recei
                     info!(channel = engine.feed_channel(), "change feed listening");
                     client = Some(c);
                     down_logged = false;
+                    // After a (re)connect: whatever was missed is read now.
+                    catch_up(app, &mut announced);
                 }
                 Err(e) => {
                     if !down_logged {
@@ -100,8 +102,6 @@ fn run(engine: &PostgresEngine, app: &App, poll: Duration, stopped: &mpsc::Recei
                     }
                 }
             }
-            // After a (re)connect, or a failed one: whatever was missed is read now.
-            catch_up(app, &mut announced);
             continue;
         };
         let waited = c

@@ -149,3 +149,21 @@ where
         Box::pin(async move { inner.call(req).await })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_health_and_reflection_are_served_while_the_database_is_away() {
+        assert!(always_served("/grpc.health.v1.Health/Check"));
+        assert!(always_served("/grpc.health.v1.Health/Watch"));
+        assert!(always_served(
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+        ));
+        assert!(!always_served("/clearinghouse.v1.NeedService/ListNeeds"));
+        assert!(!always_served(
+            "/clearinghouse.v1.AdminService/ExportBackup"
+        ));
+    }
+}

@@ -152,3 +152,36 @@ impl Engine for OffRuntime {
         self.0.path()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the synchronous PostgreSQL client does on every call: drive a runtime of its
+    /// own, which panics on a thread that already drives async tasks.
+    fn own_runtime_call() -> u32 {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(async { 7 })
+    }
+
+    #[test]
+    fn a_blocking_client_runs_from_a_current_thread_runtime() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        assert_eq!(rt.block_on(async { off_runtime(own_runtime_call) }), 7);
+    }
+
+    #[test]
+    fn a_blocking_client_runs_from_a_multi_thread_runtime_worker() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .expect("runtime");
+        let on_worker = rt.spawn(async { off_runtime(own_runtime_call) });
+        assert_eq!(rt.block_on(on_worker).expect("task"), 7);
+        assert_eq!(off_runtime(own_runtime_call), 7, "outside any runtime");
+    }
+}
