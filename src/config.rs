@@ -1,9 +1,13 @@
 //! Service configuration: TOML file, then environment overrides, then flags.
 //! [`Config::validate`] reports every problem at once.
 
+mod storage;
+
 use std::{net::SocketAddr, path::PathBuf};
 
 use serde::Deserialize;
+
+pub use storage::{Storage, redact_url};
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -25,6 +29,8 @@ pub struct Config {
     pub tls: Tls,
     /// The Prometheus endpoint (off unless an address is set).
     pub metrics: Metrics,
+    /// The storage engine: sled in `data_dir` unless a database URL is set.
+    pub storage: Storage,
 }
 
 /// Whether clients must present a certificate from `client_ca`.
@@ -192,6 +198,7 @@ impl Default for Config {
             connections: Connections::default(),
             tls: Tls::default(),
             metrics: Metrics::default(),
+            storage: Storage::default(),
         }
     }
 }
@@ -253,6 +260,7 @@ impl Config {
                 }
             }
         }
+        self.storage.apply_env(&get, &mut problems);
         if problems.is_empty() {
             Ok(())
         } else {
@@ -290,6 +298,7 @@ impl Config {
         }
         self.connections.check(&mut p);
         self.tls.check(&mut p);
+        self.storage.check(&mut p);
         if !(1..=86_400).contains(&self.metrics.sample_interval_secs) {
             p.push("metrics.sample_interval_secs must be between 1 and 86400".to_owned());
         }

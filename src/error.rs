@@ -213,6 +213,14 @@ fn store_status(e: StoreError) -> Status {
                 "{kind} {id} changed since you read it (etag {expected}, now {actual}); reload it and retry"
             ),
         ),
+        StoreError::Unavailable(why) => {
+            tracing::warn!(error = %why, "database unavailable");
+            info(
+                Code::Unavailable,
+                "DATABASE_UNAVAILABLE",
+                "the database cannot be reached; retry later (a write retried with the same request_id is applied at most once)".to_owned(),
+            )
+        }
         StoreError::Durability(d) => {
             tracing::error!(error = %d, "durability lost");
             info(

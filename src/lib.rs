@@ -20,6 +20,7 @@ pub mod console;
 pub mod convert;
 pub mod demo;
 pub mod error;
+pub mod feed;
 pub mod http;
 pub mod json;
 pub mod metrics;

@@ -22,7 +22,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Runs the service on the embedded store.
+    /// Runs the service on the embedded store (or on PostgreSQL with --database-url).
     Serve {
         /// TOML configuration file (see deploy/config.example.toml).
         #[arg(long)]
@@ -36,7 +36,23 @@ enum Cmd {
         /// Log format: text or json (overrides the config file).
         #[arg(long)]
         log_format: Option<String>,
+        /// PostgreSQL URL: serve the shared database (several replicas may) instead of
+        /// the embedded store; overrides [storage] database_url and
+        /// CLEARINGHOUSE_DATABASE_URL.
+        #[arg(long)]
+        database_url: Option<String>,
     },
+    /// Applies the schema migrations of a PostgreSQL database (replicas also do at
+    /// start); a schema newer than this build is refused.
+    #[command(after_help = "Examples:
+  CLEARINGHOUSE_DATABASE_URL=postgres://clearinghouse@db/clearinghouse clearinghouse migrate")]
+    Migrate(cli::migrate::MigrateArgs),
+    /// Copies a whole store between a sled data directory and PostgreSQL (either way)
+    /// into an empty target, then verifies it entry by entry (offline: stop the servers).
+    #[command(after_help = "Examples:
+  clearinghouse migrate-store --from /var/lib/clearinghouse --to postgres://clearinghouse@db/clearinghouse
+  clearinghouse migrate-store --from postgres://clearinghouse@db/clearinghouse --to /var/lib/clearinghouse-copy")]
+    MigrateStore(cli::migrate::MigrateStoreArgs),
     #[command(flatten)]
     Client(Box<cli::Command>),
     /// Shows the whole job in under a minute: a server on a temporary directory, a
@@ -104,6 +120,7 @@ async fn serve(
     data_dir: Option<PathBuf>,
     listen: Option<SocketAddr>,
     log_format: Option<String>,
+    database_url: Option<String>,
 ) -> anyhow::Result<()> {
     let mut config = match &config_path {
         Some(p) => {
@@ -124,6 +141,9 @@ async fn serve(
     }
     if let Some(f) = log_format {
         config.log_format = f;
+    }
+    if let Some(u) = database_url {
+        config.storage.database_url = Some(u);
     }
     config
         .validate()
@@ -149,7 +169,10 @@ async fn main() -> ExitCode {
             data_dir,
             listen,
             log_format,
-        } => serve(config, data_dir, listen, log_format).await,
+            database_url,
+        } => serve(config, data_dir, listen, log_format, database_url).await,
+        Cmd::Migrate(args) => cli::migrate::migrate(&args),
+        Cmd::MigrateStore(args) => cli::migrate::migrate_store(&args),
         Cmd::Client(cmd) => return cli::run(*cmd).await.into(),
         Cmd::Restore(args) => cli::backup::restore(&args),
         Cmd::Demo {

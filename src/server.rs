@@ -6,7 +6,9 @@
 //! `[metrics] listen`, [`metrics_endpoint`] serves Prometheus metrics on its own port.
 
 pub mod accept;
+pub mod availability;
 pub mod connection;
+pub mod engine;
 pub mod metrics_endpoint;
 pub mod peer;
 pub mod tls;
@@ -19,8 +21,6 @@ use tokio::net::TcpListener;
 use tonic::transport::Server;
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tracing::{error, info, warn};
-
-use clearinghouse_storage::{Store, StoreOptions};
 
 use crate::{
     api::{
@@ -104,17 +104,7 @@ pub async fn run_with(
     let data_dir = config.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    info!(data_dir = %data_dir.display(), "opening storage");
-    let opts = StoreOptions {
-        cache_capacity_bytes: config.cache_capacity_mib * 1024 * 1024,
-        sync_fault: options.sync_fault,
-    };
-    let dir = data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open(&dir, &opts))
-        .await
-        .context("storage open task failed")?
-        .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
-    let store = Arc::new(store);
+    let engine::Opened { store, postgres } = engine::open(&config, options.sync_fault).await?;
     info!("storage open");
 
     let seed_store = Arc::clone(&store);
@@ -191,10 +181,15 @@ pub async fn run_with(
     });
 
     // The matching index follows the store after every write; this also catches it up
-    // periodically, whatever happened to a call.
+    // periodically, whatever happened to a call. Over PostgreSQL the change feed does
+    // (below), on every notification and every `feed_poll_ms`.
     let follow_app = app.clone();
     let mut follow_stop = streams_stop.subscribe();
+    let feed_follows = postgres.is_some();
     let follower = tokio::spawn(async move {
+        if feed_follows {
+            return;
+        }
         loop {
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -211,21 +206,45 @@ pub async fn run_with(
     });
 
     // Storage that can no longer promise durability stops the service, so that the next
-    // start recovers from what is on disk.
+    // start recovers from what is on disk. A shared database that cannot be reached
+    // only makes the replica NOT_SERVING until it is back.
     let (fatal_tx, fatal_rx) = tokio::sync::watch::channel(false);
     let mut fatal_signal = fatal_rx.clone();
     let watch_store = Arc::clone(&store);
-    let watchdog = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
-        loop {
-            tick.tick().await;
-            if !watch_store.is_writable() {
-                error!("storage lost durability; shutting down");
-                let _ = fatal_tx.send(true);
-                return;
+    let availability = Arc::new(availability::Availability::default());
+    let watchdog = if postgres.is_some() {
+        tokio::spawn(availability::watch_database(
+            watch_store,
+            reporter.clone(),
+            Arc::clone(&availability),
+            Duration::from_millis(250),
+            streams_stop.subscribe(),
+        ))
+    } else {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tick.tick().await;
+                if !watch_store.is_writable() {
+                    error!("storage lost durability; shutting down");
+                    let _ = fatal_tx.send(true);
+                    return;
+                }
             }
-        }
-    });
+        })
+    };
+    // Writes made through other replicas reach this one's index and live streams.
+    let feed = match &postgres {
+        Some(engine) => Some(
+            crate::feed::Feed::start(
+                Arc::clone(engine),
+                app.clone(),
+                Duration::from_millis(config.storage.feed_poll_ms),
+            )
+            .context("cannot start the change feed")?,
+        ),
+        None => None,
+    };
 
     let metrics = match (metrics_listener, metrics_handle) {
         (Some(l), Some(handle)) => {
@@ -277,6 +296,7 @@ pub async fn run_with(
         )))
         .layer(crate::http::FrontLayer::new(front))
         .layer(tonic_web::GrpcWebLayer::new())
+        .layer(availability::AvailabilityLayer::new(availability))
         .layer(AuthLayer::new(auth))
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -316,6 +336,9 @@ pub async fn run_with(
     watchdog.abort();
     expiry.abort();
     follower.abort();
+    if let Some(f) = feed {
+        f.stop();
+    }
     if let Some(m) = metrics {
         m.stop();
     }

@@ -19,6 +19,7 @@ pub mod fields;
 pub mod flags;
 pub mod import;
 pub mod matches;
+pub mod migrate;
 pub mod money;
 pub mod need;
 pub mod offer;

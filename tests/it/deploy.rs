@@ -362,3 +362,83 @@ fn container_image_builds_locked_and_runs_as_a_numeric_non_root_user_with_a_data
         .expect("ENTRYPOINT");
     assert!(entry.contains("\"--data-dir\", \"/var/lib/clearinghouse\""));
 }
+
+/// Every document of the replicas' manifests (Deployment over PostgreSQL).
+fn replica_manifests() -> Vec<Value> {
+    let text = read("deploy/k8s/replicas/clearinghouse-replicas.yaml");
+    serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|doc| Value::deserialize(doc).expect("a YAML document"))
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+#[test]
+fn k8s_replicas_run_several_hardened_pods_with_the_database_url_from_a_secret() {
+    let docs = replica_manifests();
+    let kustomization = read("deploy/k8s/replicas/kustomization.yaml");
+    assert!(kustomization.contains("clearinghouse-replicas.yaml"));
+    let deployment = one(&docs, "Deployment");
+    assert!(
+        deployment["spec"]["replicas"].as_u64().expect("replicas") >= 2,
+        "several replicas"
+    );
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"].as_bool(), Some(true));
+    assert_eq!(pod["automountServiceAccountToken"].as_bool(), Some(false));
+    let c = container(&deployment);
+    let sc = &c["securityContext"];
+    assert_eq!(sc["readOnlyRootFilesystem"].as_bool(), Some(true));
+    assert_eq!(sc["allowPrivilegeEscalation"].as_bool(), Some(false));
+    assert_eq!(sc["capabilities"]["drop"][0].as_str(), Some("ALL"));
+    assert!(sc["capabilities"]["add"].is_null());
+
+    // The URL (with its password) comes from a Secret, never from the ConfigMap.
+    let env = c["env"].as_sequence().expect("env");
+    let url = env
+        .iter()
+        .find(|e| e["name"] == "CLEARINGHOUSE_DATABASE_URL")
+        .expect("CLEARINGHOUSE_DATABASE_URL is set");
+    assert!(url["value"].is_null(), "not a literal");
+    assert!(url["valueFrom"]["secretKeyRef"]["name"].is_string());
+    let text = one(&docs, "ConfigMap")["data"]["config.toml"]
+        .as_str()
+        .expect("config.toml")
+        .to_owned();
+    let mut config = Config::from_toml(&text).expect("the ConfigMap's config.toml parses");
+    assert_eq!(config.storage.database_url, None);
+    config
+        .apply_env(|k| {
+            (k == "CLEARINGHOUSE_DATABASE_URL").then(|| "postgres://ch:pw@db/clearinghouse".into())
+        })
+        .expect("env");
+    config.validate().expect("valid with the Secret's URL");
+    assert!(config.storage.is_postgres());
+
+    // Ready on gRPC health, on the served port; alive on the port alone (a replica is
+    // NOT_SERVING while the database is away, and restarting it would not help).
+    let port = c["ports"][0]["containerPort"].as_u64().expect("port");
+    assert_eq!(port, u64::from(config.listen.port()));
+    let ready = &c["readinessProbe"]["grpc"];
+    assert_eq!(ready["port"].as_u64(), Some(port));
+    let service = ready["service"].as_str().unwrap_or("");
+    assert!(service.is_empty() || clearinghouse::server::SERVICE_NAMES.contains(&service));
+    assert!(
+        c["livenessProbe"]["grpc"].is_null(),
+        "liveness is not health"
+    );
+    assert_eq!(
+        c["livenessProbe"]["tcpSocket"]["port"],
+        c["ports"][0]["name"]
+    );
+    assert_eq!(
+        Path::new(&mount_path(&c, "data")),
+        config.data_dir,
+        "the data directory (bootstrap key only) is mounted writable"
+    );
+    let svc = one(&docs, "Service");
+    assert_eq!(
+        svc["spec"]["selector"],
+        deployment["spec"]["template"]["metadata"]["labels"]
+    );
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], c["ports"][0]["name"]);
+}

@@ -24,6 +24,9 @@ mod needs;
 mod offers;
 mod parties;
 mod persistence;
+#[path = "../../crates/storage/tests/support/pg_server.rs"]
+mod pg_server;
+mod replicas;
 mod reports;
 mod security;
 mod support;

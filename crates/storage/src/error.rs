@@ -76,6 +76,11 @@ pub enum Error {
     /// Durability can no longer be promised.
     #[error(transparent)]
     Durability(#[from] DurabilityError),
+    /// The database cannot be reached right now (a shared database engine); nothing was
+    /// written, or a commit's outcome is unknown when the message says so. Calls may be
+    /// retried once it is back; the engine recovers by itself.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Failure of an update: the storage's own, or the caller's change function's.

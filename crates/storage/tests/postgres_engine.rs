@@ -619,3 +619,38 @@ fn commits_are_durable_and_counted_and_size_on_disk_grows() {
     assert_eq!(engine.stats().tickets, 200);
     assert!(engine.size_on_disk().expect("size") > before + 400_000);
 }
+
+/// The change feed: a transaction that appends to the audit trail notifies the engine's
+/// feed channel when it commits; one that does not write the audit trail stays silent.
+#[test]
+fn commits_that_write_audit_entries_notify_the_feed_channel() {
+    let engine = Arc::new(open(&fresh_pg_options()));
+    let store = Store::with_engine(Arc::clone(&engine) as Arc<dyn Engine>).expect("store");
+    let mut listener = engine.dedicated_client().expect("listener");
+    listener
+        .batch_execute(&format!("LISTEN \"{}\"", engine.feed_channel()))
+        .expect("listen");
+    engine
+        .transact(&mut |tx: &mut dyn TxOps| tx.put(TREE, b"quiet", b"no audit"))
+        .expect("a write outside the audit trail");
+    let audited_before = store.audit_watermark().expect("watermark");
+    let party = state("KEN");
+    store
+        .create(need("n1", &party, "Audited"), &meta("need.create"))
+        .expect("create");
+    assert!(store.audit_watermark().expect("watermark") > audited_before);
+    // A round trip on the listener's session: the server delivers every notification
+    // committed before it ahead of its answer.
+    listener.batch_execute("SELECT 1").expect("round trip");
+    let mut notes = listener.notifications();
+    let mut got = Vec::new();
+    let mut pending = notes.iter();
+    while let Some(n) = pending.next().expect("no error") {
+        got.push(n.channel().to_owned());
+    }
+    assert_eq!(
+        got,
+        vec![engine.feed_channel().to_owned()],
+        "one notification for the audited commit, none for the other"
+    );
+}

@@ -45,7 +45,7 @@ pub use options::PostgresOptions;
 pub use schema::ENGINE_SCHEMA_VERSION;
 
 use super::{Body, Engine, Entry, TreeName, Visit};
-use crate::{barrier::BarrierStats, error::Error};
+use crate::{barrier::BarrierStats, error::Error, trees};
 use conn::{LogErrors, Manager, PgConn};
 use failure::{Failure, describe};
 use health::Health;
@@ -172,7 +172,7 @@ impl PostgresEngine {
     pub fn dedicated_client(&self) -> Result<postgres::Client, Error> {
         self.direct
             .client()
-            .map_err(|e| Error::Engine(format!("cannot connect to PostgreSQL: {e}")))
+            .map_err(|e| Error::Unavailable(format!("cannot connect to PostgreSQL: {e}")))
     }
 
     /// The schema holding the engine's tables.
@@ -184,8 +184,16 @@ impl PostgresEngine {
         self.pool.get().map_err(|e| {
             let msg = format!("PostgreSQL unreachable: {e}");
             self.health.lost(&msg);
-            Error::Engine(msg)
+            Error::Unavailable(msg)
         })
+    }
+
+    /// The `LISTEN` channel on which every transaction that writes audit entries
+    /// notifies at commit (named after the schema, so stores sharing a database under
+    /// different schemas do not hear each other). The payload is empty: a listener reads
+    /// the audit trail after its own last sequence, so a lost notification only delays.
+    pub fn feed_channel(&self) -> &str {
+        &self.opts.schema
     }
 
     /// Runs one statement outside a transaction, moving to another connection when a
@@ -206,7 +214,7 @@ impl PostgresEngine {
                         if lost > self.opts.max_connections {
                             let msg = format!("PostgreSQL unreachable: {m}");
                             self.health.lost(&msg);
-                            return Err(Error::Engine(msg));
+                            return Err(Error::Unavailable(msg));
                         }
                         self.reconnects.fetch_add(1, Ordering::Relaxed);
                     }
@@ -283,7 +291,15 @@ impl PostgresEngine {
         if let Err(e) = tx::flush(conn, &writes) {
             return Self::failed(conn, &e);
         }
-        match conn.client.batch_execute("COMMIT") {
+        // A transaction that appended to the audit trail tells the replicas listening on
+        // the feed channel; PostgreSQL delivers the notification only if it commits.
+        let writes_audit = writes.get(trees::AUDIT).is_some_and(|w| !w.is_empty());
+        let commit = if writes_audit {
+            &sql.notify_commit
+        } else {
+            "COMMIT"
+        };
+        match conn.client.batch_execute(commit) {
             Ok(()) => {
                 if !writes.is_empty() {
                     self.commits.fetch_add(1, Ordering::Relaxed);
@@ -297,7 +313,7 @@ impl PostgresEngine {
                 Failure::Lost(m) => {
                     conn.broken = true;
                     self.health.lost(&m);
-                    Attempt::Done(Err(Error::Engine(format!(
+                    Attempt::Done(Err(Error::Unavailable(format!(
                         "PostgreSQL connection lost during COMMIT; the outcome is unknown: {m}"
                     ))))
                 }
@@ -318,7 +334,7 @@ impl PostgresEngine {
                 Err(_) => conn.broken = true,
             }
         }
-        let unreachable = |e: String| Error::Engine(format!("PostgreSQL unreachable: {e}"));
+        let unreachable = |e: String| Error::Unavailable(format!("PostgreSQL unreachable: {e}"));
         let mut client = self
             .direct
             .client()
@@ -361,7 +377,7 @@ impl Engine for PostgresEngine {
                     if lost > self.opts.max_connections {
                         let msg = format!("PostgreSQL unreachable: {m}");
                         self.health.lost(&msg);
-                        return Err(Error::Engine(msg));
+                        return Err(Error::Unavailable(msg));
                     }
                     self.reconnects.fetch_add(1, Ordering::Relaxed);
                 }

@@ -83,6 +83,13 @@ impl PostgresOptions {
         Ok(config)
     }
 
+    /// Checks everything that can be checked without connecting (the connection string
+    /// parses, the schema is a plain identifier, the limits make sense); lists every
+    /// problem.
+    pub fn check(&self) -> Result<(), Error> {
+        self.validate()
+    }
+
     /// Checks everything that can be checked without connecting; lists every problem.
     pub(crate) fn validate(&self) -> Result<(), Error> {
         let mut problems = Vec::new();

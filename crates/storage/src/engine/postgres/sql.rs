@@ -29,6 +29,8 @@ pub(crate) struct Sql {
     /// progress, then no other transaction writes until it ends, and its snapshot is
     /// taken after the lock (LOCK TABLE takes none).
     pub begin_exclusive: String,
+    /// Notifies the feed channel (the schema's name) and commits, in one round trip.
+    pub notify_commit: String,
 }
 
 impl Sql {
@@ -61,6 +63,7 @@ impl Sql {
             begin_exclusive: format!(
                 "BEGIN ISOLATION LEVEL SERIALIZABLE; LOCK TABLE {kv} IN SHARE ROW EXCLUSIVE MODE"
             ),
+            notify_commit: format!("NOTIFY {s}; COMMIT"),
             schema: s,
         }
     }
