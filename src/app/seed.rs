@@ -6,7 +6,7 @@ use std::{fs, io::Write, path::Path};
 use clearinghouse_domain::{
     Party, PartyFields, PartyId, PartyKind, Principal, PrincipalId, Role, Timestamp, geo,
 };
-use clearinghouse_storage::{Store, WriteMeta};
+use clearinghouse_storage::{Created, IdempotencyKey, Store, WriteMeta};
 
 use super::new_id;
 use crate::{auth::keys, error::ApiError};
@@ -221,8 +221,30 @@ pub fn ensure_reference_data(
             created_at: now,
             created_by: PrincipalId::system(),
         };
-        store.create(admin, &system_meta("principal.bootstrap", now))?;
-        tracing::info!(path = %path.display(), "bootstrap admin key written");
+        // Replicas starting together on an empty database all see no principal; the one
+        // idempotency key lets exactly one of them create the admin, and the others find it.
+        let meta = WriteMeta {
+            idempotency: Some(IdempotencyKey {
+                scope: PrincipalId::system().0,
+                request_id: "bootstrap-admin".to_owned(),
+                payload_hash: [0; 32],
+            }),
+            ..system_meta("principal.bootstrap", now)
+        };
+        match store.create(admin, &meta)? {
+            Created::New(_) => {
+                tracing::info!(path = %path.display(), "bootstrap admin key written");
+            }
+            Created::Replayed(_) => {
+                // Another replica's key is the admin's; this one matches no principal.
+                fs::remove_file(&path).map_err(|e| {
+                    ApiError::Internal(format!("cannot remove {}: {e}", path.display()))
+                })?;
+                tracing::info!(
+                    "bootstrap admin created by another replica; its key is in that replica's data directory"
+                );
+            }
+        }
     }
     Ok(())
 }

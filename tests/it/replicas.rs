@@ -732,3 +732,70 @@ async fn migrate_store_round_trip_sled_to_postgres_to_sled_answers_identically()
     );
     on_sled.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_started_together_on_an_empty_database_create_one_bootstrap_admin() {
+    let pg = PgServer::shared();
+    let url = pg.url("postgres");
+    let schema = fresh_schema();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
+    // Three processes started at once, each seeding the same empty schema.
+    let starts: Vec<_> = dirs
+        .iter()
+        .map(|d| {
+            let (dir, url, schema) = (d.path().to_owned(), url.clone(), schema.clone());
+            std::thread::spawn(move || spawn_replica(&dir, &url, &schema))
+        })
+        .collect();
+    let mut replicas = Vec::new();
+    for s in starts {
+        replicas.push(s.join().expect("spawned"));
+    }
+    for (_, addr) in &replicas {
+        let addr = addr.clone();
+        eventually("the replica serves", || {
+            let addr = addr.clone();
+            async move {
+                let Ok(ch) = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+                    .expect("uri")
+                    .connect()
+                    .await
+                else {
+                    return false;
+                };
+                HealthClient::new(ch)
+                    .check(HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await
+                    .is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32)
+            }
+        })
+        .await;
+    }
+    let keys: Vec<String> = dirs
+        .iter()
+        .filter_map(|d| std::fs::read_to_string(d.path().join("bootstrap-admin.key")).ok())
+        .collect();
+    assert_eq!(keys.len(), 1, "one replica holds the bootstrap key");
+    let ch = tonic::transport::Channel::from_shared(format!("http://{}", replicas[2].1))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let mut admin = pb::admin_service_client::AdminServiceClient::with_interceptor(
+        ch,
+        Bearer(Some(keys[0].trim().to_owned())),
+    );
+    let principals = admin
+        .list_principals(pb::ListPrincipalsRequest::default())
+        .await
+        .expect("the key works on every replica")
+        .into_inner()
+        .principals;
+    assert_eq!(principals.len(), 1, "one bootstrap admin: {principals:?}");
+    for (mut child, _) in replicas {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
