@@ -595,6 +595,18 @@ async fn answers(server: &TestServer, need_id: &str) -> Vec<String> {
         .await
         .expect("offers")
         .into_inner();
+    // Ranking first: an admin's view of the candidates is recorded (a decision and its
+    // audit entry); the same view again on a copy is not recorded twice.
+    let ranked = server
+        .matcher(&server.admin_key)
+        .await
+        .find_offers_for_need(pb::FindOffersForNeedRequest {
+            need_id: need_id.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect("ranking")
+        .into_inner();
     let audit = admin
         .admin
         .list_audit_entries(pb::ListAuditEntriesRequest {
@@ -609,16 +621,6 @@ async fn answers(server: &TestServer, need_id: &str) -> Vec<String> {
         .get_matching_policy(pb::GetMatchingPolicyRequest::default())
         .await
         .expect("policy")
-        .into_inner();
-    let ranked = server
-        .matcher(&server.admin_key)
-        .await
-        .find_offers_for_need(pb::FindOffersForNeedRequest {
-            need_id: need_id.to_owned(),
-            ..Default::default()
-        })
-        .await
-        .expect("ranking")
         .into_inner();
     assert!(needs.next_page_token.is_empty() && audit.next_page_token.is_empty());
     vec![
