@@ -922,6 +922,37 @@ mod tests {
     /// Writes the engine never heard of (a call cancelled between the write and the index
     /// update, another replica) reach it by following the audit trail, in order, and a
     /// stale copy applied late changes nothing.
+    /// Settings are applied by version: a late copy of an older version (a slow writer,
+    /// another replica's feed) never replaces a newer one.
+    #[test]
+    fn an_older_settings_version_applied_late_changes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(
+            dir.path(),
+            &StoreOptions {
+                cache_capacity_bytes: 16 << 20,
+                sync_fault: None,
+            },
+        )
+        .expect("store");
+        let matching = Matching::load(&store, NOW).expect("matching");
+        let first = matching.settings();
+        let mut newer = first.clone();
+        newer.version = first.version + 2;
+        newer.weights = [0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];
+        let mut older = first.clone();
+        older.version = first.version + 1;
+        matching.apply_settings(newer.clone());
+        matching.apply_settings(older);
+        assert_eq!(matching.settings(), newer, "the newer version stays");
+        matching.apply_settings(first);
+        assert_eq!(
+            matching.settings(),
+            newer,
+            "and the first one does not come back"
+        );
+    }
+
     #[test]
     fn the_index_follows_the_store_whatever_the_writers_did() {
         let dir = tempfile::tempdir().expect("tempdir");
