@@ -444,36 +444,14 @@ async fn concurrent_agreements_over_one_offers_capacity_let_exactly_one_succeed(
     let bkey = server.key(pb::Role::Broker, "").await;
     let pkey = server.key(pb::Role::Provider, "state-FRA").await;
     let mut bm = server.matcher(&bkey).await;
-    let mut match_ids = Vec::new();
-    for iso in ["KEN", "UGA"] {
-        let rkey = server
-            .key(pb::Role::Requester, &format!("state-{iso}"))
-            .await;
-        let mut req = server.clients(Some(&rkey)).await;
-        let mut n = need(&format!("{iso} need"));
-        n.estimated_budget = usd(700_000);
-        let need_id = circulated_need(&mut req, &mut broker, n).await;
-        let m = bm
-            .create_match(pb::CreateMatchRequest {
-                need_id,
-                funding_mode: pb::FundingMode::SingleDonor as i32,
-                contributions: vec![contribution(&offer_id, 700_000)],
-                request_id: String::new(),
-            })
-            .await
-            .expect("propose")
-            .into_inner()
-            .r#match
-            .expect("m");
-        let mut rm = server.matcher(&rkey).await;
-        rm.accept_match(pb::AcceptMatchRequest {
-            id: m.id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("requester accepts");
-        match_ids.push(m.id);
-    }
+    let match_ids = proposed_and_accepted_by_kenya_and_uganda(
+        &server,
+        &mut broker,
+        &mut bm,
+        &offer_id,
+        700_000,
+    )
+    .await;
     // The provider's two acceptances race; 700k + 700k exceeds the 1,000k ceiling.
     let mut tasks = Vec::new();
     for id in match_ids.clone() {
@@ -528,36 +506,14 @@ async fn an_offer_at_its_maximum_engagements_refuses_the_next_agreement() {
     let mut bm = server.matcher(&bkey).await;
     let mut pm = server.matcher(&pkey).await;
     // Both matches are proposed and accepted by their requesters while the offer is open.
-    let mut proposed = Vec::new();
-    for iso in ["KEN", "UGA"] {
-        let rkey = server
-            .key(pb::Role::Requester, &format!("state-{iso}"))
-            .await;
-        let mut req = server.clients(Some(&rkey)).await;
-        let mut n = need(&format!("{iso} need"));
-        n.estimated_budget = usd(100_000);
-        let need_id = circulated_need(&mut req, &mut broker, n).await;
-        let m = bm
-            .create_match(pb::CreateMatchRequest {
-                need_id,
-                funding_mode: pb::FundingMode::SingleDonor as i32,
-                contributions: vec![contribution(&offer_id, 100_000)],
-                request_id: String::new(),
-            })
-            .await
-            .expect("propose")
-            .into_inner()
-            .r#match
-            .expect("m");
-        let mut rm = server.matcher(&rkey).await;
-        rm.accept_match(pb::AcceptMatchRequest {
-            id: m.id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("requester accepts");
-        proposed.push(m.id);
-    }
+    let proposed = proposed_and_accepted_by_kenya_and_uganda(
+        &server,
+        &mut broker,
+        &mut bm,
+        &offer_id,
+        100_000,
+    )
+    .await;
     let mut answers = Vec::new();
     for id in proposed {
         answers.push(
@@ -593,4 +549,46 @@ async fn an_offer_at_its_maximum_engagements_refuses_the_next_agreement() {
         "only the agreed match reserves"
     );
     server.stop().await;
+}
+
+/// For Kenya and Uganda: a circulated need of `amount`, a single-donor match proposed on
+/// `offer_id` for it, accepted by the requester. The match ids, in that order.
+async fn proposed_and_accepted_by_kenya_and_uganda(
+    server: &support::TestServer,
+    broker: &mut support::Clients,
+    bm: &mut support::Matcher,
+    offer_id: &str,
+    amount: i64,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    for iso in ["KEN", "UGA"] {
+        let rkey = server
+            .key(pb::Role::Requester, &format!("state-{iso}"))
+            .await;
+        let mut req = server.clients(Some(&rkey)).await;
+        let mut n = need(&format!("{iso} need"));
+        n.estimated_budget = usd(amount);
+        let need_id = circulated_need(&mut req, broker, n).await;
+        let m = bm
+            .create_match(pb::CreateMatchRequest {
+                need_id,
+                funding_mode: pb::FundingMode::SingleDonor as i32,
+                contributions: vec![contribution(offer_id, amount)],
+                request_id: String::new(),
+            })
+            .await
+            .expect("propose")
+            .into_inner()
+            .r#match
+            .expect("m");
+        let mut rm = server.matcher(&rkey).await;
+        rm.accept_match(pb::AcceptMatchRequest {
+            id: m.id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .expect("requester accepts");
+        ids.push(m.id);
+    }
+    ids
 }
