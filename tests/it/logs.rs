@@ -103,9 +103,23 @@ async fn every_call_logs_one_line_and_every_line_of_a_call_names_its_request_id(
             .filter(|v| v["target"] == "clearinghouse::call" && v["fields"]["request_id"] == id)
             .collect::<Vec<_>>()
     };
+    // The server logs a call once its reply is sent, so the client can see the reply before
+    // the line: wait for all three lines, the anonymous one included.
+    let anonymous_logged = || {
+        server
+            .logs()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|v| {
+                v["target"] == "clearinghouse::call"
+                    && v["fields"]["method"] == "/clearinghouse.v1.PartyService/ListParties"
+            })
+    };
     let logged = poll_until(Duration::from_secs(10), || {
-        (!per_call("log-create-principal").is_empty() && !per_call("log-missing-need").is_empty())
-            .then_some(())
+        (!per_call("log-create-principal").is_empty()
+            && !per_call("log-missing-need").is_empty()
+            && anonymous_logged())
+        .then_some(())
     })
     .await;
     assert!(logged.is_some(), "each call is logged");
