@@ -160,6 +160,7 @@ fn store_status(e: StoreError) -> Status {
         StoreError::Engine(_)
         | StoreError::Corrupt(_)
         | StoreError::Encode(_)
+        | StoreError::AppendOnly { .. }
         | StoreError::Conflict
         | StoreError::Rejected => {
             tracing::error!(error = %e, "storage failure");

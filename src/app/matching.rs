@@ -838,6 +838,17 @@ impl App {
     /// The engine's read lock is held only while the inputs are copied out, so a long
     /// plan never holds up index updates or candidate queries.
     pub async fn plan_allocation(&self, filter: PlanFilter) -> Result<PlannedAllocation, ApiError> {
+        self.plan_allocation_then(filter, || {}).await
+    }
+
+    /// [`App::plan_allocation`], running `while_planning` once the inputs are copied out
+    /// of the engine and before the plan is computed (tests look at the engine's lock
+    /// from there).
+    async fn plan_allocation_then(
+        &self,
+        filter: PlanFilter,
+        while_planning: impl FnOnce() + Send + 'static,
+    ) -> Result<PlannedAllocation, ApiError> {
         use clearinghouse_matching::allocation;
         let app = self.clone();
         self.blocking(move |_| {
@@ -858,6 +869,7 @@ impl App {
                 // writers (`follow`) are not held back while it is computed.
                 let snapshot = app.matching.engine_read().snapshot();
                 let inputs = allocation::inputs(&snapshot, ctx, &keep_need, &keep_offer);
+                while_planning();
                 let mut plan = allocation::plan(&inputs.needs, &inputs.offers, &inputs.edges);
                 plan.unfunded.extend(inputs.skipped);
                 Ok(PlannedAllocation {
@@ -874,41 +886,15 @@ impl App {
 
 #[cfg(test)]
 mod tests {
-    use clearinghouse_domain::{
-        Area, AssistanceKind, FundingMode, GeoScope, OfferFields, OfferId, PartyId, PrincipalId,
-        offer::OfferContext, transition::Actor,
-    };
+    use std::sync::Arc;
+
+    use clearinghouse_domain::{PrincipalId, transition::Actor};
     use clearinghouse_storage::StoreOptions;
 
     use super::*;
-
-    const NOW: Timestamp = Timestamp(1_795_000_000_000);
-
-    fn active_offer(id: &str) -> Offer {
-        Offer::new(
-            OfferContext {
-                id: OfferId(id.into()),
-                provider: PartyId("state-FRA".into()),
-                now: NOW,
-                actor: PrincipalId::system(),
-            },
-            OfferFields {
-                programme_name: "p".into(),
-                description: "d".into(),
-                areas: vec![Area::CrossCutting],
-                assistance_kinds: vec![AssistanceKind::Training],
-                funding_modes: vec![FundingMode::SingleDonor],
-                scope: GeoScope {
-                    global: true,
-                    ..GeoScope::default()
-                },
-                ..OfferFields::default()
-            },
-        )
-        .expect("offer")
-        .activate(Actor::Provider, &PrincipalId::system(), NOW)
-        .expect("active")
-    }
+    use crate::app::test_support::{
+        NOW, active_offer, app_on_temp_store, circulated_need, provider_of_france, system_meta,
+    };
 
     fn held(m: &Matching, id: &str) -> Option<u64> {
         m.engine
@@ -919,9 +905,6 @@ mod tests {
             .map(|o| o.version)
     }
 
-    /// Writes the engine never heard of (a call cancelled between the write and the index
-    /// update, another replica) reach it by following the audit trail, in order, and a
-    /// stale copy applied late changes nothing.
     /// Settings are applied by version: a late copy of an older version (a slow writer,
     /// another replica's feed) never replaces a newer one.
     #[test]
@@ -953,6 +936,9 @@ mod tests {
         );
     }
 
+    /// Writes the engine never heard of (a call cancelled between the write and the index
+    /// update, another replica) reach it by following the audit trail, in order, and a
+    /// stale copy applied late changes nothing.
     #[test]
     fn the_index_follows_the_store_whatever_the_writers_did() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -1001,5 +987,92 @@ mod tests {
             matching.applied(),
             store.audit_watermark().expect("watermark")
         );
+    }
+
+    /// The engine's copy of a need can be behind the store (a write whose call was
+    /// cancelled before the index followed, another replica's write not yet fed): every
+    /// need a provider is answered with is read again from the store and its visibility
+    /// checked on that copy, so a need that has just become committee-only never reaches
+    /// the provider, even while the engine still holds it as public.
+    #[tokio::test]
+    async fn needs_for_an_offer_are_read_again_so_a_stale_engine_copy_never_reaches_a_provider() {
+        use clearinghouse_domain::Visibility;
+        let (_dir, app) = app_on_temp_store();
+        let store = Arc::clone(&app.store);
+        store
+            .create(active_offer("O1"), &system_meta("offer.create"))
+            .expect("offer");
+        store
+            .create(circulated_need("N1"), &system_meta("need.create"))
+            .expect("need");
+        app.matching.follow(&store);
+        let france = provider_of_france();
+        let found = app
+            .find_needs_for_offer(&france, "O1".into(), None, 10)
+            .await
+            .expect("find");
+        let ids: Vec<&str> = found.items.iter().map(|f| f.item.id.0.as_str()).collect();
+        assert_eq!(ids, ["N1"], "a public circulated need is found");
+
+        // Behind the index's back: the need becomes committee-only.
+        store
+            .update_unchecked::<Need, ApiError>("N1", None, &system_meta("need.consent"), |n| {
+                let mut n = n.clone();
+                n.fields.visibility = Visibility::CommitteeOnly;
+                Ok(n)
+            })
+            .expect("withhold");
+        let engine_copy = app
+            .matching
+            .engine_read()
+            .needs()
+            .get("N1")
+            .map(|n| n.fields.visibility);
+        assert_eq!(
+            engine_copy,
+            Some(Visibility::Public),
+            "the engine is stale, as after a cancelled call"
+        );
+        let found = app
+            .find_needs_for_offer(&france, "O1".into(), None, 10)
+            .await
+            .expect("find");
+        assert!(
+            found.items.is_empty(),
+            "a committee-only need reached a provider: {:?}",
+            found.items.iter().map(|f| &f.item.id).collect::<Vec<_>>()
+        );
+    }
+
+    /// `PlanAllocation` copies what it needs out of the engine and lets the lock go before
+    /// planning: with std's writer-preferring lock, a plan holding the read guard would
+    /// hold back every index write and, behind that write, every candidate query.
+    #[tokio::test]
+    async fn a_plan_does_not_hold_the_engine_lock_while_it_is_computed() {
+        let (_dir, app) = app_on_temp_store();
+        let store = Arc::clone(&app.store);
+        store
+            .create(active_offer("O1"), &system_meta("offer.create"))
+            .expect("offer");
+        store
+            .create(circulated_need("N1"), &system_meta("need.create"))
+            .expect("need");
+        app.matching.follow(&store);
+        let matching = Arc::clone(&app.matching);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let planned = app
+            .plan_allocation_then(PlanFilter::default(), move || {
+                // An index write can take the lock while the plan is being computed.
+                let free = matching.engine.try_write().is_ok();
+                tx.send(free).expect("send");
+            })
+            .await
+            .expect("plan");
+        assert_eq!(
+            rx.recv().ok(),
+            Some(true),
+            "the engine's lock was held while planning"
+        );
+        assert_eq!((planned.needs, planned.offers), (1, 1), "the plan saw both");
     }
 }

@@ -15,8 +15,12 @@ pub mod matching;
 pub mod needs;
 pub mod offers;
 pub mod parties;
+#[cfg(test)]
+mod races;
 pub mod reports;
 pub mod seed;
+#[cfg(test)]
+mod test_support;
 pub mod tokens;
 pub mod visibility;
 pub mod watch;

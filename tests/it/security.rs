@@ -40,8 +40,9 @@ async fn health_check(ch: Channel) {
 /// Sequential calls on one connection must not wait for the client's delayed ACK. A list
 /// reply leaves as several writes; with Nagle's algorithm on the server's socket the last
 /// one waits ~40 ms for the ACK of the first, so each list call costs tens of health checks.
-/// Without it a list of ten parties costs about as much as a health check. Both are timed
-/// on the same connection in the same run and compared as a ratio.
+/// Without it a list of ten parties costs a few health checks. Both are timed on the same
+/// connection in the same run and their medians compared as a ratio (the stall makes it
+/// over a hundred).
 #[tokio::test]
 async fn calls_on_one_connection_are_not_held_back_by_delayed_acks() {
     const CALLS: u32 = 20;
@@ -51,18 +52,22 @@ async fn calls_on_one_connection_are_not_held_back_by_delayed_acks() {
         list_parties(ch.clone(), &server.admin_key).await;
         health_check(ch.clone()).await;
     }
-    let (mut lists, mut checks) = (Duration::ZERO, Duration::ZERO);
+    // Medians, so that a call preempted by other work on a loaded machine does not decide.
+    let (mut lists, mut checks) = (Vec::new(), Vec::new());
     for _ in 0..CALLS {
         let t = Instant::now();
         list_parties(ch.clone(), &server.admin_key).await;
-        lists += t.elapsed();
+        lists.push(t.elapsed());
         let t = Instant::now();
         health_check(ch.clone()).await;
-        checks += t.elapsed();
+        checks.push(t.elapsed());
     }
+    lists.sort();
+    checks.sort();
+    let (list, check) = (lists[lists.len() / 2], checks[checks.len() / 2]);
     assert!(
-        lists < checks * 10,
-        "{CALLS} list calls took {lists:?}, {CALLS} health checks {checks:?} on one connection"
+        list < check * 20,
+        "a list call took {list:?} (median of {CALLS}), a health check {check:?}, on one connection"
     );
     server.stop().await;
 }

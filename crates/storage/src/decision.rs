@@ -362,6 +362,7 @@ impl TryFrom<DecisionRecordV1> for Decision {
 
 impl Resource for Decision {
     const KIND: &'static str = "decision";
+    const APPEND_ONLY: bool = true;
     fn id(&self) -> &str {
         &self.id
     }

@@ -66,6 +66,15 @@ pub enum Error {
         /// Stored version.
         actual: u64,
     },
+    /// An update of a kind whose records are never changed once written (feedback,
+    /// decisions): their stored form has no version to bump.
+    #[error("{kind} records are append-only; {id} cannot be changed")]
+    AppendOnly {
+        /// Kind.
+        kind: &'static str,
+        /// Id.
+        id: String,
+    },
     /// A concurrent transaction changed what this one read; the engine runs it again.
     #[error("transaction conflict")]
     Conflict,

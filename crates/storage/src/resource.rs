@@ -14,6 +14,9 @@ use crate::{
 pub trait Resource: Sized + Clone + Send + 'static {
     /// Kind name: tree names and audit entries use it.
     const KIND: &'static str;
+    /// Whether records are never changed once written; [`Txn::update`](crate::Txn::update)
+    /// refuses them with [`Error::AppendOnly`].
+    const APPEND_ONLY: bool = false;
     /// Id.
     fn id(&self) -> &str;
     /// Version (the etag), from 1.
@@ -275,6 +278,7 @@ impl Resource for Match {
 
 impl Resource for FeedbackEntry {
     const KIND: &'static str = "feedback";
+    const APPEND_ONLY: bool = true;
     fn id(&self) -> &str {
         &self.id
     }

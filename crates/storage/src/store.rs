@@ -52,6 +52,9 @@ pub trait SyncFault: Send + Sync + fmt::Debug {
     /// Called after every successful sync with the data directory and the files whose
     /// contents and directory entries are now durable.
     fn after_sync(&self, _dir: &Path, _durable: &[PathBuf]) {}
+    /// Called once at open, before any write, with the data directory and what open
+    /// fsynced, in order: whatever the last run left, directories included.
+    fn synced_at_open(&self, _dir: &Path, _durable: &[PathBuf]) {}
 }
 
 /// How to open the store.

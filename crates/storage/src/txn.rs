@@ -363,6 +363,12 @@ impl<'a> Txn<'a> {
             }));
         };
         access(&old).map_err(TxError::Rejected)?;
+        if R::APPEND_ONLY {
+            return Err(TxError::Store(Error::AppendOnly {
+                kind: R::KIND,
+                id: id.to_owned(),
+            }));
+        }
         if let Some(expected) = expected_version
             && expected != old.version()
         {

@@ -4,6 +4,9 @@
 
 mod support;
 
+#[path = "conformance/every_kind.rs"]
+mod every_kind;
+
 use std::{
     collections::{BTreeMap, BTreeSet},
     sync::{Arc, Barrier},

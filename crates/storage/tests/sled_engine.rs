@@ -395,3 +395,95 @@ fn corrupt_bytes_are_an_error_not_a_panic() {
         assert!(matches!(Party::decode(bytes), Err(Error::Corrupt(_))));
     }
 }
+
+/// Records what open fsynced, and the order of open and the syncs of writes.
+#[derive(Debug, Default)]
+struct OpenRecorder {
+    events: Mutex<Vec<String>>,
+    at_open: Mutex<Vec<PathBuf>>,
+}
+
+impl SyncFault for OpenRecorder {
+    fn before_sync(&self) -> io::Result<()> {
+        self.events.lock().expect("lock").push("sync".into());
+        Ok(())
+    }
+
+    fn synced_at_open(&self, _dir: &Path, durable: &[PathBuf]) {
+        self.events.lock().expect("lock").push("open".into());
+        self.at_open
+            .lock()
+            .expect("lock")
+            .extend(durable.iter().cloned());
+    }
+}
+
+/// A crash can leave files and directory entries that were never fsynced (a blob file
+/// sled wrote just before the crash, the entries of a directory created on first open).
+/// Before anything is acknowledged on top of them, open makes them durable: `conf`, `db`,
+/// the data directory itself, every blob file and `blobs/`.
+#[test]
+fn open_fsyncs_the_data_directory_and_every_file_the_last_run_left() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        // A first run leaves blob files behind: needs of nearly the largest size,
+        // each changed twice (a leaf over sled's blob threshold gets its own file).
+        let store = open_sled(dir.path());
+        for i in 0..48 {
+            let id = format!("B{i:02}");
+            store
+                .create(big_need(&id, "v1"), &meta("c"))
+                .expect("create");
+            for v in 2..=3 {
+                store
+                    .update::<Need, ()>(
+                        &id,
+                        None,
+                        &meta("u"),
+                        |_| Ok(()),
+                        |n| {
+                            let mut n = n.clone();
+                            n.fields.title = format!("v{v}");
+                            Ok(n)
+                        },
+                    )
+                    .expect("update");
+            }
+        }
+        store.close().expect("close");
+    }
+    let recorder = Arc::new(OpenRecorder::default());
+    let store = open_with(dir.path(), recorder.clone());
+    let blobs: Vec<PathBuf> = fs::read_dir(dir.path().join("blobs"))
+        .expect("blobs")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert!(!blobs.is_empty(), "the first run must leave blob files");
+    store
+        .create(need("after-open", &state("KEN"), "t"), &meta("c"))
+        .expect("a write after open");
+    let at_open = recorder.at_open.lock().expect("lock").clone();
+    for want in [
+        dir.path().join("conf"),
+        dir.path().join("db"),
+        dir.path().to_owned(),
+        dir.path().join("blobs"),
+    ]
+    .into_iter()
+    .chain(blobs)
+    {
+        assert!(
+            at_open.contains(&want),
+            "{} was not fsynced at open: {at_open:?}",
+            want.display()
+        );
+    }
+    let events = recorder.events.lock().expect("lock").clone();
+    assert_eq!(
+        events.first().map(String::as_str),
+        Some("open"),
+        "open's fsyncs come before any write's: {events:?}"
+    );
+    assert!(events.iter().filter(|e| *e == "open").count() == 1);
+    store.close().expect("close");
+}

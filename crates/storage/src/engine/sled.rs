@@ -176,12 +176,15 @@ impl SledEngine {
         // Whatever the last run left (including files a crash left unsynced) is made
         // durable before anything is built on it.
         db.flush()?;
+        let mut durable = Vec::new();
         for f in ["conf", "db"] {
             fs::File::open(path.join(f))
                 .and_then(|f| f.sync_all())
                 .map_err(|e| engine_io(f, e))?;
+            durable.push(path.join(f));
         }
         sync_dir(path).map_err(|e| engine_io("the data directory", e))?;
+        durable.push(path.to_owned());
         let mut syncer = SledSyncer {
             db: db.clone(),
             file,
@@ -190,10 +193,16 @@ impl SledEngine {
             synced_blobs: HashMap::new(),
             fault: opts.sync_fault.clone(),
         };
-        syncer
-            .sync_blobs()
-            .map_err(|e| engine_io("blob files", e))?;
+        durable.extend(
+            syncer
+                .sync_blobs()
+                .map_err(|e| engine_io("blob files", e))?,
+        );
         sync_dir(&blobs).map_err(|e| engine_io("blobs/", e))?;
+        durable.push(blobs.clone());
+        if let Some(f) = &opts.sync_fault {
+            f.synced_at_open(path, &durable);
+        }
         let barrier = GroupCommit::start(Box::new(syncer))
             .map_err(|e| Error::Engine(format!("cannot start the committer thread: {e}")))?;
         Ok(SledEngine {
