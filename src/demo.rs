@@ -407,12 +407,15 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64()
     );
 
-    // Brokering: the best single-donor candidates to agreement, then one consortium.
+    // Brokering: the best single-donor pairs to agreement, then one consortium. A broker
+    // looks at the best candidate of a good number of needs and brokers the strongest fits
+    // first, rather than whatever the first needs happen to get.
     let mut keys: HashMap<String, As> = HashMap::new();
     let mut agreed = 0;
     let mut bm = broker.matches.clone();
+    let mut pairs = Vec::new();
     for (need_id, n) in need_ids.iter().zip(&data.needs) {
-        if agreed >= opts.matches {
+        if pairs.len() >= opts.matches.saturating_mul(8).max(16) {
             break;
         }
         if !n
@@ -431,9 +434,15 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
             .await?
             .into_inner()
             .candidates;
-        let Some(best) = candidates.first() else {
-            continue;
-        };
+        if let Some(best) = candidates.into_iter().next() {
+            pairs.push((need_id, n, best));
+        }
+    }
+    pairs.sort_by(|a, b| b.2.score.total_cmp(&a.2.score));
+    for (need_id, n, best) in pairs {
+        if agreed >= opts.matches {
+            break;
+        }
         let offer = broker
             .offers
             .clone()
