@@ -430,8 +430,13 @@ fn check_writable_fails_while_the_database_is_down_and_recovers_when_it_returns(
 fn after_a_server_restart_work_moves_to_new_connections() {
     let server = PgServer::init();
     server.start();
+    // A pool of exactly three, all opened before the restart: a bigger pool can still be
+    // opening connections for the workers below when the server comes back, and one of
+    // those, alive, may be handed out first.
     let opts = PostgresOptions {
         probe_interval: Duration::from_secs(3600),
+        max_connections: 3,
+        min_idle_connections: 3,
         ..PostgresOptions::new(server.url("postgres"))
     };
     let engine = Arc::new(open(&opts));
