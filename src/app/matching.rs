@@ -851,36 +851,38 @@ impl App {
     ) -> Result<PlannedAllocation, ApiError> {
         use clearinghouse_matching::allocation;
         let app = self.clone();
-        self.blocking(move |_| {
-            app.matching.with_ctx(NeedStage::Circulated, |ctx| {
-                let keep_need = |n: &Need| {
-                    filter
-                        .region
-                        .as_ref()
-                        .is_none_or(|r| n.country().is_some_and(|c| c.region == r))
-                        && filter.area.is_none_or(|a| n.fields.area == Some(a))
-                };
-                let keep_offer = |o: &Offer| {
-                    filter
-                        .gp_group
-                        .is_none_or(|g| o.fields.gp_sub_working_group == Some(g))
-                };
-                // On a copy: the lock is held for the copy, not for the whole plan, so
-                // writers (`follow`) are not held back while it is computed.
-                let snapshot = app.matching.engine_read().snapshot();
-                let inputs = allocation::inputs(&snapshot, ctx, &keep_need, &keep_offer);
-                while_planning();
-                let mut plan = allocation::plan(&inputs.needs, &inputs.offers, &inputs.edges);
-                plan.unfunded.extend(inputs.skipped);
-                Ok(PlannedAllocation {
-                    plan,
-                    base: ctx.rates.base,
-                    needs: inputs.needs.len(),
-                    offers: inputs.offers.len(),
+        // On the planner thread: a plan keeps a core busy and must not take it from calls.
+        self.planner
+            .run(move || {
+                app.matching.with_ctx(NeedStage::Circulated, |ctx| {
+                    let keep_need = |n: &Need| {
+                        filter
+                            .region
+                            .as_ref()
+                            .is_none_or(|r| n.country().is_some_and(|c| c.region == r))
+                            && filter.area.is_none_or(|a| n.fields.area == Some(a))
+                    };
+                    let keep_offer = |o: &Offer| {
+                        filter
+                            .gp_group
+                            .is_none_or(|g| o.fields.gp_sub_working_group == Some(g))
+                    };
+                    // On a copy: the lock is held for the copy, not for the whole plan, so
+                    // writers (`follow`) are not held back while it is computed.
+                    let snapshot = app.matching.engine_read().snapshot();
+                    let inputs = allocation::inputs(&snapshot, ctx, &keep_need, &keep_offer);
+                    while_planning();
+                    let mut plan = allocation::plan(&inputs.needs, &inputs.offers, &inputs.edges);
+                    plan.unfunded.extend(inputs.skipped);
+                    Ok(PlannedAllocation {
+                        plan,
+                        base: ctx.rates.base,
+                        needs: inputs.needs.len(),
+                        offers: inputs.offers.len(),
+                    })
                 })
             })
-        })
-        .await
+            .await
     }
 }
 

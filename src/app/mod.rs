@@ -15,6 +15,7 @@ pub mod matching;
 pub mod needs;
 pub mod offers;
 pub mod parties;
+pub mod planner;
 #[cfg(test)]
 mod races;
 pub mod reports;
@@ -52,6 +53,8 @@ pub struct App {
     pub live: Arc<watch::Live>,
     /// The key of page tokens.
     pub tokens: Arc<tokens::TokenKey>,
+    /// The low-priority thread that computes allocation plans.
+    pub planner: Arc<planner::Planner>,
 }
 
 /// Which page to return.
@@ -85,6 +88,7 @@ impl App {
             matching,
             live,
             tokens,
+            planner: Arc::new(planner::Planner::start()?),
         })
     }
 
