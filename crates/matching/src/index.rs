@@ -270,20 +270,60 @@ impl<T: Indexed> Postings<T> {
 
     /// Live items sharing at least one of `keys`, each once, with their slot and features.
     pub fn sharing_with_features(&self, keys: &[usize]) -> Vec<(u32, &T, &T::Features)> {
-        let mut seen = vec![0u64; self.slots.len().div_ceil(64)];
         let mut out = Vec::new();
+        self.for_each_sharing(keys, &mut Vec::new(), |s, item, f| out.push((s, item, f)));
+        out
+    }
+
+    /// Calls `f` with each live item sharing at least one of `keys`, once, in posting-list
+    /// order, with its slot and features; `seen` is scratch space a caller may reuse
+    /// across calls.
+    pub fn for_each_sharing<'a>(
+        &'a self,
+        keys: &[usize],
+        seen: &mut Vec<u64>,
+        mut f: impl FnMut(u32, &'a T, &'a T::Features),
+    ) {
+        seen.clear();
+        seen.resize(self.slots.len().div_ceil(64), 0);
         for k in keys {
-            for &s in &self.lists[*k] {
+            for &s in self.lists.get(*k).map_or(&[][..], Vec::as_slice) {
                 let (word, bit) = ((s / 64) as usize, 1u64 << (s % 64));
-                if seen[word] & bit == 0 {
-                    seen[word] |= bit;
-                    if let Some(item) = self.slots[s as usize].as_deref() {
-                        out.push((s, item, &self.feats[s as usize]));
+                let Some(w) = seen.get_mut(word) else {
+                    continue;
+                };
+                if *w & bit == 0 {
+                    *w |= bit;
+                    if let Some((item, feats)) = self.at(s) {
+                        f(s, item, feats);
                     }
                 }
             }
         }
-        out
+    }
+
+    /// The live item in `slot` with its features.
+    pub fn at(&self, slot: u32) -> Option<(&T, &T::Features)> {
+        let item = self.slots.get(slot as usize)?.as_deref()?;
+        Some((item, self.feats.get(slot as usize)?))
+    }
+
+    /// The features of every slot, by slot (a dead slot keeps its last item's).
+    pub fn slot_features(&self) -> &[T::Features] {
+        &self.feats
+    }
+
+    /// Slots of the live items sharing at least one of `keys`, ascending, each once.
+    pub fn slots_sharing(&self, keys: &[usize]) -> Vec<u32> {
+        let mut slots: Vec<u32> = keys
+            .iter()
+            .filter_map(|k| self.lists.get(*k))
+            .flat_map(|l| l.iter().copied())
+            .filter(|s| self.slots.get(*s as usize).is_some_and(Option::is_some))
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        slots
     }
 
     /// Live items sharing at least one of `keys`, each once.
