@@ -543,33 +543,65 @@ impl Engine {
         let Some(id) = old.or(new).map(|o| o.id.0.clone()) else {
             return;
         };
-        let affected: Vec<Need> = self.needs.sharing(&keys).into_iter().cloned().collect();
-        for need in affected {
-            let list = self.top.entry(need.id.0.clone()).or_default();
+        let changed = new.map(|o| {
+            let of = OfferFeatures::of(o);
+            let capacity = features::capacity_in(&of, ctx.rates);
+            (o, of, capacity)
+        });
+        let mut seen = Vec::new();
+        // The needs sharing a posting list with the offer, by slot: nothing is cloned.
+        for slot in self.needs.slots_sharing(&keys) {
+            let Some((need, nf)) = self.needs.at(slot) else {
+                continue;
+            };
+            if !self.top.contains_key(&need.id.0) {
+                self.top.insert(need.id.0.clone(), Vec::new());
+            }
+            let Some(list) = self.top.get_mut(&need.id.0) else {
+                continue;
+            };
             let was_full = list.len() >= self.k;
             let had = list.iter().position(|r| r.id == id);
             if let Some(i) = had {
                 list.remove(i);
                 if was_full {
                     // Something below the cut may now belong in the top-k: recompute.
-                    let fresh = self.offers_for_need(&need, ctx, self.k, work);
+                    let top = BorrowedTopK::after(self.k, None);
+                    let fresh = self.rank_offers(need, nf, None, None, &mut seen, ctx, top, work);
                     self.top.insert(need.id.0.clone(), fresh);
                     continue;
                 }
             }
-            if let Some(o) = new {
+            if let Some((offer, of, capacity)) = &changed {
                 work.filtered += 1;
-                if fit::passes(&need, o, ctx) {
+                let passes = features::passes(nf, of, ctx.today, ctx.stage);
+                debug_assert_eq!(
+                    passes,
+                    fit::passes(need, offer, ctx),
+                    "features disagree with fit::passes"
+                );
+                if passes {
                     work.scored += 1;
+                    let pair = Pair {
+                        need,
+                        nf,
+                        budget: features::budget_in(nf, ctx.rates),
+                        offer,
+                        of,
+                        capacity: *capacity,
+                    };
+                    let from_features = features::score(nf, of, pair.budget, pair.capacity, ctx);
                     let r = Ranked {
-                        score_milli: fit::score(&need, o, ctx),
-                        created_at: o.created_at,
+                        score_milli: pair.score(from_features, ctx),
+                        created_at: Timestamp(of.created_at),
                         id: id.clone(),
                     };
-                    let list = self.top.entry(need.id.0.clone()).or_default();
-                    list.push(r);
-                    sort_ranked(list);
-                    list.truncate(self.k);
+                    debug_assert_eq!(r.score_milli, fit::score(need, offer, ctx));
+                    if let Some(list) = self.top.get_mut(&need.id.0) {
+                        list.push(r);
+                        sort_ranked(list);
+                        list.truncate(self.k);
+                    }
                 }
             }
         }
