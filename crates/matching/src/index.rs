@@ -1,8 +1,12 @@
-//! Posting lists keyed by thematic sub-area × M49 region. An offer is listed under every
-//! sub-area it covers (directly or through its area) in every region its scope touches; a
-//! need under its sub-areas in its country's region. A pair that passes the thematic and
-//! geographic filters always shares a list, so looking candidates up in the lists and
-//! then running the full filters finds exactly what checking every pair finds.
+//! Posting lists keyed by thematic sub-area × place, a place being an M49 region or a
+//! country. An offer is listed under every sub-area it covers (directly or through its
+//! area) in every region its scope covers whole (globally, by region or by sub-region) and
+//! in every country its scope names; a need under its sub-areas in its country's region
+//! and in its country. A pair that passes the thematic and geographic filters always
+//! shares a list (the offer covers the need's country through its region, or names it), so
+//! looking candidates up in the lists and then running the full filters finds exactly what
+//! checking every pair finds; an offer naming a few countries is not examined for the
+//! other countries of their region.
 
 use std::collections::HashMap;
 
@@ -24,8 +28,21 @@ fn sub_index(s: SubArea) -> usize {
     SubArea::ALL.iter().position(|x| *x == s).unwrap_or(0)
 }
 
+fn country_index(iso3: &str) -> Option<usize> {
+    geo::countries().iter().position(|c| c.iso3 == iso3)
+}
+
+/// Places per sub-area: every region, then every country of the table.
+fn places() -> usize {
+    regions().len() + geo::countries().len()
+}
+
 fn key(sub: SubArea, region: usize) -> usize {
-    sub_index(sub) * regions().len() + region
+    sub_index(sub) * places() + region
+}
+
+fn country_key(sub: SubArea, country: usize) -> usize {
+    sub_index(sub) * places() + regions().len() + country
 }
 
 /// Something kept in posting lists.
@@ -68,19 +85,28 @@ impl Indexed for Offer {
                         .iter()
                         .filter_map(|s| region_of_subregion(s)),
                 )
-                .chain(
-                    f.scope
-                        .countries
-                        .iter()
-                        .filter_map(|c| region_of_country(c)),
-                )
                 .collect()
         };
         regs.sort_unstable();
         regs.dedup();
+        // Named countries outside the regions already listed (a country inside one is
+        // found through the region's list).
+        let mut countries: Vec<usize> = f
+            .scope
+            .countries
+            .iter()
+            .filter(|c| region_of_country(c).is_some_and(|r| !regs.contains(&r)))
+            .filter_map(|c| country_index(c))
+            .collect();
+        countries.sort_unstable();
+        countries.dedup();
         let subs = SubArea::ALL.iter().copied().filter(|s| f.covers(*s));
         let mut keys: Vec<usize> = subs
-            .flat_map(|s| regs.iter().map(move |r| key(s, *r)))
+            .flat_map(|s| {
+                regs.iter()
+                    .map(move |r| key(s, *r))
+                    .chain(countries.iter().map(move |c| country_key(s, *c)))
+            })
             .collect();
         keys.sort_unstable();
         keys
@@ -99,10 +125,16 @@ impl Indexed for Need {
         self.version
     }
     fn keys(&self) -> Vec<usize> {
-        let Some(r) = region_of_country(&self.fields.country_code) else {
+        let country = &self.fields.country_code;
+        let (Some(r), Some(c)) = (region_of_country(country), country_index(country)) else {
             return Vec::new();
         };
-        let mut keys: Vec<usize> = self.fields.sub_areas.iter().map(|s| key(*s, r)).collect();
+        let mut keys: Vec<usize> = self
+            .fields
+            .sub_areas
+            .iter()
+            .flat_map(|s| [key(*s, r), country_key(*s, c)])
+            .collect();
         keys.sort_unstable();
         keys.dedup();
         keys
@@ -146,7 +178,7 @@ impl<T: Indexed> Default for Postings<T> {
             slots: Vec::new(),
             feats: Vec::new(),
             by_id: HashMap::new(),
-            lists: vec![Vec::new(); SubArea::ALL.len() * regions().len()],
+            lists: vec![Vec::new(); SubArea::ALL.len() * places()],
             dead: 0,
             removed: HashMap::new(),
             generation: 0,
