@@ -1,16 +1,18 @@
-//! Posting lists keyed by thematic sub-area × place, a place being an M49 region or a
-//! country. An offer is listed under every sub-area it covers (directly or through its
-//! area) in every region its scope covers whole (globally, by region or by sub-region) and
-//! in every country its scope names; a need under its sub-areas in its country's region
-//! and in its country. A pair that passes the thematic and geographic filters always
-//! shares a list (the offer covers the need's country through its region, or names it), so
-//! looking candidates up in the lists and then running the full filters finds exactly what
-//! checking every pair finds; an offer naming a few countries is not examined for the
-//! other countries of their region.
+//! Posting lists keyed by thematic sub-area × place × funding mode, a place being an M49
+//! region or a country. An offer is listed under every sub-area it covers (directly or
+//! through its area), in every region its scope reaches (globally, by region or by
+//! sub-region) and every country it names outside those, for each funding mode it works
+//! in; a need under its sub-areas, in its country's region and in its country, for each
+//! mode it accepts. A pair that passes the thematic, geographic and funding filters always
+//! shares a list (a sub-area covered, the need's country reached through its region or
+//! named, a mode in common), so looking candidates up in the lists and then running the
+//! full filters finds exactly what checking every pair finds; an offer naming a few
+//! countries is not examined for the other countries of their region, nor an offer for a
+//! need accepting none of its modes.
 
 use std::collections::HashMap;
 
-use clearinghouse_domain::{Need, Offer, SubArea, geo};
+use clearinghouse_domain::{FundingMode, Need, Offer, SubArea, geo};
 
 use crate::features::{NeedFeatures, OfferFeatures, regions};
 
@@ -37,12 +39,21 @@ fn places() -> usize {
     regions().len() + geo::countries().len()
 }
 
-fn key(sub: SubArea, region: usize) -> usize {
-    sub_index(sub) * places() + region
+/// The list of a sub-area, a place (a region index, or the number of regions plus a
+/// country index) and a funding mode.
+fn key(sub: SubArea, place: usize, mode: usize) -> usize {
+    (sub_index(sub) * places() + place) * FundingMode::ALL.len() + mode
 }
 
-fn country_key(sub: SubArea, country: usize) -> usize {
-    sub_index(sub) * places() + regions().len() + country
+/// Indices of the modes in `modes`, each once.
+fn mode_indices(modes: &[FundingMode]) -> Vec<usize> {
+    let mut out: Vec<usize> = modes
+        .iter()
+        .filter_map(|m| FundingMode::ALL.iter().position(|x| x == m))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Something kept in posting lists.
@@ -100,12 +111,19 @@ impl Indexed for Offer {
             .collect();
         countries.sort_unstable();
         countries.dedup();
+        let places: Vec<usize> = regs
+            .iter()
+            .copied()
+            .chain(countries.iter().map(|c| regions().len() + c))
+            .collect();
+        let modes = mode_indices(&f.funding_modes);
+        let (places, modes) = (&places, &modes);
         let subs = SubArea::ALL.iter().copied().filter(|s| f.covers(*s));
         let mut keys: Vec<usize> = subs
             .flat_map(|s| {
-                regs.iter()
-                    .map(move |r| key(s, *r))
-                    .chain(countries.iter().map(move |c| country_key(s, *c)))
+                places
+                    .iter()
+                    .flat_map(move |p| modes.iter().map(move |m| key(s, *p, *m)))
             })
             .collect();
         keys.sort_unstable();
@@ -129,11 +147,13 @@ impl Indexed for Need {
         let (Some(r), Some(c)) = (region_of_country(country), country_index(country)) else {
             return Vec::new();
         };
+        let modes = mode_indices(&self.fields.accepted_funding_modes);
         let mut keys: Vec<usize> = self
             .fields
             .sub_areas
             .iter()
-            .flat_map(|s| [key(*s, r), country_key(*s, c)])
+            .flat_map(|s| [r, regions().len() + c].map(|p| (*s, p)))
+            .flat_map(|(s, p)| modes.iter().map(move |m| key(s, p, *m)))
             .collect();
         keys.sort_unstable();
         keys.dedup();
@@ -178,7 +198,7 @@ impl<T: Indexed> Default for Postings<T> {
             slots: Vec::new(),
             feats: Vec::new(),
             by_id: HashMap::new(),
-            lists: vec![Vec::new(); SubArea::ALL.len() * places()],
+            lists: vec![Vec::new(); SubArea::ALL.len() * places() * FundingMode::ALL.len()],
             dead: 0,
             removed: HashMap::new(),
             generation: 0,

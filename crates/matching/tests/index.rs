@@ -1,5 +1,6 @@
 //! The posting lists against the filters: every candidate pair shares a list, and an offer
-//! naming countries is listed only for those countries (not for the rest of their region).
+//! naming countries is listed only for those countries (not for the rest of their region)
+//! and only for needs accepting one of its funding modes.
 
 use clearinghouse_matching::{
     FitContext, NeedStage, Policy, fit,
@@ -43,7 +44,7 @@ fn every_candidate_pair_shares_a_posting_list() {
 }
 
 #[test]
-fn an_offer_naming_only_countries_is_listed_for_those_countries_alone() {
+fn an_offer_naming_only_countries_is_listed_for_those_countries_and_its_modes_alone() {
     let data = synth::generate(
         1540,
         Shape {
@@ -70,10 +71,15 @@ fn an_offer_naming_only_countries_is_listed_for_those_countries_alone() {
         for n in &data.needs {
             let named = o.fields.scope.countries.contains(&n.fields.country_code);
             let covers_a_sub = n.fields.sub_areas.iter().any(|s| o.fields.covers(*s));
+            let common_mode = n
+                .fields
+                .accepted_funding_modes
+                .iter()
+                .any(|m| o.fields.funding_modes.contains(m));
             let shares = shares_a_list(&ok, &n.keys());
             assert_eq!(
                 shares,
-                named && covers_a_sub,
+                named && covers_a_sub && common_mode,
                 "need {} offer {}",
                 n.id,
                 o.id
