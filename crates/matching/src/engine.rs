@@ -4,46 +4,101 @@
 
 use std::collections::HashMap;
 
-use clearinghouse_domain::{Need, Offer};
+use clearinghouse_domain::{Need, Offer, Timestamp};
 
 use crate::{
     features::{self, NeedFeatures, OfferFeatures},
-    fit::{self, FitContext},
+    fit::{self, Capacity, FitContext},
     index::{Change, Indexed, Postings},
     naive::Work,
-    rank::{Ranked, TopK, sort_ranked},
+    rank::{Borrowed, BorrowedTopK, Ranked, sort_ranked},
 };
 
-/// Runs one pair through the filters and, unless its score's upper bound cannot enter
-/// `top`, scores it with `score` (computed or cached); the candidate is `(created_at, id)`
-/// of whichever side is ranked.
-fn consider(
-    top: &mut TopK,
-    (need, nf): (&Need, &NeedFeatures),
-    (offer, of): (&Offer, &OfferFeatures),
-    candidate: (clearinghouse_domain::Timestamp, &str),
+/// One need–offer pair as the engine ranks it: both records (for the debug checks and
+/// the rare pair whose features cannot score it), both features, and the two amounts in
+/// the base currency of the call's rates.
+#[derive(Clone, Copy)]
+struct Pair<'a> {
+    need: &'a Need,
+    nf: &'a NeedFeatures,
+    budget: Option<Result<i64, ()>>,
+    offer: &'a Offer,
+    of: &'a OfferFeatures,
+    capacity: Capacity,
+}
+
+/// Which side of a pair is the candidate being ranked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Candidate {
+    /// Offers ranked for a need.
+    Offer,
+    /// Needs ranked for an offer.
+    Need,
+}
+
+impl<'a> Pair<'a> {
+    /// The candidate with its score; the id is read from its record only here, for a
+    /// pair entering the top-k, so ranking touches no record otherwise.
+    fn ranked(&self, side: Candidate, score_milli: u32) -> Borrowed<'a> {
+        let (created_at, id) = match side {
+            Candidate::Offer => (self.of.created_at, self.offer.id.0.as_str()),
+            Candidate::Need => (self.nf.created_at, self.need.id.0.as_str()),
+        };
+        Borrowed {
+            score_milli,
+            created_at: Timestamp(created_at),
+            id,
+        }
+    }
+
+    /// The pair's score, from the features when they can give it, else from the records.
+    fn score(&self, from_features: Option<u32>, ctx: &FitContext<'_>) -> u32 {
+        from_features.unwrap_or_else(|| fit::score(self.need, self.offer, ctx))
+    }
+}
+
+/// Runs one pair through the filters and, unless its score (or, when the features cannot
+/// give it, its upper bound) cannot enter `top`, takes its score from `cache` or counts
+/// it as computed; `side` says which side of the pair is the candidate.
+fn consider<'a>(
+    top: &mut BorrowedTopK<'a>,
+    pair: Pair<'a>,
+    side: Candidate,
     ctx: &FitContext<'_>,
     work: &mut Work,
-    score: &mut dyn FnMut(&mut Work) -> u32,
+    cache: Option<(&mut NeedScores, u32)>,
 ) {
     work.filtered += 1;
-    let passes = features::passes(nf, of, ctx.today, ctx.stage);
+    let passes = features::passes(pair.nf, pair.of, ctx.today, ctx.stage);
     debug_assert_eq!(
         passes,
-        fit::passes(need, offer, ctx),
+        fit::passes(pair.need, pair.offer, ctx),
         "features disagree with fit::passes"
     );
     if !passes {
         return;
     }
-    let bound = features::upper_bound(nf, of, ctx);
+    let from_features = features::score(pair.nf, pair.of, pair.budget, pair.capacity, ctx);
+    debug_assert!(
+        from_features.is_none_or(|s| s == fit::score(pair.need, pair.offer, ctx)),
+        "features score {from_features:?} differs from fit::score"
+    );
+    let bound = from_features.unwrap_or_else(|| features::upper_bound(pair.nf, pair.of, ctx));
     if !top.admits(bound) {
         return;
     }
-    let score_milli = score(work);
+    let score_milli = match cache {
+        Some((scores, oslot)) => scores.get_or_insert(oslot, pair.of.version, work, || {
+            pair.score(from_features, ctx)
+        }),
+        None => {
+            work.scored += 1;
+            pair.score(from_features, ctx)
+        }
+    };
     debug_assert_eq!(
         score_milli,
-        fit::score(need, offer, ctx),
+        fit::score(pair.need, pair.offer, ctx),
         "cached score is stale"
     );
     debug_assert!(
@@ -51,43 +106,71 @@ fn consider(
         "upper bound {bound} below score {score_milli}"
     );
     if top.admits(score_milli) {
-        top.push(Ranked {
-            score_milli,
-            created_at: candidate.0,
-            id: candidate.1.to_owned(),
-        });
+        top.push(pair.ranked(side, score_milli));
     }
 }
 
-/// Scores of pairs keyed by (need slot, offer slot) with the versions they were computed
+/// The cached scores of one need (at one version) against offer slots: `(offer slot,
+/// offer version, score)` sorted by slot from earlier re-matches, and those added by the
+/// current one until [`NeedScores::settle`] merges them in. One need's scores sit
+/// together, so a re-match reads them in a few cache lines, not one hash probe each.
+#[derive(Debug, Default, Clone)]
+struct NeedScores {
+    version: u64,
+    sorted: Vec<(u32, u64, u32)>,
+    fresh: Vec<(u32, u64, u32)>,
+}
+
+impl NeedScores {
+    /// The score cached for `oslot` at `version`, or the one `compute` gives (kept).
+    fn get_or_insert(
+        &mut self,
+        oslot: u32,
+        version: u64,
+        work: &mut Work,
+        compute: impl FnOnce() -> u32,
+    ) -> u32 {
+        match self.sorted.binary_search_by_key(&oslot, |e| e.0) {
+            Ok(i) => match self.sorted.get_mut(i) {
+                Some(e) if e.1 == version => {
+                    work.cached += 1;
+                    e.2
+                }
+                Some(e) => {
+                    work.scored += 1;
+                    let s = compute();
+                    *e = (oslot, version, s);
+                    s
+                }
+                None => compute(),
+            },
+            Err(_) => {
+                work.scored += 1;
+                let s = compute();
+                self.fresh.push((oslot, version, s));
+                s
+            }
+        }
+    }
+
+    /// Merges the scores added since the last call into the sorted ones.
+    fn settle(&mut self) -> usize {
+        if !self.fresh.is_empty() {
+            self.sorted.append(&mut self.fresh);
+            self.sorted.sort_unstable_by_key(|e| e.0);
+        }
+        self.sorted.len()
+    }
+}
+
+/// Scores of pairs by need slot, then offer slot, with the versions they were computed
 /// for; valid while the policy, rates, date and slot numbering (the postings'
 /// generations) stay the same (the fingerprint).
 #[derive(Debug, Default)]
 struct ScoreCache {
     fingerprint: u64,
-    scores: HashMap<(u32, u32), (u64, u64, u32), std::hash::BuildHasherDefault<SlotHasher>>,
-}
-
-/// A multiplicative hasher for the cache's (slot, slot) keys: the keys are small integers
-/// chosen by the engine, never by a client, so a keyed hash buys nothing here.
-#[derive(Debug, Default, Clone, Copy)]
-struct SlotHasher(u64);
-
-impl std::hash::Hasher for SlotHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
+    needs: Vec<NeedScores>,
+    total: usize,
 }
 
 /// Most cached scores kept before the cache starts over.
@@ -111,10 +194,28 @@ fn fingerprint(ctx: &FitContext<'_>, generations: (u64, u64)) -> u64 {
 impl ScoreCache {
     fn ready_for(&mut self, ctx: &FitContext<'_>, generations: (u64, u64)) {
         let f = fingerprint(ctx, generations);
-        if f != self.fingerprint || self.scores.len() > CACHE_LIMIT {
-            self.scores.clear();
+        if f != self.fingerprint || self.total > CACHE_LIMIT {
+            self.needs.clear();
+            self.total = 0;
             self.fingerprint = f;
         }
+    }
+
+    /// The scores of the need in `slot` at `version` (emptied when they were for another
+    /// version).
+    fn for_need(&mut self, slot: u32, version: u64) -> Option<&mut NeedScores> {
+        let i = slot as usize;
+        if self.needs.len() <= i {
+            self.needs.resize_with(i + 1, NeedScores::default);
+        }
+        let scores = self.needs.get_mut(i)?;
+        if scores.version != version {
+            *scores = NeedScores {
+                version,
+                ..NeedScores::default()
+            };
+        }
+        Some(scores)
     }
 }
 
@@ -194,7 +295,7 @@ impl Engine {
         k: usize,
         work: &mut Work,
     ) -> Vec<Ranked> {
-        self.rank_offers(need, None, ctx, TopK::new(k), work)
+        self.rank_offers_fresh(need, ctx, (k, None), work)
     }
 
     /// The next `k` offers for `need` ranked after `after` (a page of the ranking that
@@ -207,54 +308,60 @@ impl Engine {
         after: Option<Ranked>,
         work: &mut Work,
     ) -> Vec<Ranked> {
-        self.rank_offers(need, None, ctx, TopK::after(k, after), work)
+        self.rank_offers_fresh(need, ctx, (k, after), work)
     }
 
-    /// Ranks offers for `need`; with `cached` (the need's slot and the cache), scores are
-    /// looked up by (need, version, offer, version) before being computed.
-    fn rank_offers(
+    /// Ranks offers for `need`; with `cache` (the need's cached scores), scores are looked
+    /// up by offer slot and version before being computed; `capacities` holds each offer
+    /// slot's capacity under the call's rates when the caller converted them already.
+    #[allow(clippy::too_many_arguments)]
+    fn rank_offers<'a>(
+        &'a self,
+        need: &'a Need,
+        nf: &'a NeedFeatures,
+        mut cache: Option<&mut NeedScores>,
+        capacities: Option<&[Capacity]>,
+        seen: &mut Vec<u64>,
+        ctx: &FitContext<'_>,
+        mut top: BorrowedTopK<'a>,
+        work: &mut Work,
+    ) -> Vec<Ranked> {
+        let budget = features::budget_in(nf, ctx.rates);
+        self.offers
+            .for_each_sharing(&need.keys(), seen, |oslot, offer, of| {
+                let capacity = capacities
+                    .and_then(|c| c.get(oslot as usize).copied())
+                    .unwrap_or_else(|| features::capacity_in(of, ctx.rates));
+                consider(
+                    &mut top,
+                    Pair {
+                        need,
+                        nf,
+                        budget,
+                        offer,
+                        of,
+                        capacity,
+                    },
+                    Candidate::Offer,
+                    ctx,
+                    work,
+                    cache.as_deref_mut().map(|c| (c, oslot)),
+                );
+            });
+        top.into_sorted()
+    }
+
+    /// Ranks offers for a need that is not (or need not be) in the engine.
+    fn rank_offers_fresh(
         &self,
         need: &Need,
-        cached: Option<(u32, &mut ScoreCache)>,
         ctx: &FitContext<'_>,
-        mut top: TopK,
+        (k, after): (usize, Option<Ranked>),
         work: &mut Work,
     ) -> Vec<Ranked> {
         let nf = NeedFeatures::of(need);
-        let mut cached = cached;
-        for (oslot, o, of) in self.offers.sharing_with_features(&need.keys()) {
-            let mut score = |work: &mut Work| match cached.as_mut() {
-                Some((nslot, cache)) => {
-                    let key = (*nslot, oslot);
-                    match cache.scores.get(&key) {
-                        Some(&(nv, ov, s)) if nv == need.version && ov == of.version => {
-                            work.cached += 1;
-                            s
-                        }
-                        _ => {
-                            work.scored += 1;
-                            let s = fit::score(need, o, ctx);
-                            cache.scores.insert(key, (need.version, of.version, s));
-                            s
-                        }
-                    }
-                }
-                None => {
-                    work.scored += 1;
-                    fit::score(need, o, ctx)
-                }
-            };
-            consider(
-                &mut top,
-                (need, &nf),
-                (o, of),
-                (clearinghouse_domain::Timestamp(of.created_at), &o.id.0),
-                ctx,
-                work,
-                &mut score,
-            );
-        }
-        top.into_sorted()
+        let top = BorrowedTopK::after(k, after);
+        self.rank_offers(need, &nf, None, None, &mut Vec::new(), ctx, top, work)
     }
 
     /// Best `k` needs in the engine for `offer`, through the index.
@@ -290,25 +397,29 @@ impl Engine {
         keep: &dyn Fn(&Need) -> bool,
         work: &mut Work,
     ) -> Vec<Ranked> {
-        let mut top = TopK::after(k, after);
+        let mut top = BorrowedTopK::after(k, after);
         let of = OfferFeatures::of(offer);
-        for (_, n, nf) in self.needs.sharing_with_features(&offer.keys()) {
-            if keep(n) {
-                let mut score = |work: &mut Work| {
-                    work.scored += 1;
-                    fit::score(n, offer, ctx)
-                };
-                consider(
-                    &mut top,
-                    (n, nf),
-                    (offer, &of),
-                    (clearinghouse_domain::Timestamp(nf.created_at), &n.id.0),
-                    ctx,
-                    work,
-                    &mut score,
-                );
-            }
-        }
+        let capacity = features::capacity_in(&of, ctx.rates);
+        self.needs
+            .for_each_sharing(&offer.keys(), &mut Vec::new(), |_, need, nf| {
+                if keep(need) {
+                    consider(
+                        &mut top,
+                        Pair {
+                            need,
+                            nf,
+                            budget: features::budget_in(nf, ctx.rates),
+                            offer,
+                            of: &of,
+                            capacity,
+                        },
+                        Candidate::Need,
+                        ctx,
+                        work,
+                        None,
+                    );
+                }
+            });
         top.into_sorted()
     }
 
@@ -317,20 +428,40 @@ impl Engine {
         self.top.get(need_id).map_or(&[], Vec::as_slice)
     }
 
-    /// Recomputes every need's top-k (the full re-match).
+    /// Recomputes every need's top-k (the full re-match). Each offer's capacity is
+    /// converted once under the call's rates, each need's budget once per need, and each
+    /// pair is filtered and scored from the features beside the posting lists.
     pub fn rematch_all(&mut self, ctx: &FitContext<'_>, work: &mut Work) {
         let mut cache = std::mem::take(&mut self.cache);
         cache.ready_for(ctx, self.generations());
-        let tops: HashMap<String, Vec<Ranked>> = self
-            .needs
-            .iter_slots()
-            .map(|(slot, n)| {
-                (
-                    n.id.0.clone(),
-                    self.rank_offers(n, Some((slot, &mut cache)), ctx, TopK::new(self.k), work),
-                )
-            })
+        let capacities: Vec<Capacity> = self
+            .offers
+            .slot_features()
+            .iter()
+            .map(|of| features::capacity_in(of, ctx.rates))
             .collect();
+        let mut seen = Vec::new();
+        let mut tops: HashMap<String, Vec<Ranked>> = HashMap::with_capacity(self.needs.len());
+        let mut total = 0;
+        for (slot, need) in self.needs.iter_slots() {
+            let Some((_, nf)) = self.needs.at(slot) else {
+                continue;
+            };
+            let mut scores = cache.for_need(slot, need.version);
+            let top = self.rank_offers(
+                need,
+                nf,
+                scores.as_deref_mut(),
+                Some(&capacities),
+                &mut seen,
+                ctx,
+                BorrowedTopK::after(self.k, None),
+                work,
+            );
+            total += scores.map_or(0, NeedScores::settle);
+            tops.insert(need.id.0.clone(), top);
+        }
+        cache.total = total;
         self.cache = cache;
         self.top = tops;
     }
@@ -412,33 +543,65 @@ impl Engine {
         let Some(id) = old.or(new).map(|o| o.id.0.clone()) else {
             return;
         };
-        let affected: Vec<Need> = self.needs.sharing(&keys).into_iter().cloned().collect();
-        for need in affected {
-            let list = self.top.entry(need.id.0.clone()).or_default();
+        let changed = new.map(|o| {
+            let of = OfferFeatures::of(o);
+            let capacity = features::capacity_in(&of, ctx.rates);
+            (o, of, capacity)
+        });
+        let mut seen = Vec::new();
+        // The needs sharing a posting list with the offer, by slot: nothing is cloned.
+        for slot in self.needs.slots_sharing(&keys) {
+            let Some((need, nf)) = self.needs.at(slot) else {
+                continue;
+            };
+            if !self.top.contains_key(&need.id.0) {
+                self.top.insert(need.id.0.clone(), Vec::new());
+            }
+            let Some(list) = self.top.get_mut(&need.id.0) else {
+                continue;
+            };
             let was_full = list.len() >= self.k;
             let had = list.iter().position(|r| r.id == id);
             if let Some(i) = had {
                 list.remove(i);
                 if was_full {
                     // Something below the cut may now belong in the top-k: recompute.
-                    let fresh = self.offers_for_need(&need, ctx, self.k, work);
+                    let top = BorrowedTopK::after(self.k, None);
+                    let fresh = self.rank_offers(need, nf, None, None, &mut seen, ctx, top, work);
                     self.top.insert(need.id.0.clone(), fresh);
                     continue;
                 }
             }
-            if let Some(o) = new {
+            if let Some((offer, of, capacity)) = &changed {
                 work.filtered += 1;
-                if fit::passes(&need, o, ctx) {
+                let passes = features::passes(nf, of, ctx.today, ctx.stage);
+                debug_assert_eq!(
+                    passes,
+                    fit::passes(need, offer, ctx),
+                    "features disagree with fit::passes"
+                );
+                if passes {
                     work.scored += 1;
+                    let pair = Pair {
+                        need,
+                        nf,
+                        budget: features::budget_in(nf, ctx.rates),
+                        offer,
+                        of,
+                        capacity: *capacity,
+                    };
+                    let from_features = features::score(nf, of, pair.budget, pair.capacity, ctx);
                     let r = Ranked {
-                        score_milli: fit::score(&need, o, ctx),
-                        created_at: o.created_at,
+                        score_milli: pair.score(from_features, ctx),
+                        created_at: Timestamp(of.created_at),
                         id: id.clone(),
                     };
-                    let list = self.top.entry(need.id.0.clone()).or_default();
-                    list.push(r);
-                    sort_ranked(list);
-                    list.truncate(self.k);
+                    debug_assert_eq!(r.score_milli, fit::score(need, offer, ctx));
+                    if let Some(list) = self.top.get_mut(&need.id.0) {
+                        list.push(r);
+                        sort_ranked(list);
+                        list.truncate(self.k);
+                    }
                 }
             }
         }

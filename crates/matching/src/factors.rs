@@ -54,8 +54,8 @@ pub fn values(need: &Need, offer: &Offer, ctx: &FitContext<'_>) -> Values {
     let kinds = assistance(need, offer);
     let lang = language_match(need, offer);
     let cover = coverage(need, offer, ctx.rates);
-    Values {
-        factors: [
+    assemble(
+        [
             thematic(need, offer),
             geography(need, offer),
             funding(need, offer),
@@ -66,18 +66,32 @@ pub fn values(need: &Need, offer: &Offer, ctx: &FitContext<'_>) -> Values {
             domain_coverage(need, offer),
             specificity(need, offer).value(),
         ],
+        !need.fields.assistance_kinds.is_empty(),
+        lang,
+        budget_shortfall(need, offer, cover),
+    )
+}
+
+/// Values from the factors (in [`crate::fit::FACTORS`] order), whether the need asks any
+/// kind of help, how the languages meet and the budget shortfall: the one place the gate
+/// shortfalls are derived, for the records and the features alike.
+pub(crate) fn assemble(
+    factors: [f64; 9],
+    asks_kinds: bool,
+    lang: LanguageMatch,
+    budget_shortfall: f64,
+) -> Values {
+    let kinds = factors[4];
+    Values {
+        factors,
         shortfalls: [
-            if need.fields.assistance_kinds.is_empty() || kinds > 0.0 {
-                0.0
-            } else {
-                1.0
-            },
+            if !asks_kinds || kinds > 0.0 { 0.0 } else { 1.0 },
             if lang == LanguageMatch::NoneShared {
                 1.0
             } else {
                 0.0
             },
-            budget_shortfall(need, offer, cover),
+            budget_shortfall,
         ],
     }
 }
@@ -112,9 +126,15 @@ fn thematic(need: &Need, offer: &Offer) -> f64 {
     if subs.is_empty() {
         return 0.0;
     }
+    mean_credit(subs.iter().map(|s| sub_credit(*s, offer)), subs.len())
+}
+
+/// The thematic factor from the credits of a need's sub-areas, in the need's order (one
+/// summation order, so the records and the features give the same bits).
+pub(crate) fn mean_credit(credits: impl Iterator<Item = f64>, count: usize) -> f64 {
     #[allow(clippy::cast_precision_loss)]
-    let n = subs.len() as f64;
-    subs.iter().map(|s| sub_credit(*s, offer)).sum::<f64>() / n
+    let n = count as f64;
+    credits.sum::<f64>() / n
 }
 
 // ------------------------------------------------------------------ geography
@@ -132,7 +152,7 @@ pub(crate) fn beneficiaries(need: &Need) -> impl Iterator<Item = &str> {
     )
 }
 
-fn precision_credit(m: Option<ScopeMatch>) -> f64 {
+pub(crate) fn precision_credit(m: Option<ScopeMatch>) -> f64 {
     match m {
         Some(ScopeMatch::Country) => 1.0,
         Some(ScopeMatch::Subregion) => SUBREGION_CREDIT,
@@ -150,8 +170,14 @@ fn geography(need: &Need, offer: &Offer) -> f64 {
     if need.fields.beneficiary_countries.is_empty() {
         return precision_credit(scope.covers(&need.fields.country_code));
     }
-    let (sum, n) = beneficiaries(need).fold((0.0, 0u32), |(sum, n), c| {
-        (sum + precision_credit(scope.covers(c)), n + 1)
+    mean_precision(beneficiaries(need).map(|c| scope.covers(c)))
+}
+
+/// The geography factor of a regional need from how the scope meets each country it
+/// serves, in [`beneficiaries`] order.
+pub(crate) fn mean_precision(matches: impl Iterator<Item = Option<ScopeMatch>>) -> f64 {
+    let (sum, n) = matches.fold((0.0, 0u32), |(sum, n), m| {
+        (sum + precision_credit(m), n + 1)
     });
     sum / f64::from(n.max(1))
 }
@@ -165,10 +191,22 @@ fn funding(need: &Need, offer: &Offer) -> f64 {
         .accepted_funding_modes
         .iter()
         .any(|m| offer.fields.funding_modes.contains(m));
-    match need.fields.preferred_funding_mode {
-        Some(p) if offer.fields.funding_modes.contains(&p) => 1.0,
-        _ if common => OTHER_MODE_CREDIT,
-        _ => 0.0,
+    let preferred = need
+        .fields
+        .preferred_funding_mode
+        .is_some_and(|p| offer.fields.funding_modes.contains(&p));
+    funding_credit(preferred, common)
+}
+
+/// The funding factor: 1 when the offer works in the preferred mode, else
+/// [`OTHER_MODE_CREDIT`] when it shares another accepted one.
+pub(crate) fn funding_credit(preferred: bool, common: bool) -> f64 {
+    if preferred {
+        1.0
+    } else if common {
+        OTHER_MODE_CREDIT
+    } else {
+        0.0
     }
 }
 
@@ -282,8 +320,13 @@ pub(crate) fn pools_with_others(need: &Need, offer: &Offer) -> bool {
 /// others can fund the rest or the amounts cannot be compared (then the budget factor is
 /// 0 and the explanation says so).
 pub(crate) fn budget_shortfall(need: &Need, offer: &Offer, cover: Coverage) -> f64 {
+    shortfall_of(cover, pools_with_others(need, offer))
+}
+
+/// The budget gate's shortfall from the coverage and whether others can fund the rest.
+pub(crate) fn shortfall_of(cover: Coverage, pools: bool) -> f64 {
     match cover {
-        Coverage::Share(s) if !pools_with_others(need, offer) => 1.0 - s,
+        Coverage::Share(s) if !pools => 1.0 - s,
         _ => 0.0,
     }
 }
@@ -322,9 +365,15 @@ pub(crate) fn offer_window(offer: &Offer, today: Date) -> (Date, Option<Date>) {
 
 /// Share of the need's window (days) in which the offer is available.
 fn timing(need: &Need, offer: &Offer, today: Date) -> f64 {
-    let (ns, ne) = need_window(need, today);
+    window_share(need_window(need, today), offer_window(offer, today))
+}
+
+/// The timing factor from the two windows: the share of the need's days in which the
+/// offer is available (1 when the need has no end).
+pub(crate) fn window_share(need: (Date, Option<Date>), offer: (Date, Option<Date>)) -> f64 {
+    let (ns, ne) = need;
     let Some(ne) = ne else { return 1.0 };
-    let (os, oe) = offer_window(offer, today);
+    let (os, oe) = offer;
     let start = ns.max(os);
     let end = oe.map_or(ne, |oe| oe.min(ne));
     let whole = i64::from(ne.0 - ns.0).max(0) + 1;

@@ -391,7 +391,7 @@ fn modes(m: &[FundingMode]) -> String {
 
 // ------------------------------------------------------------------ score, explanation
 
-fn to_milli(score: f64) -> u32 {
+pub(crate) fn to_milli(score: f64) -> u32 {
     // Scores are in [0, 1]; rounding to thousandths is what is reported and ranked.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let m = (score.clamp(0.0, 1.0) * 1000.0).round() as u32;

@@ -1,12 +1,18 @@
-//! Posting lists keyed by thematic sub-area × M49 region. An offer is listed under every
-//! sub-area it covers (directly or through its area) in every region its scope touches; a
-//! need under its sub-areas in its country's region. A pair that passes the thematic and
-//! geographic filters always shares a list, so looking candidates up in the lists and
-//! then running the full filters finds exactly what checking every pair finds.
+//! Posting lists keyed by thematic sub-area × place × funding mode, a place being an M49
+//! region or a country. An offer is listed under every sub-area it covers (directly or
+//! through its area), in every region its scope reaches (globally, by region or by
+//! sub-region) and every country it names outside those, for each funding mode it works
+//! in; a need under its sub-areas, in its country's region and in its country, for each
+//! mode it accepts. A pair that passes the thematic, geographic and funding filters always
+//! shares a list (a sub-area covered, the need's country reached through its region or
+//! named, a mode in common), so looking candidates up in the lists and then running the
+//! full filters finds exactly what checking every pair finds; an offer naming a few
+//! countries is not examined for the other countries of their region, nor an offer for a
+//! need accepting none of its modes.
 
 use std::collections::HashMap;
 
-use clearinghouse_domain::{Need, Offer, SubArea, geo};
+use clearinghouse_domain::{FundingMode, Need, Offer, SubArea, geo};
 
 use crate::features::{NeedFeatures, OfferFeatures, regions};
 
@@ -24,8 +30,30 @@ fn sub_index(s: SubArea) -> usize {
     SubArea::ALL.iter().position(|x| *x == s).unwrap_or(0)
 }
 
-fn key(sub: SubArea, region: usize) -> usize {
-    sub_index(sub) * regions().len() + region
+fn country_index(iso3: &str) -> Option<usize> {
+    geo::countries().iter().position(|c| c.iso3 == iso3)
+}
+
+/// Places per sub-area: every region, then every country of the table.
+fn places() -> usize {
+    regions().len() + geo::countries().len()
+}
+
+/// The list of a sub-area, a place (a region index, or the number of regions plus a
+/// country index) and a funding mode.
+fn key(sub: SubArea, place: usize, mode: usize) -> usize {
+    (sub_index(sub) * places() + place) * FundingMode::ALL.len() + mode
+}
+
+/// Indices of the modes in `modes`, each once.
+fn mode_indices(modes: &[FundingMode]) -> Vec<usize> {
+    let mut out: Vec<usize> = modes
+        .iter()
+        .filter_map(|m| FundingMode::ALL.iter().position(|x| x == m))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Something kept in posting lists.
@@ -68,19 +96,35 @@ impl Indexed for Offer {
                         .iter()
                         .filter_map(|s| region_of_subregion(s)),
                 )
-                .chain(
-                    f.scope
-                        .countries
-                        .iter()
-                        .filter_map(|c| region_of_country(c)),
-                )
                 .collect()
         };
         regs.sort_unstable();
         regs.dedup();
+        // Named countries outside the regions already listed (a country inside one is
+        // found through the region's list).
+        let mut countries: Vec<usize> = f
+            .scope
+            .countries
+            .iter()
+            .filter(|c| region_of_country(c).is_some_and(|r| !regs.contains(&r)))
+            .filter_map(|c| country_index(c))
+            .collect();
+        countries.sort_unstable();
+        countries.dedup();
+        let places: Vec<usize> = regs
+            .iter()
+            .copied()
+            .chain(countries.iter().map(|c| regions().len() + c))
+            .collect();
+        let modes = mode_indices(&f.funding_modes);
+        let (places, modes) = (&places, &modes);
         let subs = SubArea::ALL.iter().copied().filter(|s| f.covers(*s));
         let mut keys: Vec<usize> = subs
-            .flat_map(|s| regs.iter().map(move |r| key(s, *r)))
+            .flat_map(|s| {
+                places
+                    .iter()
+                    .flat_map(move |p| modes.iter().map(move |m| key(s, *p, *m)))
+            })
             .collect();
         keys.sort_unstable();
         keys
@@ -99,10 +143,18 @@ impl Indexed for Need {
         self.version
     }
     fn keys(&self) -> Vec<usize> {
-        let Some(r) = region_of_country(&self.fields.country_code) else {
+        let country = &self.fields.country_code;
+        let (Some(r), Some(c)) = (region_of_country(country), country_index(country)) else {
             return Vec::new();
         };
-        let mut keys: Vec<usize> = self.fields.sub_areas.iter().map(|s| key(*s, r)).collect();
+        let modes = mode_indices(&self.fields.accepted_funding_modes);
+        let mut keys: Vec<usize> = self
+            .fields
+            .sub_areas
+            .iter()
+            .flat_map(|s| [r, regions().len() + c].map(|p| (*s, p)))
+            .flat_map(|(s, p)| modes.iter().map(move |m| key(s, p, *m)))
+            .collect();
         keys.sort_unstable();
         keys.dedup();
         keys
@@ -146,7 +198,7 @@ impl<T: Indexed> Default for Postings<T> {
             slots: Vec::new(),
             feats: Vec::new(),
             by_id: HashMap::new(),
-            lists: vec![Vec::new(); SubArea::ALL.len() * regions().len()],
+            lists: vec![Vec::new(); SubArea::ALL.len() * places() * FundingMode::ALL.len()],
             dead: 0,
             removed: HashMap::new(),
             generation: 0,
@@ -270,20 +322,60 @@ impl<T: Indexed> Postings<T> {
 
     /// Live items sharing at least one of `keys`, each once, with their slot and features.
     pub fn sharing_with_features(&self, keys: &[usize]) -> Vec<(u32, &T, &T::Features)> {
-        let mut seen = vec![0u64; self.slots.len().div_ceil(64)];
         let mut out = Vec::new();
+        self.for_each_sharing(keys, &mut Vec::new(), |s, item, f| out.push((s, item, f)));
+        out
+    }
+
+    /// Calls `f` with each live item sharing at least one of `keys`, once, in posting-list
+    /// order, with its slot and features; `seen` is scratch space a caller may reuse
+    /// across calls.
+    pub fn for_each_sharing<'a>(
+        &'a self,
+        keys: &[usize],
+        seen: &mut Vec<u64>,
+        mut f: impl FnMut(u32, &'a T, &'a T::Features),
+    ) {
+        seen.clear();
+        seen.resize(self.slots.len().div_ceil(64), 0);
         for k in keys {
-            for &s in &self.lists[*k] {
+            for &s in self.lists.get(*k).map_or(&[][..], Vec::as_slice) {
                 let (word, bit) = ((s / 64) as usize, 1u64 << (s % 64));
-                if seen[word] & bit == 0 {
-                    seen[word] |= bit;
-                    if let Some(item) = self.slots[s as usize].as_deref() {
-                        out.push((s, item, &self.feats[s as usize]));
+                let Some(w) = seen.get_mut(word) else {
+                    continue;
+                };
+                if *w & bit == 0 {
+                    *w |= bit;
+                    if let Some((item, feats)) = self.at(s) {
+                        f(s, item, feats);
                     }
                 }
             }
         }
-        out
+    }
+
+    /// The live item in `slot` with its features.
+    pub fn at(&self, slot: u32) -> Option<(&T, &T::Features)> {
+        let item = self.slots.get(slot as usize)?.as_deref()?;
+        Some((item, self.feats.get(slot as usize)?))
+    }
+
+    /// The features of every slot, by slot (a dead slot keeps its last item's).
+    pub fn slot_features(&self) -> &[T::Features] {
+        &self.feats
+    }
+
+    /// Slots of the live items sharing at least one of `keys`, ascending, each once.
+    pub fn slots_sharing(&self, keys: &[usize]) -> Vec<u32> {
+        let mut slots: Vec<u32> = keys
+            .iter()
+            .filter_map(|k| self.lists.get(*k))
+            .flat_map(|l| l.iter().copied())
+            .filter(|s| self.slots.get(*s as usize).is_some_and(Option::is_some))
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        slots
     }
 
     /// Live items sharing at least one of `keys`, each once.

@@ -476,7 +476,8 @@ fn line(e: &fit::Explanation, kind: FactorKind) -> fit::Factor {
 }
 
 /// Checks the invariants every explanation keeps: contributions (factors and gates)
-/// sum to the score, and the compact features agree with the filters and bound the score.
+/// sum to the score, and the compact features agree with the filters, give the same
+/// score and bound it.
 fn consistent(n: &Need, o: &Offer) {
     with_ctx(|ctx| {
         let e = fit::explain(n, o, ctx).expect("candidate");
@@ -490,6 +491,98 @@ fn consistent(n: &Need, o: &Offer) {
         assert!(features::passes(&nf, &of, ctx.today, ctx.stage));
         let bound = features::upper_bound(&nf, &of, ctx);
         assert!(bound >= e.score_milli, "bound {bound} < {}", e.score_milli);
+        assert_eq!(feature_score(&nf, &of, ctx), Some(e.score_milli));
+    });
+}
+
+fn feature_score(nf: &NeedFeatures, of: &OfferFeatures, ctx: &FitContext<'_>) -> Option<u32> {
+    features::score(
+        nf,
+        of,
+        features::budget_in(nf, ctx.rates),
+        features::capacity_in(of, ctx.rates),
+        ctx,
+    )
+}
+
+#[test]
+fn the_features_score_every_synthetic_pair_exactly_as_the_records_do() {
+    let data = synth::generate(
+        1540,
+        synth::Shape {
+            needs: 300,
+            offers: 600,
+            planted_pct: 20,
+        },
+    );
+    let policy = Policy::default();
+    let rates = synth::rates();
+    let ctx = FitContext {
+        policy: &policy,
+        rates: &rates,
+        today: data.today,
+        stage: NeedStage::Circulated,
+    };
+    let offers: Vec<OfferFeatures> = data.offers.iter().map(OfferFeatures::of).collect();
+    let (mut candidates, mut regional) = (0, 0);
+    for n in &data.needs {
+        let nf = NeedFeatures::of(n);
+        for (o, of) in data.offers.iter().zip(&offers) {
+            if fit::passes(n, o, &ctx) {
+                candidates += 1;
+                regional += usize::from(!n.fields.beneficiary_countries.is_empty());
+                assert_eq!(
+                    feature_score(&nf, of, &ctx),
+                    Some(fit::score(n, o, &ctx)),
+                    "need {} offer {}",
+                    n.id,
+                    o.id
+                );
+            }
+        }
+    }
+    assert!(
+        candidates > 1000 && regional > 50,
+        "{candidates} candidate pairs, {regional} of regional needs"
+    );
+}
+
+#[test]
+fn features_decline_to_score_what_they_cannot_hold_and_the_records_score_it() {
+    // A regional need serving more countries than the features keep in order.
+    let many: Vec<String> = clearinghouse_domain::geo::un_members()
+        .filter(|c| c.region == "Africa" && c.iso3 != "KEN")
+        .take(20)
+        .map(|c| c.iso3.to_owned())
+        .collect();
+    let wide = need("KEN", |f| f.beneficiary_countries = many);
+    let near = need("KEN", |f| {
+        f.beneficiary_countries = vec!["UGA".into(), "TZA".into()]
+    });
+    let africa = offer(|f| {
+        f.scope = GeoScope {
+            regions: vec!["Africa".into()],
+            countries: vec!["KEN".into()],
+            ..GeoScope::default()
+        }
+    });
+    with_ctx(|ctx| {
+        let of = OfferFeatures::of(&africa);
+        assert_eq!(feature_score(&NeedFeatures::of(&wide), &of, ctx), None);
+        assert_eq!(
+            feature_score(&NeedFeatures::of(&near), &of, ctx),
+            Some(fit::score(&near, &africa, ctx))
+        );
+        // An offer whose list repeats an entry (validation refuses it; a record built
+        // another way may still hold one) is scored from its record too.
+        let mut repeated = africa.clone();
+        repeated.fields.weapon_domains = vec![WeaponDomain::Nuclear, WeaponDomain::Nuclear];
+        let rf = OfferFeatures::of(&repeated);
+        assert_eq!(feature_score(&NeedFeatures::of(&near), &rf, ctx), None);
+        assert!(
+            features::upper_bound(&NeedFeatures::of(&wide), &of, ctx)
+                >= fit::score(&wide, &africa, ctx)
+        );
     });
 }
 
