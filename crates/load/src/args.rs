@@ -30,6 +30,17 @@ pub enum Workload {
     /// No server: the same durable need create through `Store::create` in this process,
     /// in a store under `--probe-dir`: the ceiling `create` is compared with.
     StorageCreate,
+    /// No server: fills the new data directory `--data-dir` with `--records` realistic
+    /// needs and offers through the storage API (what the service writes, in batches of
+    /// `--batch` per transaction), then prints the store's footprint.
+    Bulk,
+    /// No server: prints the footprint of the store in `--data-dir` (bytes on disk vs
+    /// logical bytes per record).
+    Footprint,
+    /// Waits until the server answers SERVING (at most --hang-timeout), then asks
+    /// `FindOffersForNeed` for one circulated need: a start's time to serve, matching
+    /// index included.
+    Ready,
 }
 
 impl Workload {
@@ -44,6 +55,9 @@ impl Workload {
             Workload::Mixed => "mixed",
             Workload::StorageCreate => "storage-create",
             Workload::CreateDuringAllocation => "create-during-allocation",
+            Workload::Bulk => "bulk",
+            Workload::Footprint => "footprint",
+            Workload::Ready => "ready",
         }
     }
 }
@@ -124,6 +138,21 @@ pub struct Args {
     /// Report format.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Data directory of `bulk` (absent or empty) and `footprint`.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Records (needs plus offers) `bulk` creates.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub records: u64,
+    /// Records per transaction in `bulk`.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// Share of offers among the records `bulk` creates, in percent.
+    #[arg(long, default_value_t = 20)]
+    pub offers_pct: u64,
+    /// After `bulk` has loaded, change the contact of every record once and measure again.
+    #[arg(long)]
+    pub update_pass: bool,
 }
 
 impl Args {
@@ -141,6 +170,21 @@ impl Args {
         }
         if self.hang_timeout.is_zero() {
             p.push("--hang-timeout must be positive".to_owned());
+        }
+        if matches!(self.workload, Workload::Bulk | Workload::Footprint) && self.data_dir.is_none()
+        {
+            p.push(format!(
+                "--data-dir is required for {}",
+                self.workload.name()
+            ));
+        }
+        if self.workload == Workload::Bulk {
+            if self.records == 0 || self.batch == 0 {
+                p.push("--records and --batch must be at least 1".to_owned());
+            }
+            if self.offers_pct > 100 {
+                p.push("--offers-pct must be at most 100".to_owned());
+            }
         }
         let needs_pool = matches!(
             self.workload,

@@ -18,11 +18,13 @@
 //! `rate_per_principal` and `burst_per_principal` (as `scripts/bench-rpc.sh` does).
 
 pub mod args;
+pub mod bulk;
 pub mod client;
 pub mod error;
 pub mod mixed;
 pub mod payload;
 pub mod probe;
+pub mod ready;
 pub mod report;
 pub mod runner;
 pub mod self_server;

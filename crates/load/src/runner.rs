@@ -25,7 +25,8 @@ pub const PROBE_ROUNDS: u64 = 1000;
 /// How often the watchdog looks.
 const WATCHDOG_TICK: Duration = Duration::from_millis(250);
 
-fn admin_key(args: &Args) -> Result<String, LoadError> {
+/// The admin key from `--api-key-file` or `CLEARINGHOUSE_API_KEY`.
+pub fn admin_key(args: &Args) -> Result<String, LoadError> {
     if let Some(path) = &args.api_key_file {
         let text = std::fs::read_to_string(path)
             .map_err(|e| LoadError::ApiKey(format!("cannot read {}: {e}", path.display())))?;
@@ -47,6 +48,15 @@ pub async fn run(args: &Args) -> Result<Report, LoadError> {
     }
     if args.workload == Workload::StorageCreate {
         return run_storage(args).await;
+    }
+    if matches!(
+        args.workload,
+        Workload::Bulk | Workload::Footprint | Workload::Ready
+    ) {
+        return Err(LoadError::Options(format!(
+            "{} makes no report of calls; run it with bulk::run_args or ready::run",
+            args.workload.name()
+        )));
     }
     let server = if args.self_server {
         Some(SelfServer::start().await?)
@@ -128,7 +138,12 @@ async fn run_against(args: &Args, server: Option<&SelfServer>) -> Result<Report,
         Workload::FindOffers | Workload::Mixed | Workload::CreateDuringAllocation => {
             setup::pool(&callers, args.seed, args.pool_needs, args.pool_offers, true).await?
         }
-        Workload::Create | Workload::Health | Workload::StorageCreate => setup::Pool::default(),
+        Workload::Create
+        | Workload::Health
+        | Workload::StorageCreate
+        | Workload::Bulk
+        | Workload::Footprint
+        | Workload::Ready => setup::Pool::default(),
     };
     let probe_dir = args
         .probe_dir

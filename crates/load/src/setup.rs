@@ -45,7 +45,11 @@ pub struct Caller {
 /// Which roles a workload's callers need.
 fn roles(w: Workload) -> (bool, bool, bool) {
     match w {
-        Workload::Health | Workload::StorageCreate => (false, false, false),
+        Workload::Health
+        | Workload::StorageCreate
+        | Workload::Bulk
+        | Workload::Footprint
+        | Workload::Ready => (false, false, false),
         Workload::Create => (true, false, false),
         Workload::Get | Workload::List => (true, true, false),
         Workload::FindOffers | Workload::Mixed | Workload::CreateDuringAllocation => {

@@ -9,6 +9,7 @@
 //! the run.
 
 use std::{
+    collections::BTreeMap,
     path::Path,
     sync::Arc,
     thread,
@@ -16,6 +17,7 @@ use std::{
 };
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
+use serde::Serialize;
 
 use clearinghouse::app::new_id;
 use clearinghouse_domain::{
@@ -184,7 +186,7 @@ pub fn run(
 }
 
 /// What the store holds after a run: needs, bytes on disk, bytes of keys and values.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Footprint {
     /// Needs in the store.
     pub needs: u64,
@@ -192,21 +194,35 @@ pub struct Footprint {
     pub disk: u64,
     /// Sum of the lengths of every key and value in every tree.
     pub logical: u64,
+    /// Per tree: entries, and the sum of the lengths of their keys and values.
+    pub trees: BTreeMap<String, TreeBytes>,
+}
+
+/// Entries of one tree and their bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TreeBytes {
+    /// Key-value pairs.
+    pub entries: u64,
+    /// Sum of the lengths of the keys and values.
+    pub bytes: u64,
 }
 
 /// Measures `store`'s [`Footprint`].
 pub fn footprint(store: &Store) -> Result<Footprint, clearinghouse_storage::Error> {
-    let mut logical = 0u64;
+    let mut trees: BTreeMap<String, TreeBytes> = BTreeMap::new();
     store
         .engine()
-        .snapshot(&clearinghouse_storage::trees::all(), &mut |_, k, v| {
-            logical += (k.len() + v.len()) as u64;
+        .snapshot(&clearinghouse_storage::trees::all(), &mut |tree, k, v| {
+            let t = trees.entry(tree.to_owned()).or_default();
+            t.entries += 1;
+            t.bytes += (k.len() + v.len()) as u64;
             Ok(())
         })?;
     Ok(Footprint {
         needs: store.count::<Need>()?,
         disk: store.size_on_disk()?,
-        logical,
+        logical: trees.values().map(|t| t.bytes).sum(),
+        trees,
     })
 }
 

@@ -128,19 +128,96 @@ impl Syncer for SledSyncer {
     }
 }
 
+/// sled's on-disk settings, fixed when a store is created: sled keeps them in `conf` and
+/// refuses to open a store with others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DiskFormat {
+    segment_size: usize,
+    compression: bool,
+}
+
+/// The format of a new store: sled's defaults (512 KiB segments, uncompressed).
+/// Measured (BENCHMARKS.md, "Large store: 1M records"): 8 MiB segments keep the same data
+/// in 2.7-2.8 times its logical size on disk instead of 4.9-5.5 at the same write rate,
+/// but move sled's blob threshold (a quarter of a segment) from 128 KiB to 2 MiB, and the
+/// simulated power-loss test of blob files (`crates/storage/tests/sled_engine.rs`) relies
+/// on blobs appearing in a new store; zstd compression brings it to 1.4-1.9 but halves
+/// durable write throughput. Existing stores open in the format their `conf` records
+/// whatever this is, so it can change without touching them.
+const NEW_STORE_FORMAT: DiskFormat = DiskFormat {
+    segment_size: 512 * 1024,
+    compression: false,
+};
+
+/// The format of the store in `path`, read from sled's `conf` (`key: value` lines, then
+/// a 4-byte CRC): `None` for a new store (no `conf`, or one sled itself would ignore),
+/// an error when `conf` cannot be read or names no format.
+fn stored_format(path: &Path) -> Result<Option<DiskFormat>, Error> {
+    let conf = path.join("conf");
+    let bytes = match fs::read(&conf) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Error::Engine(format!(
+                "cannot read {}: {e}",
+                conf.display()
+            )));
+        }
+    };
+    // sled treats a `conf` of 8 bytes or fewer as absent and writes a new one.
+    let Some(end) = bytes.len().checked_sub(4).filter(|_| bytes.len() > 8) else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&bytes[..end]);
+    let value = |key: &str| {
+        text.lines()
+            .filter_map(|l| l.split_once(": "))
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let bad = || {
+        Error::Engine(format!(
+            "{} is not a sled 0.34 configuration (segment_size, use_compression)",
+            conf.display()
+        ))
+    };
+    let segment_size = value("segment_size")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(bad)?;
+    let compression = value("use_compression")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(bad)?;
+    Ok(Some(DiskFormat {
+        segment_size,
+        compression,
+    }))
+}
+
 /// Opens sled, waiting up to ~10 s for the directory lock: after a store is dropped in
 /// the same process, sled's background threads release the lock asynchronously (on a
 /// loaded machine that can take seconds), so an immediate reopen can find it still held
 /// (WouldBlock).
+///
+/// A new store gets [`NEW_STORE_FORMAT`]; an existing one opens in the format its `conf`
+/// records, so stores created with other settings keep opening. A compressed store is
+/// refused with a message naming the setting: this build has no zstd.
 fn open_sled(path: &Path, cache_capacity: u64) -> Result<sled::Db, Error> {
+    let format = stored_format(path)?.unwrap_or(NEW_STORE_FORMAT);
+    if format.compression {
+        return Err(Error::Engine(format!(
+            "the store in {} is compressed (use_compression in its conf); this build opens \
+             uncompressed sled stores only",
+            path.display()
+        )));
+    }
+    let config = sled::Config::new()
+        .path(path)
+        .cache_capacity(cache_capacity)
+        .segment_size(format.segment_size);
     let mut wait = Duration::from_millis(5);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        match sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_capacity)
-            .open()
-        {
+        match config.open() {
             Err(sled::Error::Io(e)) if lock_held(&e) && Instant::now() < deadline => {
                 std::thread::sleep(wait);
                 wait = (wait * 2).min(Duration::from_millis(200));
