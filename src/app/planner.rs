@@ -10,7 +10,7 @@
 
 use std::{
     panic::{AssertUnwindSafe, catch_unwind},
-    sync::{Mutex, PoisonError, mpsc},
+    sync::mpsc,
     thread,
 };
 
@@ -24,7 +24,7 @@ type Job = Box<dyn FnOnce() + Send>;
 /// Handle of the planner thread; dropping the last handle lets the thread end.
 #[derive(Debug)]
 pub struct Planner {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
 }
 
 impl Planner {
@@ -44,9 +44,7 @@ impl Planner {
                 }
             })
             .map_err(|e| ApiError::Internal(format!("cannot start the planner thread: {e}")))?;
-        Ok(Planner {
-            jobs: Mutex::new(tx),
-        })
+        Ok(Planner { jobs: tx })
     }
 
     /// Runs `f` on the planner thread after the plans queued before it, and returns its
@@ -62,8 +60,6 @@ impl Planner {
             let _ = tx.send(span.in_scope(f));
         });
         self.jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
             .send(job)
             .map_err(|_| ApiError::Internal("the planner thread has stopped".into()))?;
         rx.await.map_err(|_| {
