@@ -1,10 +1,10 @@
 //! sled fixes a store's segment size and compression when it creates it and refuses to
 //! open it with others. An existing directory opens in the format its `conf` records,
-//! whatever a new store gets: one created by plain sled with other segments (here
-//! 8 MiB, the size measured as the smaller footprint) still opens, takes writes and
-//! reads them back after a restart and keeps its format; a new store gets sled's
-//! defaults (512 KiB segments, uncompressed) and keeps them. A compressed store is
-//! refused with a message naming the setting.
+//! whatever a new store gets: one created by plain sled with its default 512 KiB
+//! segments (every store made before new stores got 8 MiB) still opens, takes writes
+//! and reads them back after a restart and keeps its format; a new store gets 8 MiB
+//! segments, uncompressed (the smaller footprint measured), and keeps them. A compressed
+//! store is refused with a message naming the setting.
 
 use std::path::Path;
 
@@ -67,14 +67,14 @@ fn a_store_created_with_other_segments_still_opens_and_keeps_its_format() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let db = sled::Config::new()
         .path(tmp.path())
-        .segment_size(8 << 20)
+        .segment_size(512 << 10)
         .open()
         .expect("plain sled");
     db.flush().expect("flush");
     drop(db);
     let before = conf(tmp.path());
     assert!(before.contains("use_compression: false"), "{before}");
-    assert!(before.contains("segment_size: 8388608"), "{before}");
+    assert!(before.contains("segment_size: 524288"), "{before}");
     write_and_reopen(tmp.path(), 0);
     write_and_reopen(tmp.path(), 1);
     assert_eq!(
@@ -85,11 +85,11 @@ fn a_store_created_with_other_segments_still_opens_and_keeps_its_format() {
 }
 
 #[test]
-fn a_new_store_gets_sleds_default_format_and_reopens_in_it() {
+fn a_new_store_gets_eight_mib_segments_and_reopens_in_that_format() {
     let tmp = tempfile::tempdir().expect("temp dir");
     write_and_reopen(tmp.path(), 0);
     let created = conf(tmp.path());
-    assert!(created.contains("segment_size: 524288"), "{created}");
+    assert!(created.contains("segment_size: 8388608"), "{created}");
     assert!(created.contains("use_compression: false"), "{created}");
     write_and_reopen(tmp.path(), 1);
     assert_eq!(conf(tmp.path()), created);

@@ -136,16 +136,16 @@ struct DiskFormat {
     compression: bool,
 }
 
-/// The format of a new store: sled's defaults (512 KiB segments, uncompressed).
-/// Measured (BENCHMARKS.md, "Large store: 1M records"): 8 MiB segments keep the same data
-/// in 2.7-2.8 times its logical size on disk instead of 4.9-5.5 at the same write rate,
-/// but move sled's blob threshold (a quarter of a segment) from 128 KiB to 2 MiB, and the
-/// simulated power-loss test of blob files (`crates/storage/tests/sled_engine.rs`) relies
-/// on blobs appearing in a new store; zstd compression brings it to 1.4-1.9 but halves
-/// durable write throughput. Existing stores open in the format their `conf` records
-/// whatever this is, so it can change without touching them.
+/// The format of a new store: 8 MiB segments, uncompressed. Measured (BENCHMARKS.md,
+/// "Large store: 1M records"): 8 MiB segments keep the same data in 2.5-2.8 times its
+/// logical size on disk instead of 4.9-5.5 with sled's default 512 KiB, at the same write
+/// rate; zstd compression would bring it to 1.4-1.9 but halves durable write throughput.
+/// sled's blob threshold is a quarter of a segment (2 MiB here), above any record the
+/// store accepts, so such a store keeps no blob files; the blob-file tests of
+/// `crates/storage/tests/sled_engine.rs` create their stores with 512 KiB segments.
+/// Existing stores open in the format their `conf` records whatever this is.
 const NEW_STORE_FORMAT: DiskFormat = DiskFormat {
-    segment_size: 512 * 1024,
+    segment_size: 8 * 1024 * 1024,
     compression: false,
 };
 
