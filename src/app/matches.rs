@@ -444,17 +444,15 @@ impl App {
         who: &Principal,
         id: String,
     ) -> Result<(Match, Option<Money>), ApiError> {
-        let (app, who) = (self.clone(), who.clone());
-        self.blocking(move |store| match store.get::<Match>(&id)? {
-            Some(m) if can_see_match(&who, &m) => {
+        self.point_read(|store| match store.get::<Match>(&id)? {
+            Some(m) if can_see_match(who, &m) => {
                 let gap = store
                     .get::<Need>(&m.need.0)?
-                    .and_then(|n| app.match_gap(&m, &n));
+                    .and_then(|n| self.match_gap(&m, &n));
                 Ok((m, gap))
             }
             _ => Err(ApiError::not_found("match", id)),
         })
-        .await
     }
 
     /// Lists the matches the caller takes part in.

@@ -117,6 +117,18 @@ impl App {
         .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
     }
 
+    /// Runs a short read `f` on the calling task: a few reads by key, or of one record's
+    /// own entries (a need's feedback, its matches), never a listing. A sled read served from its cache or the page cache takes microseconds, less
+    /// than the hand-off to the blocking pool and back that [`App::blocking`] costs, and
+    /// the PostgreSQL engine the server opens moves each of its calls off the async worker
+    /// itself (`server::engine::OffRuntime`). Lists, scans and writes use the blocking pool.
+    pub fn point_read<T>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        f(&self.store)
+    }
+
     /// Runs `f` against the store on the blocking pool.
     pub async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
     where

@@ -283,12 +283,10 @@ impl App {
 
     /// Reads a need the caller may see.
     pub async fn get_need(&self, who: &Principal, id: String) -> Result<Need, ApiError> {
-        let who = who.clone();
-        self.blocking(move |store| match store.get::<Need>(&id)? {
-            Some(n) if may_read_need(store, &who, &n)? => presented(store, &who, n),
+        self.point_read(|store| match store.get::<Need>(&id)? {
+            Some(n) if may_read_need(store, who, &n)? => presented(store, who, n),
             _ => Err(ApiError::not_found("need", id)),
         })
-        .await
     }
 
     /// Lists the needs the caller may see, in creation order.

@@ -168,12 +168,10 @@ impl App {
 
     /// Reads an offer the caller may see.
     pub async fn get_offer(&self, who: &Principal, id: String) -> Result<Offer, ApiError> {
-        let who = who.clone();
-        self.blocking(move |store| match store.get::<Offer>(&id)? {
-            Some(o) if visibility::can_see_offer(&who, &o) => Ok(visibility::redact_offer(&who, o)),
+        self.point_read(|store| match store.get::<Offer>(&id)? {
+            Some(o) if visibility::can_see_offer(who, &o) => Ok(visibility::redact_offer(who, o)),
             _ => Err(ApiError::not_found("offer", id)),
         })
-        .await
     }
 
     /// Lists the offers the caller may see, in creation order.

@@ -48,12 +48,11 @@ impl App {
 
     /// Reads a party.
     pub async fn get_party(&self, id: String) -> Result<Party, ApiError> {
-        self.blocking(move |store| {
+        self.point_read(|store| {
             store
                 .get::<Party>(&id)?
                 .ok_or_else(|| ApiError::not_found("party", id))
         })
-        .await
     }
 
     /// Lists parties in creation order.
