@@ -61,6 +61,8 @@ pub struct Plan {
     pub update_pass: bool,
     /// Print a progress line to stderr this often (zero: never).
     pub progress: Duration,
+    /// sled segment size (KiB) to create the store with, instead of the store's own.
+    pub segment_kib: Option<usize>,
 }
 
 /// Where a need's lifecycle stops: the shares (percent) of needs left in DRAFT,
@@ -373,6 +375,18 @@ pub fn run(plan: &Plan) -> Result<Summary, LoadError> {
     }
     std::fs::create_dir_all(&plan.dir)
         .map_err(|e| LoadError::Storage(format!("{}: {e}", plan.dir.display())))?;
+    if let Some(kib) = plan.segment_kib {
+        // sled records the format in `conf`; the store then opens in it.
+        let db = sled::Config::new()
+            .path(&plan.dir)
+            .segment_size(kib.saturating_mul(1024))
+            .open()
+            .map_err(|e| {
+                LoadError::Storage(format!("create the store with {kib} KiB segments: {e}"))
+            })?;
+        db.flush()
+            .map_err(|e| LoadError::Storage(format!("flush the new store: {e}")))?;
+    }
     let store = open(&plan.dir)?;
     seed::ensure_reference_data(&store, &plan.dir, clock::now())
         .map_err(|e| LoadError::Storage(format!("reference data: {e}")))?;
@@ -538,6 +552,7 @@ pub fn run_args(args: &crate::Args) -> Result<String, LoadError> {
             offers_pct: args.offers_pct,
             seed: args.seed,
             update_pass: args.update_pass,
+            segment_kib: args.segment_kib,
             progress: args.progress,
         })?;
         serde_json::to_string_pretty(&summary)

@@ -87,6 +87,8 @@ pub struct Report {
     pub connections: usize,
     /// Seed.
     pub seed: u64,
+    /// Target calls per second over all callers (`--rate`), when the callers were paced.
+    pub target_rate: Option<f64>,
     /// Warm-up, seconds.
     pub warmup_secs: f64,
     /// Measured time, seconds.
@@ -124,6 +126,8 @@ pub struct RunInfo {
     pub connections: usize,
     /// Seed.
     pub seed: u64,
+    /// Target calls per second (`--rate`), when paced.
+    pub target_rate: Option<f64>,
     /// Warm-up.
     pub warmup: Duration,
     /// Measured time (shorter than asked when the watchdog stopped the run).
@@ -171,6 +175,7 @@ impl Report {
             concurrency: info.concurrency,
             connections: info.connections,
             seed: info.seed,
+            target_rate: info.target_rate,
             warmup_secs: info.warmup.as_secs_f64(),
             duration_secs: info.measured.as_secs_f64(),
             ops,
@@ -206,6 +211,12 @@ impl Report {
             self.warmup_secs,
             self.seed
         );
+        if let Some(r) = self.target_rate {
+            let _ = writeln!(
+                s,
+                "paced at {r:.0} calls/s over all callers (latency from each call's scheduled start)"
+            );
+        }
         let l = &self.latency;
         let _ = writeln!(
             s,

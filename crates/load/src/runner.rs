@@ -102,6 +102,7 @@ async fn run_storage(args: &Args) -> Result<Report, LoadError> {
         concurrency: args.concurrency,
         connections: 0,
         seed: args.seed,
+        target_rate: None,
         warmup: args.warmup,
         measured: started
             .elapsed()
@@ -194,7 +195,10 @@ async fn run_against(args: &Args, server: Option<&SelfServer>) -> Result<Report,
         if args.workload == Workload::Mixed {
             tasks.spawn(mixed::run(c, shared, rng, rec));
         } else {
-            tasks.spawn(workload::run(args.workload, c, shared, rng, rec));
+            let pace = args
+                .rate
+                .map(|r| workload::Pace::of_caller(r, args.concurrency, c.index, start));
+            tasks.spawn(workload::run(args.workload, c, shared, rng, rec, pace));
         }
     }
 
@@ -257,6 +261,7 @@ async fn run_against(args: &Args, server: Option<&SelfServer>) -> Result<Report,
         concurrency: args.concurrency,
         connections: args.connections,
         seed: args.seed,
+        target_rate: args.rate,
         warmup: args.warmup,
         measured,
     };

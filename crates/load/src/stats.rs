@@ -188,7 +188,17 @@ impl Recorder {
         method: &'static str,
         call: impl Future<Output = Result<T, tonic::Status>>,
     ) -> Result<T, tonic::Status> {
-        let started = Instant::now();
+        self.time_from(method, Instant::now(), call).await
+    }
+
+    /// Like [`Recorder::time`], with the latency counted from `started` (a paced caller's
+    /// scheduled start, which may lie before the call really began).
+    pub async fn time_from<T>(
+        &mut self,
+        method: &'static str,
+        started: Instant,
+        call: impl Future<Output = Result<T, tonic::Status>>,
+    ) -> Result<T, tonic::Status> {
         let result = call.await;
         self.record(
             method,

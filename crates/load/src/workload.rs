@@ -1,7 +1,9 @@
-//! The single-method workloads: each caller repeats one RPC back to back (a closed loop)
-//! until the measurement ends.
+//! The single-method workloads: each caller repeats one RPC until the measurement ends,
+//! back to back (a closed loop) or on a fixed schedule ([`Pace`], `--rate`).
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
+
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use rand::{rngs::StdRng, seq::IndexedRandom};
 
@@ -24,17 +26,51 @@ pub struct Shared {
     pub taxonomy: Taxonomy,
 }
 
+/// A paced caller's schedule: one call every `concurrency / rate` seconds, the callers'
+/// schedules staggered evenly. A call that starts late (the previous one took longer than
+/// the period) is still timed from its slot, and missed slots are made up at once, so the
+/// latencies include the time calls spent waiting for a slow server.
+#[derive(Debug)]
+pub struct Pace(Interval);
+
+impl Pace {
+    /// Caller `index`'s schedule for `rate` calls per second over `concurrency` callers,
+    /// from `start`.
+    pub fn of_caller(rate: f64, concurrency: usize, index: usize, start: Instant) -> Pace {
+        let period = Duration::from_secs_f64(concurrency.max(1) as f64 / rate);
+        let offset = period.mul_f64(index as f64 / concurrency.max(1) as f64);
+        let mut ticks = tokio::time::interval_at(start + offset, period);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        Pace(ticks)
+    }
+
+    /// Waits for the next slot and returns its scheduled start.
+    async fn slot(&mut self) -> std::time::Instant {
+        self.0.tick().await.into_std()
+    }
+}
+
+/// When the next call starts: at its slot when paced, else now.
+async fn next_start(pace: &mut Option<Pace>) -> std::time::Instant {
+    match pace {
+        Some(p) => p.slot().await,
+        None => std::time::Instant::now(),
+    }
+}
+
 fn random_id<'a>(rng: &mut StdRng, ids: &'a [String]) -> &'a str {
     ids.choose(rng).map_or("", String::as_str)
 }
 
-/// Runs `workload` (not `mixed`) for one caller until the recorder says it is done.
+/// Runs `workload` (not `mixed`) for one caller until the recorder says it is done,
+/// paced when `pace` is given.
 pub async fn run(
     workload: Workload,
     caller: Caller,
     shared: Arc<Shared>,
     mut rng: StdRng,
     mut rec: Recorder,
+    mut pace: Option<Pace>,
 ) -> Recorder {
     let Caller {
         index,
@@ -48,6 +84,10 @@ pub async fn run(
     let mut health = Health::new(channel);
     let (mut requester, mut broker) = (requester, broker);
     while !rec.done() {
+        let at = next_start(&mut pace).await;
+        if rec.done() {
+            break;
+        }
         match (workload, requester.as_mut(), broker.as_mut()) {
             (Workload::Create | Workload::CreateDuringAllocation, Some(r), _) => {
                 seq += 1;
@@ -56,12 +96,14 @@ pub async fn run(
                     need: Some(need),
                     request_id: payload::request_id(&mut rng),
                 };
-                let _ = rec.time("CreateNeed", r.needs.create_need(req)).await;
+                let _ = rec
+                    .time_from("CreateNeed", at, r.needs.create_need(req))
+                    .await;
             }
             (Workload::Get, _, Some(b)) => {
                 let id = random_id(&mut rng, &shared.pool.needs).to_owned();
                 let _ = rec
-                    .time("GetNeed", b.needs.get_need(pb::GetNeedRequest { id }))
+                    .time_from("GetNeed", at, b.needs.get_need(pb::GetNeedRequest { id }))
                     .await;
             }
             (Workload::List, _, Some(b)) => {
@@ -70,7 +112,10 @@ pub async fn run(
                     page_token: std::mem::take(&mut token),
                     ..Default::default()
                 };
-                if let Ok(resp) = rec.time("ListNeeds", b.needs.list_needs(req)).await {
+                if let Ok(resp) = rec
+                    .time_from("ListNeeds", at, b.needs.list_needs(req))
+                    .await
+                {
                     token = resp.into_inner().next_page_token;
                 }
             }
@@ -82,14 +127,14 @@ pub async fn run(
                     page_token: String::new(),
                 };
                 let _ = rec
-                    .time("FindOffersForNeed", b.matches.find_offers_for_need(req))
+                    .time_from("FindOffersForNeed", at, b.matches.find_offers_for_need(req))
                     .await;
             }
             (Workload::Health, _, _) => {
                 let req = tonic_health::pb::HealthCheckRequest {
                     service: String::new(),
                 };
-                let _ = rec.time("Health/Check", health.check(req)).await;
+                let _ = rec.time_from("Health/Check", at, health.check(req)).await;
             }
             // A caller without the principal its workload needs has nothing to do; setup
             // creates them, so this only guards against a mismatch.
@@ -109,4 +154,32 @@ pub async fn plan_allocations(mut broker: Clients, mut rec: Recorder) -> Recorde
             .await;
     }
     rec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn paced_callers_start_on_staggered_slots_and_make_up_missed_ones_at_once() {
+        let start = Instant::now();
+        // 100 calls/s over 4 callers: each caller every 40 ms, caller 1 10 ms after caller 0.
+        let mut pace = Pace::of_caller(100.0, 4, 1, start);
+        let first = pace.slot().await;
+        assert_eq!(first - start.into_std(), Duration::from_millis(10));
+        let second = pace.slot().await;
+        assert_eq!(second - first, Duration::from_millis(40));
+        // Held up for 100 ms after its second slot: the two slots that fell due meanwhile
+        // come at once, each with its scheduled time; the next one is waited for.
+        tokio::time::advance(Duration::from_millis(100)).await;
+        let held = Instant::now().into_std();
+        assert_eq!(pace.slot().await - first, Duration::from_millis(80));
+        assert_eq!(pace.slot().await - first, Duration::from_millis(120));
+        assert_eq!(
+            Instant::now().into_std(),
+            held,
+            "no wait for slots already due"
+        );
+        assert_eq!(pace.slot().await - first, Duration::from_millis(160));
+    }
 }

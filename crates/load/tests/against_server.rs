@@ -74,6 +74,39 @@ async fn a_two_second_mixed_run_reports_calls_of_many_methods_and_no_errors() {
     server.stop().await.expect("clean stop");
 }
 
+/// A paced run never starts more calls than its schedule holds, whatever the machine's
+/// speed: `--rate 40` for one second is at most 40 slots (plus one per caller at the
+/// window's edge).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paced_create_run_keeps_to_its_schedule() {
+    let server = SelfServer::start().await.expect("server");
+    let report = run_tool(
+        &server,
+        &[
+            "create",
+            "--concurrency",
+            "4",
+            "--connections",
+            "1",
+            "--duration",
+            "1s",
+            "--warmup",
+            "0s",
+            "--rate",
+            "40",
+        ],
+    )
+    .await;
+    assert_eq!(report["target_rate"].as_f64(), Some(40.0), "{report:#}");
+    let ops = report["ops"].as_u64().expect("ops");
+    assert!(
+        ops > 0 && ops <= 44,
+        "{ops} creates in a 1 s window at 40/s"
+    );
+    assert_eq!(report["errors"].as_u64(), Some(0), "{report:#}");
+    server.stop().await.expect("clean stop");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_get_run_reads_the_needs_its_setup_created() {
     let server = SelfServer::start().await.expect("server");

@@ -17,6 +17,7 @@ fn plan(dir: &std::path::Path, records: u64, update_pass: bool) -> Plan {
         seed: 7,
         update_pass,
         progress: Duration::ZERO,
+        segment_kib: None,
     }
 }
 
@@ -107,4 +108,20 @@ fn the_footprint_of_a_loaded_store_counts_every_record() {
     assert_eq!(f.records, 100);
     assert_eq!(f.logical_bytes, summary.after_load.logical_bytes);
     assert!(f.disk_bytes > 0 && f.ratio > 0.0);
+}
+
+#[test]
+fn a_bulk_load_with_other_segments_creates_the_store_in_that_format() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("data");
+    let summary = bulk::run(&Plan {
+        segment_kib: Some(512),
+        ..plan(&dir, 60, false)
+    })
+    .expect("bulk load");
+    let conf = std::fs::read(dir.join("conf")).expect("conf");
+    let conf = String::from_utf8_lossy(&conf);
+    assert!(conf.contains("segment_size: 524288"), "{conf}");
+    let f = bulk::measure(&dir).expect("footprint of the reopened store");
+    assert_eq!(f.records, summary.needs + summary.offers);
 }
