@@ -451,6 +451,7 @@ impl Engine for SledEngine {
 
     fn transact(&self, body: &mut Body<'_>) -> Result<(), Error> {
         self.barrier.check()?;
+        let _writing = self.barrier.writing();
         let _serial = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let mut tx = SledTx {
             engine: self,
