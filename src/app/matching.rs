@@ -17,6 +17,7 @@ use clearinghouse_matching::{
     Weights,
     consortium::{self, Consortium, Contender},
     fit::{self, Capacity},
+    index::Postings,
     naive::Work,
     rank::Ranked,
 };
@@ -94,25 +95,59 @@ pub fn engine_keeps_need(n: &Need) -> bool {
     )
 }
 
-fn read_all<R: clearinghouse_storage::Resource>(store: &Store) -> Result<Vec<R>, ApiError> {
-    let mut out = Vec::new();
+/// Records read per page while the index is built at start: the scan holds one page
+/// at a time, never every record.
+const LOAD_PAGE: usize = 4_096;
+
+/// Calls `f` with every stored record of kind `R` that `keep` accepts, in creation order,
+/// one page at a time, each decoded without the text, contacts and history the engine
+/// never keeps (`Store::list_summaries`).
+fn for_each_kept<R: clearinghouse_storage::summary::Summarized>(
+    store: &Store,
+    keep: &dyn Fn(&R) -> bool,
+    mut f: impl FnMut(R),
+) -> Result<(), ApiError> {
     let mut after = None;
     loop {
-        let page = store.list::<R>(
+        let page = store.list_summaries::<R>(
             &ListQuery {
                 index: None,
                 after,
-                limit: 10_000,
-                max_scan: usize::MAX,
+                limit: LOAD_PAGE,
+                max_scan: LOAD_PAGE,
             },
-            &|_| true,
+            keep,
         )?;
-        out.extend(page.items);
+        page.items.into_iter().for_each(&mut f);
         match page.next {
             Some(n) => after = Some(n),
-            None => return Ok(out),
+            None => return Ok(()),
         }
     }
+}
+
+/// The open offers and the needs the engine keeps, read from the store page by page and
+/// indexed as they come, offers and needs each on their own thread.
+fn build_engine(store: &Store) -> Result<Engine, ApiError> {
+    let (offers, needs) = std::thread::scope(|s| {
+        let offers = s.spawn(|| {
+            let mut offers = Postings::<Offer>::new();
+            for_each_kept::<Offer>(store, &|o| o.status.is_open(), |o| {
+                Engine::index_offer(&mut offers, o);
+            })
+            .map(|()| offers)
+        });
+        let mut needs = Postings::<Need>::new();
+        let needs = for_each_kept::<Need>(store, &engine_keeps_need, |n| {
+            Engine::index_need(&mut needs, n);
+        })
+        .map(|()| needs);
+        let offers = offers
+            .join()
+            .unwrap_or_else(|_| Err(ApiError::Internal("indexing offers panicked".into())));
+        (offers, needs)
+    });
+    Ok(Engine::untracked_from(offers?, needs?))
 }
 
 /// Most audit entries one [`Matching::follow`] round reads.
@@ -139,31 +174,12 @@ impl Matching {
         // Everything after this position is applied again by `follow` (harmlessly: the
         // engine ignores versions it already holds).
         let applied = store.audit_watermark()?;
-        let policy = policy_of(&settings);
-        let rates = rates_of(&settings);
-        let ctx = FitContext {
-            policy: &policy,
-            rates: &rates,
-            today: now.date(),
-            stage: NeedStage::AuthenticatedToo,
-        };
-        let mut engine = Engine::untracked();
-        let mut work = Work::default();
-        for o in read_all::<Offer>(store)?
-            .into_iter()
-            .filter(|o| o.status.is_open())
-        {
-            engine.upsert_offer(o, &ctx, &mut work);
-        }
-        for n in read_all::<Need>(store)?
-            .into_iter()
-            .filter(engine_keeps_need)
-        {
-            engine.upsert_need(n, &ctx, &mut work);
-        }
+        let started = std::time::Instant::now();
+        let engine = build_engine(store)?;
         tracing::info!(
             offers = engine.offers().len(),
             needs = engine.needs().len(),
+            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             "matching index built"
         );
         Ok(Matching {
@@ -1076,5 +1092,87 @@ mod tests {
             "the engine's lock was held while planning"
         );
         assert_eq!((planned.needs, planned.offers), (1, 1), "the plan saw both");
+    }
+
+    /// The engine keeps slim copies (no titles, descriptions, histories or contacts), but
+    /// every candidate and consortium member a caller receives is the whole record as
+    /// stored: read again from the store, never the engine's copy.
+    #[tokio::test]
+    async fn candidates_and_consortia_carry_the_whole_stored_records_not_the_engines_copies() {
+        use clearinghouse_domain::{Money, need::Contact};
+
+        use crate::app::test_support::principal;
+        let (_dir, app) = app_on_temp_store();
+        let store = Arc::clone(&app.store);
+        let contact = Contact {
+            name: "Desk officer".into(),
+            email: "desk@example.org".into(),
+            phone: "+33 1 00 00 00 00".into(),
+            organization: "Ministry".into(),
+        };
+        let mut offer = active_offer("O1");
+        offer.fields.funding_modes = vec![FundingMode::SingleDonor, FundingMode::JointlyFunded];
+        offer.fields.contact = contact.clone();
+        offer.fields.eligibility_notes = "States of the region".into();
+        store
+            .create(offer, &system_meta("offer.create"))
+            .expect("offer");
+        let mut need = circulated_need("N1");
+        need.fields.accepted_funding_modes = vec![FundingMode::JointlyFunded];
+        need.fields.estimated_budget = Some(Money {
+            currency: CurrencyCode::USD,
+            minor_units: 5_000_000,
+        });
+        need.fields.contact = contact.clone();
+        need.fields.public_summary = "Customs training".into();
+        store
+            .create(need, &system_meta("need.create"))
+            .expect("need");
+        app.matching.follow(&store);
+        let stored_need = store.get::<Need>("N1").expect("get").expect("need");
+        let stored_offer = store.get::<Offer>("O1").expect("get").expect("offer");
+        {
+            let engine = app.matching.engine_read();
+            let n = engine.needs().get("N1").expect("indexed need");
+            let o = engine.offers().get("O1").expect("indexed offer");
+            assert!(
+                n.fields.title.is_empty()
+                    && n.fields.description.is_empty()
+                    && n.history.is_empty(),
+                "the engine keeps a slim need"
+            );
+            assert!(
+                o.fields.programme_name.is_empty() && o.fields.description.is_empty(),
+                "the engine keeps a slim offer"
+            );
+        }
+        let broker = principal("b1", Role::Broker, None);
+
+        let offers = app
+            .find_offers_for_need(&broker, "N1".into(), None, 10)
+            .await
+            .expect("find offers");
+        let found: Vec<&Offer> = offers.items.iter().map(|f| &f.item).collect();
+        assert_eq!(
+            found,
+            [&stored_offer],
+            "the offer as stored, contact included"
+        );
+
+        let needs = app
+            .find_needs_for_offer(&broker, "O1".into(), None, 10)
+            .await
+            .expect("find needs");
+        let found: Vec<&Need> = needs.items.iter().map(|f| &f.item).collect();
+        assert_eq!(found, [&stored_need], "the need as stored");
+        assert_eq!(found[0].fields.title, "Training of customs officers");
+        assert_eq!(found[0].fields.description, "Training on control lists");
+        assert!(!found[0].history.is_empty());
+
+        let consortium = app
+            .suggest_consortium(&broker, "N1".into())
+            .await
+            .expect("consortium");
+        assert_eq!(consortium.offers, [stored_offer], "members as stored");
     }
 }

@@ -12,6 +12,7 @@ use crate::{
     index::{Change, Indexed, Postings},
     naive::Work,
     rank::{Borrowed, BorrowedTopK, Ranked, sort_ranked},
+    slim,
 };
 
 /// One need–offer pair as the engine ranks it: both records (for the debug checks and
@@ -219,7 +220,9 @@ impl ScoreCache {
     }
 }
 
-/// Offers, needs and, when tracked, each need's current top-k.
+/// Offers, needs and, when tracked, each need's current top-k. The engine keeps the
+/// [`slim`] copy of every record it is given: what matching reads, not the free text,
+/// history and contacts (a record for a caller is read again from the store).
 #[derive(Debug, Default)]
 pub struct Engine {
     offers: Postings<Offer>,
@@ -245,6 +248,29 @@ impl Engine {
     /// costs only its posting-list update (what a server answering queries needs).
     pub fn untracked() -> Engine {
         Engine::default()
+    }
+
+    /// An engine that only indexes (as [`Engine::untracked`]) over posting lists filled
+    /// with [`Engine::index_offer`] and [`Engine::index_need`], e.g. each on its own
+    /// thread while a server starts.
+    pub fn untracked_from(offers: Postings<Offer>, needs: Postings<Need>) -> Engine {
+        Engine {
+            offers,
+            needs,
+            ..Engine::default()
+        }
+    }
+
+    /// Adds `offer` to `offers` as an untracked engine's [`Engine::upsert_offer`] does (its
+    /// [`slim`] copy, version-monotonic); returns whether it applied.
+    pub fn index_offer(offers: &mut Postings<Offer>, offer: Offer) -> bool {
+        matches!(offers.upsert(slim::offer(offer)), Change::Applied(_))
+    }
+
+    /// Adds `need` to `needs` as an untracked engine's [`Engine::upsert_need`] does (its
+    /// [`slim`] copy, version-monotonic); returns whether it applied.
+    pub fn index_need(needs: &mut Postings<Need>, need: Need) -> bool {
+        matches!(needs.upsert(slim::need(need)), Change::Applied(_))
     }
 
     /// Compacts the posting lists after `dead` replaced or removed items (instead of
@@ -473,7 +499,7 @@ impl Engine {
             .track_top
             .then(|| self.offers_for_need(&need, ctx, self.k, work));
         let id = need.id.0.clone();
-        match self.needs.upsert(need) {
+        match self.needs.upsert(slim::need(need)) {
             Change::Stale => false,
             Change::Applied(_) => {
                 if let Some(top) = top {
@@ -498,11 +524,14 @@ impl Engine {
     /// Adds or replaces an offer (and, when tracked, updates the top-k of the needs it
     /// can affect); ignored when the engine holds this version or a newer one.
     pub fn upsert_offer(&mut self, offer: Offer, ctx: &FitContext<'_>, work: &mut Work) -> bool {
-        match self.offers.upsert(offer.clone()) {
+        let offer = slim::offer(offer);
+        // The refresh needs the new offer after the index took it: a copy, when tracked.
+        let tracked = self.track_top.then(|| offer.clone());
+        match self.offers.upsert(offer) {
             Change::Stale => false,
             Change::Applied(old) => {
-                if self.track_top {
-                    self.refresh_after_offer_change(old.as_ref(), Some(&offer), ctx, work);
+                if let Some(new) = &tracked {
+                    self.refresh_after_offer_change(old.as_ref(), Some(new), ctx, work);
                 }
                 true
             }

@@ -4,7 +4,8 @@
 //!   one need–offer pair, with an explanation a broker can read aloud (the factor
 //!   functions live in `factors`, their words in `reasons`);
 //! - [`engine`]: offers and needs in posting lists ([`index`]) with a bounded top-k per
-//!   need, updated incrementally; [`naive`] is the all-pairs reference it must agree with;
+//!   need, updated incrementally, over [`slim`] copies of the records; [`naive`] is the
+//!   all-pairs reference it must agree with;
 //! - [`consortium`]: the set of joint offers that best covers a jointly funded need;
 //! - [`tune`]: weights and penalties fitted to recorded broker decisions, with
 //!   cross-validated figures for the policy in force and the proposal.
@@ -25,6 +26,7 @@ pub mod policy;
 pub mod rank;
 pub mod rates;
 mod reasons;
+pub mod slim;
 pub mod synth;
 pub mod tune;
 

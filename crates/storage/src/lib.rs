@@ -20,6 +20,7 @@ pub mod keys;
 pub mod records;
 pub mod resource;
 pub mod store;
+pub mod summary;
 pub mod trees;
 pub mod txn;
 

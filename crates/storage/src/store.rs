@@ -414,6 +414,25 @@ impl Store {
         q: &ListQuery<'_>,
         keep: &dyn Fn(&R) -> bool,
     ) -> Result<Page<R>, Error> {
+        self.list_decoded(q, R::decode, keep)
+    }
+
+    /// [`Store::list`], each record decoded without its text, contacts, history and
+    /// feedback ([`crate::summary`]): for rebuilding an index from every record.
+    pub fn list_summaries<R: crate::summary::Summarized>(
+        &self,
+        q: &ListQuery<'_>,
+        keep: &dyn Fn(&R) -> bool,
+    ) -> Result<Page<R>, Error> {
+        self.list_decoded(q, R::decode_summary, keep)
+    }
+
+    fn list_decoded<R: Resource>(
+        &self,
+        q: &ListQuery<'_>,
+        decode: fn(&[u8]) -> Result<R, Error>,
+        keep: &dyn Fn(&R) -> bool,
+    ) -> Result<Page<R>, Error> {
         let (rec_tree, _) = trees::of_kind(R::KIND)?;
         let start = q.after.map_or(0, |a| a.saturating_add(1));
         let mut items = Vec::new();
@@ -436,11 +455,11 @@ impl Store {
                 };
                 let rec = if q.index.is_some() {
                     match self.engine.get(rec_tree, &keys::seq_key(seq))? {
-                        Some(bytes) => R::decode(&bytes)?,
+                        Some(bytes) => decode(&bytes)?,
                         None => continue,
                     }
                 } else {
-                    R::decode(v)?
+                    decode(v)?
                 };
                 scanned += 1;
                 if keep(&rec) {
