@@ -911,7 +911,8 @@ mod tests {
 
     use super::*;
     use crate::app::test_support::{
-        NOW, active_offer, app_on_temp_store, circulated_need, provider_of_france, system_meta,
+        NOW, active_offer, app_on_temp_store, app_with_one_offer_and_one_need, circulated_need,
+        provider_of_france, system_meta,
     };
 
     fn held(m: &Matching, id: &str) -> Option<u64> {
@@ -1015,15 +1016,7 @@ mod tests {
     #[tokio::test]
     async fn needs_for_an_offer_are_read_again_so_a_stale_engine_copy_never_reaches_a_provider() {
         use clearinghouse_domain::Visibility;
-        let (_dir, app) = app_on_temp_store();
-        let store = Arc::clone(&app.store);
-        store
-            .create(active_offer("O1"), &system_meta("offer.create"))
-            .expect("offer");
-        store
-            .create(circulated_need("N1"), &system_meta("need.create"))
-            .expect("need");
-        app.matching.follow(&store);
+        let (_dir, app, store) = app_with_one_offer_and_one_need();
         let france = provider_of_france();
         let found = app
             .find_needs_for_offer(&france, "O1".into(), None, 10)
@@ -1067,15 +1060,7 @@ mod tests {
     /// hold back every index write and, behind that write, every candidate query.
     #[tokio::test]
     async fn a_plan_does_not_hold_the_engine_lock_while_it_is_computed() {
-        let (_dir, app) = app_on_temp_store();
-        let store = Arc::clone(&app.store);
-        store
-            .create(active_offer("O1"), &system_meta("offer.create"))
-            .expect("offer");
-        store
-            .create(circulated_need("N1"), &system_meta("need.create"))
-            .expect("need");
-        app.matching.follow(&store);
+        let (_dir, app, _store) = app_with_one_offer_and_one_need();
         let matching = Arc::clone(&app.matching);
         let (tx, rx) = std::sync::mpsc::channel();
         let planned = app

@@ -55,6 +55,21 @@ pub(crate) fn app_on_temp_store() -> (tempfile::TempDir, App) {
     (dir, app_on(store))
 }
 
+/// [`app_on_temp_store`] holding `active_offer("O1")` and `circulated_need("N1")`, both
+/// indexed; also returns the store.
+pub(crate) fn app_with_one_offer_and_one_need() -> (tempfile::TempDir, App, Arc<Store>) {
+    let (dir, app) = app_on_temp_store();
+    let store = Arc::clone(&app.store);
+    store
+        .create(active_offer("O1"), &system_meta("offer.create"))
+        .expect("offer");
+    store
+        .create(circulated_need("N1"), &system_meta("need.create"))
+        .expect("need");
+    app.matching.follow(&store);
+    (dir, app, store)
+}
+
 /// The use cases over the in-memory engine whose transactions run concurrently and yield
 /// at every read and write, so that calls interleave as much as they can.
 pub(crate) fn app_on_interleaving_engine() -> App {

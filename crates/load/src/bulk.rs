@@ -36,6 +36,7 @@ use clearinghouse_domain::{
 };
 use clearinghouse_storage::{
     IdempotencyKey, Resource, Store, StoreOptions, TxError, Txn, UpdateError, WriteMeta,
+    engine::sled::create_with_segment_size,
 };
 
 use crate::{
@@ -376,16 +377,9 @@ pub fn run(plan: &Plan) -> Result<Summary, LoadError> {
     std::fs::create_dir_all(&plan.dir)
         .map_err(|e| LoadError::Storage(format!("{}: {e}", plan.dir.display())))?;
     if let Some(kib) = plan.segment_kib {
-        // sled records the format in `conf`; the store then opens in it.
-        let db = sled::Config::new()
-            .path(&plan.dir)
-            .segment_size(kib.saturating_mul(1024))
-            .open()
-            .map_err(|e| {
-                LoadError::Storage(format!("create the store with {kib} KiB segments: {e}"))
-            })?;
-        db.flush()
-            .map_err(|e| LoadError::Storage(format!("flush the new store: {e}")))?;
+        create_with_segment_size(&plan.dir, kib.saturating_mul(1024)).map_err(|e| {
+            LoadError::Storage(format!("create the store with {kib} KiB segments: {e}"))
+        })?;
     }
     let store = open(&plan.dir)?;
     seed::ensure_reference_data(&store, &plan.dir, clock::now())

@@ -18,7 +18,10 @@ use std::{
 };
 
 use clearinghouse_domain::Need;
-use clearinghouse_storage::{AuditFilter, Error, Resource, Store, StoreOptions, SyncFault};
+use clearinghouse_storage::{
+    AuditFilter, Error, Resource, Store, StoreOptions, SyncFault,
+    engine::sled::create_with_segment_size,
+};
 use support::{fixtures::*, meta, open_sled};
 
 #[test]
@@ -38,12 +41,7 @@ fn sled_db_file_exists_where_the_fsync_expects_it() {
 /// create their store in sled's default format (512 KiB segments, a 128 KiB threshold)
 /// first; the store then opens in the format its `conf` records.
 fn create_small_segment_store(dir: &Path) {
-    let db = sled::Config::new()
-        .path(dir)
-        .segment_size(512 * 1024)
-        .open()
-        .expect("sled open");
-    db.flush().expect("flush");
+    create_with_segment_size(dir, 512 * 1024).expect("create a 512 KiB store");
 }
 
 #[derive(Debug)]

@@ -149,6 +149,19 @@ const NEW_STORE_FORMAT: DiskFormat = DiskFormat {
     compression: false,
 };
 
+/// Creates an empty store in `path` with sled log segments of `segment_size` bytes (a
+/// power of two up to 16 MiB) instead of [`NEW_STORE_FORMAT`]'s; it then always opens in
+/// that format. For comparing formats, and for tests of blob files, which need the
+/// 512 KiB segments of stores made before.
+pub fn create_with_segment_size(path: &Path, segment_size: usize) -> Result<(), Error> {
+    let db = sled::Config::new()
+        .path(path)
+        .segment_size(segment_size)
+        .open()?;
+    db.flush()?;
+    Ok(())
+}
+
 /// The format of the store in `path`, read from sled's `conf` (`key: value` lines, then
 /// a 4-byte CRC): `None` for a new store (no `conf`, or one sled itself would ignore),
 /// an error when `conf` cannot be read or names no format.
