@@ -81,6 +81,15 @@ t0=$(date +%s%N)
 start "$out/first.log"
 first_ms=$(ready first "$t0")
 
+# The server saves its matching index to data_dir/matching-index at once after a start
+# that rebuilt it (index_save_secs, default 30 s, then); the kill comes after that save,
+# as on a server that has been running, and the writes after it are replayed at restart.
+echo "== waiting for the first save of the matching index" >&2
+for _ in $(seq 1200); do
+  grep -q 'matching index saved' "$out/first.log" && break
+  sleep 0.5
+done
+
 echo "== write load, then kill -9 after ${write_seconds} s of it" >&2
 "$bin/clearinghouse-load" create --server "$url" --api-key-file "$key" \
   --concurrency 16 --connections 4 --duration 600s --warmup 0s --hang-timeout 600s \
@@ -128,7 +137,12 @@ def steps(log):
         except ValueError:
             continue
         ts = r.get("timestamp")
-        msg = r.get("fields", {}).get("message") or r.get("message") or ""
+        fields = r.get("fields", {})
+        msg = fields.get("message") or r.get("message") or ""
+        extra = {k: v for k, v in fields.items()
+                 if k in ("elapsed_ms", "read_ms", "replay_ms", "replayed", "position", "reason")}
+        if extra:
+            msg += " (" + ", ".join(f"{k} {v}" for k, v in extra.items()) + ")"
         if not ts:
             continue
         t = datetime.datetime.fromisoformat(ts.replace("Z", "+00:00"))
@@ -148,6 +162,8 @@ print(f"- first start to SERVING: {first_ms:,} ms (tool: {first['serving_after_m
 print(f"- restart after kill -9 to SERVING: **{restart_ms:,} ms** (tool: "
       f"{restart['serving_after_ms']:,.0f} ms); then FindOffersForNeed({restart['need_id']}) "
       f"returned {restart['candidates']} candidates in {restart['find_offers_ms']:.1f} ms")
+saves = [l for l in open(f"{out}/first.log") if "matching index saved" in l]
+print(f"- first save of the matching index: {saves[0].strip() if saves else 'none'}")
 print("- the restart's log (seconds after its first line):")
 for t, m in steps(f"{out}/restart.log"):
     print(f"  - {t:7.3f} s  {m}")

@@ -21,6 +21,9 @@ pub struct Config {
     pub cache_capacity_mib: u64,
     /// Log format: `text` or `json`.
     pub log_format: String,
+    /// Seconds at least between saves of the matching index to its file in `data_dir`
+    /// (a start loads it and applies only the audit entries after it); 0 keeps no file.
+    pub index_save_secs: u64,
     /// Transport and abuse limits.
     pub limits: Limits,
     /// TCP connection handling: how many, how long they may stay silent or idle.
@@ -194,6 +197,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./clearinghouse-data"),
             cache_capacity_mib: 256,
             log_format: "text".to_owned(),
+            index_save_secs: 30,
             limits: Limits::default(),
             connections: Connections::default(),
             tls: Tls::default(),

@@ -104,6 +104,12 @@ pub async fn run_with(
     let data_dir = config.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    // The matching index's file is read (and indexed) while the store opens.
+    let index_path = data_dir.join(app::index_file::FILE_NAME);
+    let index_file = (config.index_save_secs > 0).then(|| {
+        let path = index_path.clone();
+        tokio::task::spawn_blocking(move || app::index_file::read(&path))
+    });
     let engine::Opened { store, postgres } = engine::open(&config, options.sync_fault).await?;
     info!("storage open");
 
@@ -116,13 +122,34 @@ pub async fn run_with(
     .context("seeding task failed")?
     .map_err(|e| anyhow::anyhow!("cannot seed reference data: {e}"))?;
 
+    let loaded = match index_file {
+        None => None,
+        Some(task) => match task.await.context("matching index file task failed")? {
+            Ok(l) => Some(l),
+            Err(e) => {
+                info!(reason = %e, path = %index_path.display(), "matching index file not used; rebuilding");
+                None
+            }
+        },
+    };
     let index_store = Arc::clone(&store);
-    let matching = tokio::task::spawn_blocking(move || {
-        app::matching::Matching::load(&index_store, clock::now())
+    let (matching, origin) = tokio::task::spawn_blocking(move || {
+        app::matching::Matching::load_from(&index_store, clock::now(), loaded)
     })
     .await
     .context("matching index task failed")?
     .map_err(|e| anyhow::anyhow!("cannot build the matching index: {e}"))?;
+    let saver = (config.index_save_secs > 0).then(|| {
+        let loaded_at = match origin {
+            app::matching::Origin::File { position } => Some(position),
+            app::matching::Origin::Store => None,
+        };
+        Arc::new(app::index_file::Saver::new(
+            index_path.clone(),
+            Duration::from_secs(config.index_save_secs),
+            loaded_at,
+        ))
+    });
     let (streams_stop, streams_stop_rx) = tokio::sync::watch::channel(false);
     let app_store = Arc::clone(&store);
     let app = tokio::task::spawn_blocking(move || {
@@ -135,6 +162,7 @@ pub async fn run_with(
     .await
     .context("use-case setup task failed")?
     .map_err(|e| anyhow::anyhow!("cannot set up the use cases: {e}"))?;
+    let shutdown_matching = Arc::clone(&app.matching);
     let limits = &config.limits;
     let max_msg = limits.max_message_bytes;
     let auth = Arc::new(Authenticator::new(
@@ -203,6 +231,30 @@ pub async fn run_with(
                 error!(error = %e, "matching index follower task failed");
             }
         }
+    });
+
+    // The matching index is saved to its file when due (checked every few seconds).
+    let saver_task = saver.clone().map(|saver| {
+        let save_app = app.clone();
+        let mut save_stop = streams_stop.subscribe();
+        tokio::spawn(async move {
+            loop {
+                let (store, matching, saver) = (
+                    Arc::clone(&save_app.store),
+                    Arc::clone(&save_app.matching),
+                    Arc::clone(&saver),
+                );
+                if let Err(e) =
+                    tokio::task::spawn_blocking(move || saver.save_if_due(&matching, &store)).await
+                {
+                    error!(error = %e, "matching index save task failed");
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    _ = save_stop.changed() => return,
+                }
+            }
+        })
     });
 
     // Storage that can no longer promise durability stops the service, so that the next
@@ -346,6 +398,22 @@ pub async fn run_with(
         return Err(anyhow::anyhow!(
             "storage can no longer guarantee durability; restart the service so recovery runs"
         ));
+    }
+
+    if let Some(task) = saver_task {
+        task.abort();
+    }
+    if let Some(saver) = saver {
+        // The file then covers every write, so the next start applies none again.
+        let save_store = Arc::clone(&store);
+        let saved = tokio::task::spawn_blocking(move || {
+            shutdown_matching.follow(&save_store);
+            saver.save_now(&shutdown_matching, &save_store);
+        })
+        .await;
+        if let Err(e) = saved {
+            error!(error = %e, "final matching index save task failed");
+        }
     }
 
     let flush_store = Arc::clone(&store);

@@ -23,7 +23,7 @@ use clearinghouse_matching::{
 };
 use clearinghouse_storage::{ListQuery, Store, WriteMeta};
 
-use super::{App, clock, decisions, meta, visibility};
+use super::{App, clock, decisions, index_file, meta, visibility};
 use crate::error::ApiError;
 
 /// The engine, the settings in force, and how far the engine has followed the store.
@@ -150,12 +150,36 @@ fn build_engine(store: &Store) -> Result<Engine, ApiError> {
     Ok(Engine::untracked_from(offers?, needs?))
 }
 
+/// Where [`Matching::load_from`] took the index from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Every record read from the store.
+    Store,
+    /// The index file, written at this audit position, then the entries after it.
+    File {
+        /// The file's position.
+        position: u64,
+    },
+}
+
 /// Most audit entries one [`Matching::follow`] round reads.
 const FOLLOW_PAGE: usize = 1_000;
 
 impl Matching {
     /// Loads the settings (creating the defaults) and indexes every open offer and need.
     pub fn load(store: &Store, now: Timestamp) -> Result<Matching, ApiError> {
+        Self::load_from(store, now, None).map(|(m, _)| m)
+    }
+
+    /// [`Matching::load`], starting from `file` (the index read from its file while the
+    /// store opened) when it describes this store and is not too far behind
+    /// ([`index_file::check_anchor`]): the entries after its position are applied before
+    /// this returns. Otherwise the index is built from the store. Says which it did.
+    pub fn load_from(
+        store: &Store,
+        now: Timestamp,
+        file: Option<index_file::LoadedIndex>,
+    ) -> Result<(Matching, Origin), ApiError> {
         let settings = match store.get::<MatchingSettings>(MatchingSettings::ID)? {
             Some(s) => s,
             None => {
@@ -171,22 +195,62 @@ impl Matching {
                     .unwrap_or_else(|| default_settings(now))
             }
         };
-        // Everything after this position is applied again by `follow` (harmlessly: the
-        // engine ignores versions it already holds).
-        let applied = store.audit_watermark()?;
         let started = std::time::Instant::now();
-        let engine = build_engine(store)?;
-        tracing::info!(
-            offers = engine.offers().len(),
-            needs = engine.needs().len(),
-            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            "matching index built"
-        );
-        Ok(Matching {
-            engine: RwLock::new(engine),
-            settings: RwLock::new(settings),
-            applied: Mutex::new(applied),
-        })
+        let from_file = match file {
+            Some(f) => match index_file::check_anchor(store, &f.header) {
+                Ok(()) => Some(f),
+                Err(why) => {
+                    tracing::info!(reason = %why, "matching index file left aside; rebuilding");
+                    None
+                }
+            },
+            None => None,
+        };
+        let (matching, origin) = match from_file {
+            Some(f) => {
+                let position = f.header.position;
+                let m = Matching {
+                    engine: RwLock::new(Engine::untracked_from(f.offers, f.needs)),
+                    settings: RwLock::new(settings),
+                    applied: Mutex::new(position),
+                };
+                m.try_follow(store)?;
+                let replayed = m.applied().saturating_sub(position);
+                let (offers, needs) = {
+                    let e = m.engine_read();
+                    (e.offers().len(), e.needs().len())
+                };
+                tracing::info!(
+                    offers,
+                    needs,
+                    position,
+                    replayed,
+                    read_ms = u64::try_from(f.elapsed.as_millis()).unwrap_or(u64::MAX),
+                    replay_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "matching index loaded from its file"
+                );
+                (m, Origin::File { position })
+            }
+            None => {
+                // Everything after this position is applied again by `follow` (harmlessly:
+                // the engine ignores versions it already holds).
+                let applied = store.audit_watermark()?;
+                let engine = build_engine(store)?;
+                tracing::info!(
+                    offers = engine.offers().len(),
+                    needs = engine.needs().len(),
+                    elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "matching index built"
+                );
+                let m = Matching {
+                    engine: RwLock::new(engine),
+                    settings: RwLock::new(settings),
+                    applied: Mutex::new(applied),
+                };
+                (m, Origin::Store)
+            }
+        };
+        Ok((matching, origin))
     }
 
     /// The engine, read-locked (never held across an await).

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod clock;
 pub mod decisions;
 pub mod expiry;
+pub mod index_file;
 pub mod intake;
 pub mod matches;
 pub mod matching;

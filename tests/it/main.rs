@@ -14,6 +14,7 @@ mod deploy;
 mod durability;
 mod history;
 mod http;
+mod index_file;
 mod intake;
 mod leaks;
 mod logs;

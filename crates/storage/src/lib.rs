@@ -16,6 +16,7 @@ pub mod check;
 pub mod decision;
 pub mod engine;
 pub mod error;
+pub mod index_file;
 pub mod keys;
 pub mod records;
 pub mod resource;

@@ -1,0 +1,557 @@
+//! The matching index kept in a file beside the store (`<data_dir>/matching-index`), so
+//! that a start reads the engine's slim records from one file and applies the audit
+//! trail after the file's position, instead of reading and decoding every need and offer
+//! in the store.
+//!
+//! The file is a cache of the store, never a source: [`read`] takes only a whole file
+//! written by this build, and [`Matching::load_from`] only one whose anchor entry is the
+//! store's own at that position and that is at most [`MAX_REPLAY`] entries behind.
+//! Anything else and the index is rebuilt from the store, as without a file.
+//!
+//! [`save`] copies the engine a few thousand slots at a time, each under the engine's
+//! read lock for about a millisecond, so writers and queries are never held for the whole
+//! copy. The copy may mix moments, which is sound: the position written is the one the
+//! engine had applied before the copy began, every record changed since has an audit
+//! entry after it, and applying those entries again on load brings each such record to
+//! its current version (the engine ignores versions it already holds). A compaction that
+//! renumbers slots during the copy abandons it.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Mutex, PoisonError, mpsc},
+    time::{Duration, Instant},
+};
+
+use clearinghouse_domain::{Need, Offer};
+use clearinghouse_matching::{Engine, index::Postings};
+use clearinghouse_storage::{
+    AuditFilter, Store,
+    index_file::{
+        self, Block, IndexFileError, IndexFileHeader, IndexFileReader, IndexFileWriter, Kept,
+    },
+};
+
+use super::matching::Matching;
+
+/// Name of the file in the data directory.
+pub const FILE_NAME: &str = "matching-index";
+
+/// The build a file must come from: another version may keep other records or fields,
+/// so its file is not taken (the index is rebuilt once, then saved again).
+pub const LABEL: &str = concat!("clearinghouse ", env!("CARGO_PKG_VERSION"), " slim 1");
+
+/// Most audit entries a start applies after a file's position. Further behind, reading
+/// every record from the store is about as quick, so the file is left aside.
+pub const MAX_REPLAY: u64 = 200_000;
+
+/// Slots copied under one hold of the engine's read lock while saving.
+const SAVE_CHUNK: u32 = 2_048;
+
+/// Blocks in flight between the thread reading the file and those indexing it.
+const READ_AHEAD: usize = 8;
+
+/// Posting lists read from a file, with the position they cover.
+#[derive(Debug)]
+pub struct LoadedIndex {
+    /// Open offers, indexed.
+    pub offers: Postings<Offer>,
+    /// Kept needs, indexed.
+    pub needs: Postings<Need>,
+    /// Where the records stand in the audit trail.
+    pub header: IndexFileHeader,
+    /// How long reading and indexing took.
+    pub elapsed: Duration,
+}
+
+/// Reads the file at `path` and indexes its records, offers and needs each on their own
+/// thread as the blocks come. Refuses a file of another build, and any file that is not
+/// whole (checked block by block, then at the trailer).
+pub fn read(path: &Path) -> Result<LoadedIndex, IndexFileError> {
+    let started = Instant::now();
+    let mut reader = IndexFileReader::open(path, LABEL)?;
+    let header = reader.header().clone();
+    let (offers, needs) = std::thread::scope(|s| {
+        let (offer_tx, offer_rx) = mpsc::sync_channel::<Block>(READ_AHEAD);
+        let (need_tx, need_rx) = mpsc::sync_channel::<Block>(READ_AHEAD);
+        let offers = s.spawn(move || index_blocks::<Offer>(offer_rx, Engine::index_offer));
+        let needs = s.spawn(move || index_blocks::<Need>(need_rx, Engine::index_need));
+        let fed = feed(&mut reader, &offer_tx, &need_tx);
+        drop((offer_tx, need_tx));
+        let offers = offers.join().unwrap_or_else(|_| Err(panicked("offers")));
+        let needs = needs.join().unwrap_or_else(|_| Err(panicked("needs")));
+        fed.and(offers.and_then(|o| needs.map(|n| (o, n))))
+    })?;
+    Ok(LoadedIndex {
+        offers,
+        needs,
+        header,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn panicked(what: &str) -> IndexFileError {
+    IndexFileError::Refused(format!("indexing {what} panicked"))
+}
+
+/// Hands each block to the thread of its kind, until the trailer (or the first problem;
+/// a consumer that stopped early ends the feed too).
+fn feed(
+    reader: &mut IndexFileReader,
+    offers: &mpsc::SyncSender<Block>,
+    needs: &mpsc::SyncSender<Block>,
+) -> Result<(), IndexFileError> {
+    while let Some(block) = reader.next_block()? {
+        let to = if block.holds::<Offer>() {
+            offers
+        } else if block.holds::<Need>() {
+            needs
+        } else {
+            return Err(IndexFileError::Refused("block of an unknown kind".into()));
+        };
+        if to.send(block).is_err() {
+            return Err(IndexFileError::Refused("indexing stopped early".into()));
+        }
+    }
+    Ok(())
+}
+
+fn index_blocks<R: Kept + clearinghouse_matching::index::Indexed>(
+    blocks: mpsc::Receiver<Block>,
+    index: fn(&mut Postings<R>, R) -> bool,
+) -> Result<Postings<R>, IndexFileError> {
+    let mut postings = Postings::new();
+    for block in blocks {
+        block.decode::<R>(|r| {
+            index(&mut postings, r);
+        })?;
+    }
+    Ok(postings)
+}
+
+/// Whether `header` describes this store: its position is durable here and the entry at
+/// it has the anchor the file was written with. Says why not.
+pub fn check_anchor(store: &Store, header: &IndexFileHeader) -> Result<(), String> {
+    let durable = store.audit_watermark().map_err(|e| e.to_string())?;
+    if header.position > durable {
+        return Err(format!(
+            "written at audit entry {}, the store ends at {durable}",
+            header.position
+        ));
+    }
+    if durable - header.position > MAX_REPLAY {
+        return Err(format!(
+            "{} audit entries behind (rebuilding is quicker past {MAX_REPLAY})",
+            durable - header.position
+        ));
+    }
+    let anchor = anchor_at(store, header.position).map_err(|e| e.to_string())?;
+    if anchor != Some(header.anchor) {
+        return Err(format!(
+            "audit entry {} of this store is not the one the file was written after",
+            header.position
+        ));
+    }
+    Ok(())
+}
+
+/// The anchor of the audit entry at `position` (zeros at 0), if the store has it.
+fn anchor_at(
+    store: &Store,
+    position: u64,
+) -> Result<Option<[u8; 32]>, clearinghouse_storage::Error> {
+    if position == 0 {
+        return Ok(Some([0; 32]));
+    }
+    let page = store.list_audit(&AuditFilter::default(), Some(position - 1), 1)?;
+    Ok(page
+        .items
+        .first()
+        .filter(|e| e.sequence == position)
+        .map(index_file::anchor_of))
+}
+
+/// What one save wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Saved {
+    /// The audit position the file covers.
+    pub position: u64,
+    /// Records written.
+    pub records: u64,
+    /// Size of the file.
+    pub bytes: u64,
+    /// How long the save took.
+    pub elapsed: Duration,
+}
+
+/// Writes the engine of `matching` to `path` (see the module docs). `Ok(None)` when a
+/// compaction renumbered the slots during the copy (nothing replaced; try again later).
+pub fn save(
+    matching: &Matching,
+    store: &Store,
+    path: &Path,
+) -> Result<Option<Saved>, IndexFileError> {
+    let started = Instant::now();
+    let position = matching.applied();
+    let anchor = anchor_at(store, position)?.ok_or_else(|| {
+        IndexFileError::Refused(format!("audit entry {position} is not in the store"))
+    })?;
+    let header = IndexFileHeader {
+        label: LABEL.to_owned(),
+        position,
+        anchor,
+    };
+    let mut out = IndexFileWriter::create(path, &header)?;
+    let generations = matching.engine_read().generations();
+    let copied = copy_kind(matching, generations, &mut out, Engine::offers)?
+        && copy_kind(matching, generations, &mut out, Engine::needs)?;
+    if !copied {
+        out.abandon();
+        return Ok(None);
+    }
+    let (records, bytes) = out.finish()?;
+    Ok(Some(Saved {
+        position,
+        records,
+        bytes,
+        elapsed: started.elapsed(),
+    }))
+}
+
+/// Copies every live slot of one kind, [`SAVE_CHUNK`] slots per hold of the read lock;
+/// `false` when the slots were renumbered meanwhile.
+fn copy_kind<R: Kept + clearinghouse_matching::index::Indexed>(
+    matching: &Matching,
+    generations: (u64, u64),
+    out: &mut IndexFileWriter,
+    postings: fn(&Engine) -> &Postings<R>,
+) -> Result<bool, IndexFileError> {
+    let mut slot = 0u32;
+    loop {
+        let engine = matching.engine_read();
+        if engine.generations() != generations {
+            return Ok(false);
+        }
+        let p = postings(&engine);
+        let end = u32::try_from(p.slot_features().len()).unwrap_or(u32::MAX);
+        if slot >= end {
+            return Ok(true);
+        }
+        let upto = end.min(slot.saturating_add(SAVE_CHUNK));
+        for s in slot..upto {
+            if let Some((rec, _)) = p.at(s) {
+                out.push(rec)?;
+            }
+        }
+        slot = upto;
+    }
+}
+
+/// When to save the index: at once after a start without a usable file, then whenever
+/// the engine has applied entries the file lacks and `interval` has passed since the last
+/// save, and at shutdown.
+#[derive(Debug)]
+pub struct Saver {
+    path: PathBuf,
+    interval: Duration,
+    /// The position of the file on disk (none: no usable file) and when it was written;
+    /// held for the whole of a save, so saves never overlap.
+    state: Mutex<(Option<u64>, Instant)>,
+}
+
+impl Saver {
+    /// A saver writing `path` every `interval` at most; `loaded` is the position of the
+    /// file the index was loaded from, if it was (without one, the first save is due at
+    /// once).
+    pub fn new(path: PathBuf, interval: Duration, loaded: Option<u64>) -> Saver {
+        let now = Instant::now();
+        let last = match loaded {
+            Some(_) => now,
+            None => now.checked_sub(interval).unwrap_or(now),
+        };
+        Saver {
+            path,
+            interval,
+            state: Mutex::new((loaded, last)),
+        }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Saves when the engine has applied entries the file lacks and the interval has
+    /// passed; skips when another save is running.
+    pub fn save_if_due(&self, matching: &Matching, store: &Store) {
+        match self.state.try_lock() {
+            Ok(mut s) => self.save_with(&mut s, matching, store, false),
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                self.save_with(&mut p.into_inner(), matching, store, false);
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {}
+        }
+    }
+
+    /// Saves unless the file already covers what the engine applied (at shutdown),
+    /// after any save still running.
+    pub fn save_now(&self, matching: &Matching, store: &Store) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        self.save_with(&mut state, matching, store, true);
+    }
+
+    fn save_with(
+        &self,
+        state: &mut (Option<u64>, Instant),
+        matching: &Matching,
+        store: &Store,
+        now: bool,
+    ) {
+        let (saved, at) = *state;
+        let applied = matching.applied();
+        let due = saved.is_none_or(|p| p < applied) && (now || at.elapsed() >= self.interval);
+        if !due {
+            return;
+        }
+        match save(matching, store, &self.path) {
+            Ok(Some(s)) => {
+                tracing::info!(
+                    position = s.position,
+                    records = s.records,
+                    bytes = s.bytes,
+                    elapsed_ms = u64::try_from(s.elapsed.as_millis()).unwrap_or(u64::MAX),
+                    "matching index saved"
+                );
+                *state = (Some(s.position), Instant::now());
+            }
+            Ok(None) => tracing::info!("matching index renumbered while saving; saving later"),
+            Err(e) => {
+                tracing::warn!(error = %e, path = %self.path.display(), "matching index not saved");
+                *state = (saved, Instant::now());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use clearinghouse_domain::{PrincipalId, transition::Actor};
+
+    use super::*;
+    use crate::{
+        app::{
+            matching::Origin,
+            test_support::{NOW, active_offer, app_on_temp_store, circulated_need, system_meta},
+        },
+        error::ApiError,
+    };
+
+    /// The engine's records, by id: the whole slim copies, so any field that differs shows.
+    fn contents(m: &Matching) -> (Vec<Offer>, Vec<Need>) {
+        let e = m.engine_read();
+        let mut offers: Vec<Offer> = e.offers().iter().cloned().collect();
+        let mut needs: Vec<Need> = e.needs().iter().cloned().collect();
+        offers.sort_by(|a, b| a.id.0.cmp(&b.id.0));
+        needs.sort_by(|a, b| a.id.0.cmp(&b.id.0));
+        (offers, needs)
+    }
+
+    fn create(store: &Store, i: usize) {
+        store
+            .create(active_offer(&format!("O{i}")), &system_meta("offer.create"))
+            .expect("offer");
+        store
+            .create(
+                circulated_need(&format!("N{i}")),
+                &system_meta("need.create"),
+            )
+            .expect("need");
+    }
+
+    fn withdraw_offer(store: &Store, id: &str) {
+        store
+            .update_unchecked::<Offer, ApiError>(id, None, &system_meta("offer.withdraw"), |o| {
+                Ok(o.withdraw(Actor::Provider, &PrincipalId::system(), NOW, "gone")?)
+            })
+            .expect("withdraw offer");
+    }
+
+    fn withdraw_need(store: &Store, id: &str) {
+        store
+            .update_unchecked::<Need, ApiError>(id, None, &system_meta("need.withdraw"), |n| {
+                Ok(n.withdraw(Actor::Requester, &PrincipalId::system(), NOW, "met")?)
+            })
+            .expect("withdraw need");
+    }
+
+    /// A start from the file applies the writes made after it was saved (creates and
+    /// withdrawals of both kinds) and ends with exactly the engine a rebuild gives.
+    #[test]
+    fn a_start_from_the_file_applies_the_later_writes_and_equals_a_rebuild() {
+        let (dir, app) = app_on_temp_store();
+        let store = Arc::clone(&app.store);
+        for i in 0..40 {
+            create(&store, i);
+        }
+        withdraw_offer(&store, "O3");
+        app.matching.follow(&store);
+        let path = dir.path().join(FILE_NAME);
+        let saved = save(&app.matching, &store, &path)
+            .expect("save")
+            .expect("not renumbered");
+        assert_eq!(saved.position, store.audit_watermark().expect("watermark"));
+        assert_eq!(saved.records, 39 + 40);
+        for i in 40..50 {
+            create(&store, i);
+        }
+        withdraw_offer(&store, "O7");
+        withdraw_need(&store, "N8");
+        withdraw_need(&store, "N45");
+
+        let loaded = read(&path).expect("read");
+        assert_eq!(loaded.header.position, saved.position);
+        let (from_file, origin) =
+            Matching::load_from(&store, NOW, Some(loaded)).expect("load from the file");
+        assert_eq!(
+            origin,
+            Origin::File {
+                position: saved.position
+            }
+        );
+        assert_eq!(
+            from_file.applied(),
+            store.audit_watermark().expect("watermark")
+        );
+        let (rebuilt, origin) = Matching::load_from(&store, NOW, None).expect("rebuild");
+        assert_eq!(origin, Origin::Store);
+        let (offers, needs) = contents(&from_file);
+        assert_eq!((offers.len(), needs.len()), (48, 48));
+        assert!(offers.iter().all(|o| o.id.0 != "O7") && needs.iter().all(|n| n.id.0 != "N45"));
+        assert_eq!((offers, needs), contents(&rebuilt));
+    }
+
+    /// A file written over another store's history (a data directory restored from a
+    /// backup of elsewhere, a file copied in) is left aside: the index is rebuilt from
+    /// this store and holds none of the other's records.
+    #[test]
+    fn a_file_of_another_store_is_left_aside() {
+        let (dir_a, a) = app_on_temp_store();
+        create(&a.store, 1);
+        create(&a.store, 2);
+        a.matching.follow(&a.store);
+        let path = dir_a.path().join(FILE_NAME);
+        save(&a.matching, &a.store, &path)
+            .expect("save")
+            .expect("saved");
+
+        let (_dir_b, b) = app_on_temp_store();
+        // Same number of entries, other records: only the anchor tells them apart.
+        create(&b.store, 7);
+        create(&b.store, 8);
+        assert_eq!(
+            a.store.audit_watermark().expect("a"),
+            b.store.audit_watermark().expect("b")
+        );
+        let (m, origin) =
+            Matching::load_from(&b.store, NOW, Some(read(&path).expect("read"))).expect("load");
+        assert_eq!(origin, Origin::Store);
+        let (offers, _) = contents(&m);
+        let ids: Vec<&str> = offers.iter().map(|o| o.id.0.as_str()).collect();
+        assert_eq!(ids, ["O7", "O8"]);
+    }
+
+    /// A file whose position this store has not reached (a store rolled back to an older
+    /// backup) is left aside, with the reason.
+    #[test]
+    fn a_file_ahead_of_the_store_is_left_aside() {
+        let (dir, app) = app_on_temp_store();
+        create(&app.store, 1);
+        app.matching.follow(&app.store);
+        let path = dir.path().join(FILE_NAME);
+        save(&app.matching, &app.store, &path)
+            .expect("save")
+            .expect("saved");
+        let mut header = read(&path).expect("read").header;
+        header.position += 5;
+        let why = check_anchor(&app.store, &header).expect_err("ahead");
+        assert!(why.contains("the store ends at"), "{why}");
+    }
+
+    /// Saves taken while writers change records (each write followed by the index, as
+    /// the service does) mix moments, yet a start from any of them ends with the
+    /// rebuilt engine.
+    #[test]
+    fn saves_taken_during_writes_load_to_the_store() {
+        let (dir, app) = app_on_temp_store();
+        let store = Arc::clone(&app.store);
+        for i in 0..200 {
+            create(&store, i);
+        }
+        app.matching.follow(&store);
+        let path = dir.path().join(FILE_NAME);
+        std::thread::scope(|s| {
+            let writer = s.spawn(|| {
+                for i in 200..400 {
+                    create(&store, i);
+                    if i % 3 == 0 {
+                        withdraw_offer(&store, &format!("O{}", i - 150));
+                    }
+                    if i % 4 == 0 {
+                        withdraw_need(&store, &format!("N{}", i - 190));
+                    }
+                    app.matching.follow(&store);
+                }
+            });
+            let mut saved = 0;
+            while !writer.is_finished() {
+                if save(&app.matching, &store, &path).expect("save").is_some() {
+                    saved += 1;
+                }
+            }
+            assert!(saved > 0, "no save completed");
+        });
+        let (from_file, origin) =
+            Matching::load_from(&store, NOW, Some(read(&path).expect("read"))).expect("load");
+        assert!(matches!(origin, Origin::File { .. }));
+        let (rebuilt, _) = Matching::load_from(&store, NOW, None).expect("rebuild");
+        assert_eq!(contents(&from_file), contents(&rebuilt));
+    }
+
+    /// The saver writes at once when the index was rebuilt, then only when the engine
+    /// has applied entries the file lacks and the interval has passed; at shutdown only
+    /// when the file lacks entries.
+    #[test]
+    fn the_saver_saves_when_due() {
+        let (dir, app) = app_on_temp_store();
+        let store = Arc::clone(&app.store);
+        create(&store, 1);
+        app.matching.follow(&store);
+        let path = dir.path().join(FILE_NAME);
+        let saver = Saver::new(path.clone(), Duration::from_secs(3600), None);
+        saver.save_if_due(&app.matching, &store);
+        let first = read(&path).expect("saved at once").header.position;
+        create(&store, 2);
+        app.matching.follow(&store);
+        saver.save_if_due(&app.matching, &store);
+        assert_eq!(
+            read(&path).expect("read").header.position,
+            first,
+            "not due yet"
+        );
+        saver.save_now(&app.matching, &store);
+        let second = read(&path).expect("read").header.position;
+        assert!(second > first);
+        let modified = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        saver.save_now(&app.matching, &store);
+        assert_eq!(
+            std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .expect("mtime"),
+            modified,
+            "nothing new: not written again"
+        );
+    }
+}
