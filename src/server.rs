@@ -388,6 +388,9 @@ pub async fn run_with(
     watchdog.abort();
     expiry.abort();
     follower.abort();
+    if let Some(task) = saver_task {
+        task.abort();
+    }
     if let Some(f) = feed {
         f.stop();
     }
@@ -400,8 +403,13 @@ pub async fn run_with(
         ));
     }
 
-    if let Some(task) = saver_task {
-        task.abort();
+    let flush_store = Arc::clone(&store);
+    let flushed = tokio::task::spawn_blocking(move || flush_store.flush())
+        .await
+        .context("flush task failed")?;
+    if let Err(e) = flushed {
+        error!(error = %e, "final storage flush failed");
+        return Err(anyhow::anyhow!("final storage flush failed: {e}"));
     }
     if let Some(saver) = saver {
         // The file then covers every write, so the next start applies none again.
@@ -415,17 +423,6 @@ pub async fn run_with(
             error!(error = %e, "final matching index save task failed");
         }
     }
-
-    let flush_store = Arc::clone(&store);
-    let flushed = tokio::task::spawn_blocking(move || flush_store.flush())
-        .await
-        .context("flush task failed")?;
-    match flushed {
-        Ok(()) => info!("storage flushed; stopped"),
-        Err(e) => {
-            error!(error = %e, "final storage flush failed");
-            return Err(anyhow::anyhow!("final storage flush failed: {e}"));
-        }
-    }
+    info!("storage flushed; stopped");
     Ok(())
 }

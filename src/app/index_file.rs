@@ -27,7 +27,8 @@ use clearinghouse_matching::{Engine, index::Postings};
 use clearinghouse_storage::{
     AuditFilter, Store,
     index_file::{
-        self, Block, IndexFileError, IndexFileHeader, IndexFileReader, IndexFileWriter, Kept,
+        self, Block, IndexFileEnd, IndexFileError, IndexFileHeader, IndexFileReader,
+        IndexFileWriter, Kept,
     },
 };
 
@@ -57,15 +58,18 @@ pub struct LoadedIndex {
     pub offers: Postings<Offer>,
     /// Kept needs, indexed.
     pub needs: Postings<Need>,
-    /// Where the records stand in the audit trail.
+    /// The position to apply the audit trail from.
     pub header: IndexFileHeader,
+    /// The newest entry the records may hold, and its anchor.
+    pub end: IndexFileEnd,
     /// How long reading and indexing took.
     pub elapsed: Duration,
 }
 
-/// Reads the file at `path` and indexes its records, offers and needs each on their own
-/// thread as the blocks come. Refuses a file of another build, and any file that is not
-/// whole (checked block by block, then at the trailer).
+/// Reads the file at `path` and indexes its records as the blocks come: for each kind,
+/// one thread decodes blocks and another indexes what it decoded. Refuses a file of
+/// another build, and any file that is not whole (checked block by block, then at the
+/// trailer).
 pub fn read(path: &Path) -> Result<LoadedIndex, IndexFileError> {
     let started = Instant::now();
     let mut reader = IndexFileReader::open(path, LABEL)?;
@@ -81,10 +85,14 @@ pub fn read(path: &Path) -> Result<LoadedIndex, IndexFileError> {
         let needs = needs.join().unwrap_or_else(|_| Err(panicked("needs")));
         fed.and(offers.and_then(|o| needs.map(|n| (o, n))))
     })?;
+    let end = *reader
+        .end()
+        .ok_or_else(|| IndexFileError::Refused("no trailer".into()))?;
     Ok(LoadedIndex {
         offers,
         needs,
         header,
+        end,
         elapsed: started.elapsed(),
     })
 }
@@ -115,27 +123,55 @@ fn feed(
     Ok(())
 }
 
-fn index_blocks<R: Kept + clearinghouse_matching::index::Indexed>(
+/// Decodes `blocks` on this thread and indexes the records on another, block by block.
+fn index_blocks<R>(
     blocks: mpsc::Receiver<Block>,
     index: fn(&mut Postings<R>, R) -> bool,
-) -> Result<Postings<R>, IndexFileError> {
-    let mut postings = Postings::new();
-    for block in blocks {
-        block.decode::<R>(|r| {
-            index(&mut postings, r);
-        })?;
-    }
-    Ok(postings)
+) -> Result<Postings<R>, IndexFileError>
+where
+    R: Kept + clearinghouse_matching::index::Indexed,
+    R::Features: Send,
+{
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<Vec<R>>(READ_AHEAD);
+        let indexer = s.spawn(move || {
+            let mut postings = Postings::new();
+            for records in rx {
+                for r in records {
+                    index(&mut postings, r);
+                }
+            }
+            postings
+        });
+        let decoded = (|| {
+            for block in blocks {
+                let mut records = Vec::new();
+                block.decode::<R>(|r| records.push(r))?;
+                if tx.send(records).is_err() {
+                    return Err(panicked(R::KIND));
+                }
+            }
+            Ok(())
+        })();
+        drop(tx);
+        let postings = indexer.join().map_err(|_| panicked(R::KIND))?;
+        decoded.map(|()| postings)
+    })
 }
 
-/// Whether `header` describes this store: its position is durable here and the entry at
-/// it has the anchor the file was written with. Says why not.
-pub fn check_anchor(store: &Store, header: &IndexFileHeader) -> Result<(), String> {
+/// Whether the file read describes this store: its covered entry is durable here with
+/// the anchor the file was written with (so the store holds every change its records
+/// hold), and at most [`MAX_REPLAY`] entries follow its position. Says why not.
+pub fn check_anchor(
+    store: &Store,
+    header: &IndexFileHeader,
+    end: &IndexFileEnd,
+) -> Result<(), String> {
     let durable = store.audit_watermark().map_err(|e| e.to_string())?;
-    if header.position > durable {
+    if end.covered > durable || header.position > end.covered {
         return Err(format!(
-            "written at audit entry {}, the store ends at {durable}",
-            header.position
+            "holds changes up to audit entry {}, the store ends at {durable}",
+            end.covered.max(header.position)
         ));
     }
     if durable - header.position > MAX_REPLAY {
@@ -144,11 +180,11 @@ pub fn check_anchor(store: &Store, header: &IndexFileHeader) -> Result<(), Strin
             durable - header.position
         ));
     }
-    let anchor = anchor_at(store, header.position).map_err(|e| e.to_string())?;
-    if anchor != Some(header.anchor) {
+    let anchor = anchor_at(store, end.covered).map_err(|e| e.to_string())?;
+    if anchor != Some(end.anchor) {
         return Err(format!(
             "audit entry {} of this store is not the one the file was written after",
-            header.position
+            end.covered
         ));
     }
     Ok(())
@@ -183,6 +219,9 @@ pub struct Saved {
     pub elapsed: Duration,
 }
 
+/// How long a save waits for the writes its records may hold to be durable.
+const DURABLE_WAIT: Duration = Duration::from_secs(10);
+
 /// Writes the engine of `matching` to `path` (see the module docs). `Ok(None)` when a
 /// compaction renumbered the slots during the copy (nothing replaced; try again later).
 pub fn save(
@@ -190,59 +229,85 @@ pub fn save(
     store: &Store,
     path: &Path,
 ) -> Result<Option<Saved>, IndexFileError> {
+    save_with(matching, store, path, &mut || {})
+}
+
+/// [`save`], calling `between` after each chunk of slots is copied (outside the lock).
+fn save_with(
+    matching: &Matching,
+    store: &Store,
+    path: &Path,
+    between: &mut dyn FnMut(),
+) -> Result<Option<Saved>, IndexFileError> {
     let started = Instant::now();
-    let position = matching.applied();
-    let anchor = anchor_at(store, position)?.ok_or_else(|| {
-        IndexFileError::Refused(format!("audit entry {position} is not in the store"))
-    })?;
     let header = IndexFileHeader {
         label: LABEL.to_owned(),
-        position,
-        anchor,
+        position: matching.applied(),
     };
     let mut out = IndexFileWriter::create(path, &header)?;
     let generations = matching.engine_read().generations();
-    let copied = copy_kind(matching, generations, &mut out, Engine::offers)?
-        && copy_kind(matching, generations, &mut out, Engine::needs)?;
+    let copied = copy_kind(matching, generations, &mut out, Engine::offers, between)?
+        && copy_kind(matching, generations, &mut out, Engine::needs, between)?;
     if !copied {
-        out.abandon();
         return Ok(None);
     }
-    let (records, bytes) = out.finish()?;
+    // The engine may hold records of writes committed but not yet synced (it reads the
+    // current record of each entry it applies): the file is finished only once every
+    // write up to the last committed one is durable, and names that entry.
+    let covered = store.audit_committed()?;
+    let deadline = Instant::now() + DURABLE_WAIT;
+    while store.audit_watermark()? < covered {
+        if Instant::now() >= deadline {
+            return Err(IndexFileError::Refused(format!(
+                "audit entry {covered} not durable after {DURABLE_WAIT:?}"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let anchor = anchor_at(store, covered)?.ok_or_else(|| {
+        IndexFileError::Refused(format!("audit entry {covered} is not in the store"))
+    })?;
+    let (records, bytes) = out.finish(&IndexFileEnd { covered, anchor })?;
     Ok(Some(Saved {
-        position,
+        position: header.position,
         records,
         bytes,
         elapsed: started.elapsed(),
     }))
 }
 
-/// Copies every live slot of one kind, [`SAVE_CHUNK`] slots per hold of the read lock;
-/// `false` when the slots were renumbered meanwhile.
+/// Copies every live slot of one kind, [`SAVE_CHUNK`] slots per hold of the read lock
+/// (encoding only; the blocks are written after the lock is let go); `false` when the
+/// slots were renumbered meanwhile.
 fn copy_kind<R: Kept + clearinghouse_matching::index::Indexed>(
     matching: &Matching,
     generations: (u64, u64),
     out: &mut IndexFileWriter,
     postings: fn(&Engine) -> &Postings<R>,
+    between: &mut dyn FnMut(),
 ) -> Result<bool, IndexFileError> {
     let mut slot = 0u32;
     loop {
-        let engine = matching.engine_read();
-        if engine.generations() != generations {
-            return Ok(false);
-        }
-        let p = postings(&engine);
-        let end = u32::try_from(p.slot_features().len()).unwrap_or(u32::MAX);
-        if slot >= end {
-            return Ok(true);
-        }
-        let upto = end.min(slot.saturating_add(SAVE_CHUNK));
-        for s in slot..upto {
-            if let Some((rec, _)) = p.at(s) {
-                out.push(rec)?;
+        {
+            let engine = matching.engine_read();
+            if engine.generations() != generations {
+                return Ok(false);
             }
+            let p = postings(&engine);
+            let end = u32::try_from(p.slot_features().len()).unwrap_or(u32::MAX);
+            if slot >= end {
+                return Ok(true);
+            }
+            let upto = end.min(slot.saturating_add(SAVE_CHUNK));
+            for s in slot..upto {
+                if let Some((rec, _)) = p.at(s) {
+                    out.push(rec)?;
+                }
+            }
+            slot = upto;
         }
-        slot = upto;
+        out.write_pending()?;
+        between();
     }
 }
 
@@ -348,13 +413,31 @@ mod tests {
     };
 
     /// The engine's records, by id: the whole slim copies, so any field that differs shows.
-    fn contents(m: &Matching) -> (Vec<Offer>, Vec<Need>) {
+    fn records(m: &Matching) -> (Vec<Offer>, Vec<Need>) {
         let e = m.engine_read();
         let mut offers: Vec<Offer> = e.offers().iter().cloned().collect();
         let mut needs: Vec<Need> = e.needs().iter().cloned().collect();
         offers.sort_by(|a, b| a.id.0.cmp(&b.id.0));
         needs.sort_by(|a, b| a.id.0.cmp(&b.id.0));
         (offers, needs)
+    }
+
+    /// Asserts that two engines hold the same records: first by id and version (a short
+    /// message), then field by field.
+    fn assert_same_engine(a: &Matching, b: &Matching) {
+        let (ra, rb) = (records(a), records(b));
+        let keys = |r: &(Vec<Offer>, Vec<Need>)| {
+            (
+                r.0.iter()
+                    .map(|o| (o.id.0.clone(), o.version))
+                    .collect::<Vec<_>>(),
+                r.1.iter()
+                    .map(|n| (n.id.0.clone(), n.version))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(keys(&ra), keys(&rb), "ids and versions");
+        assert!(ra == rb, "same ids and versions, other fields");
     }
 
     fn create(store: &Store, i: usize) {
@@ -425,10 +508,10 @@ mod tests {
         );
         let (rebuilt, origin) = Matching::load_from(&store, NOW, None).expect("rebuild");
         assert_eq!(origin, Origin::Store);
-        let (offers, needs) = contents(&from_file);
+        let (offers, needs) = records(&from_file);
         assert_eq!((offers.len(), needs.len()), (48, 48));
         assert!(offers.iter().all(|o| o.id.0 != "O7") && needs.iter().all(|n| n.id.0 != "N45"));
-        assert_eq!((offers, needs), contents(&rebuilt));
+        assert_same_engine(&from_file, &rebuilt);
     }
 
     /// A file written over another store's history (a data directory restored from a
@@ -456,13 +539,13 @@ mod tests {
         let (m, origin) =
             Matching::load_from(&b.store, NOW, Some(read(&path).expect("read"))).expect("load");
         assert_eq!(origin, Origin::Store);
-        let (offers, _) = contents(&m);
+        let (offers, _) = records(&m);
         let ids: Vec<&str> = offers.iter().map(|o| o.id.0.as_str()).collect();
         assert_eq!(ids, ["O7", "O8"]);
     }
 
-    /// A file whose position this store has not reached (a store rolled back to an older
-    /// backup) is left aside, with the reason.
+    /// A file holding changes this store has not got (a store rolled back to an older
+    /// backup, a tail lost) is left aside, with the reason.
     #[test]
     fn a_file_ahead_of_the_store_is_left_aside() {
         let (dir, app) = app_on_temp_store();
@@ -472,10 +555,100 @@ mod tests {
         save(&app.matching, &app.store, &path)
             .expect("save")
             .expect("saved");
-        let mut header = read(&path).expect("read").header;
-        header.position += 5;
-        let why = check_anchor(&app.store, &header).expect_err("ahead");
+        let loaded = read(&path).expect("read");
+        assert_eq!(
+            check_anchor(&app.store, &loaded.header, &loaded.end),
+            Ok(())
+        );
+        let mut end = loaded.end;
+        end.covered += 5;
+        let why = check_anchor(&app.store, &loaded.header, &end).expect_err("ahead");
         assert!(why.contains("the store ends at"), "{why}");
+        // The store's entry at the covered position is another one: its anchor differs.
+        let mut end = loaded.end;
+        end.anchor[0] ^= 1;
+        let why = check_anchor(&app.store, &loaded.header, &end).expect_err("other entry");
+        assert!(why.contains("not the one"), "{why}");
+    }
+
+    /// Records change between the chunks a save copies: a withdrawal of an offer already
+    /// copied, and of one not yet copied. The file holds the first at its old version,
+    /// and a start from it must still end with the rebuilt engine (the position written
+    /// is the one applied before the copy, so both withdrawals are applied again).
+    #[test]
+    fn records_changed_between_the_chunks_of_a_save_come_right_at_load() {
+        let (dir, app) = app_on_temp_store();
+        let store = Arc::clone(&app.store);
+        for i in 0..(SAVE_CHUNK as usize + 100) {
+            store
+                .create(active_offer(&format!("O{i}")), &system_meta("offer.create"))
+                .expect("offer");
+        }
+        app.matching.follow(&store);
+        let path = dir.path().join(FILE_NAME);
+        let mut chunks = 0;
+        let saved = save_with(&app.matching, &store, &path, &mut || {
+            chunks += 1;
+            if chunks == 1 {
+                withdraw_offer(&store, "O0");
+                withdraw_offer(&store, &format!("O{}", SAVE_CHUNK + 50));
+                create(&store, 9_999);
+                app.matching.follow(&store);
+            }
+        })
+        .expect("save")
+        .expect("not renumbered");
+        assert!(chunks >= 2, "the offers took {chunks} chunks");
+        let loaded = read(&path).expect("read");
+        assert!(loaded.offers.get("O0").is_some(), "copied before it left");
+        assert!(loaded.end.covered > saved.position);
+        let (from_file, origin) = Matching::load_from(&store, NOW, Some(loaded)).expect("load");
+        assert!(matches!(origin, Origin::File { .. }));
+        let (rebuilt, _) = Matching::load_from(&store, NOW, None).expect("rebuild");
+        assert_same_engine(&from_file, &rebuilt);
+        assert!(from_file.engine_read().offers().get("O0").is_none());
+    }
+
+    /// A compaction renumbering the slots while a save copies them abandons the save and
+    /// leaves the file there was.
+    #[test]
+    fn a_save_during_a_compaction_is_given_up() {
+        let (dir, app) = app_on_temp_store();
+        let store = Arc::clone(&app.store);
+        // Offers compact once over half their slots, and over COMPACT_AFTER, are dead.
+        let n = SAVE_CHUNK as usize + 200;
+        let withdrawn = n / 2 + 100;
+        assert!(withdrawn > clearinghouse_matching::index::COMPACT_AFTER);
+        for i in 0..n {
+            store
+                .create(active_offer(&format!("O{i}")), &system_meta("offer.create"))
+                .expect("offer");
+        }
+        app.matching.follow(&store);
+        let path = dir.path().join(FILE_NAME);
+        let before = save(&app.matching, &store, &path)
+            .expect("save")
+            .expect("saved");
+        let generations = app.matching.engine_read().generations();
+        let mut chunks = 0;
+        let again = save_with(&app.matching, &store, &path, &mut || {
+            chunks += 1;
+            if chunks == 1 {
+                for i in 0..withdrawn {
+                    withdraw_offer(&store, &format!("O{i}"));
+                }
+                app.matching.follow(&store);
+            }
+        })
+        .expect("save");
+        assert_ne!(
+            app.matching.engine_read().generations(),
+            generations,
+            "the withdrawals compacted the offers"
+        );
+        assert_eq!(again, None, "given up");
+        assert_eq!(read(&path).expect("read").header.position, before.position);
+        assert!(!dir.path().join(format!("{FILE_NAME}.tmp")).exists());
     }
 
     /// Saves taken while writers change records (each write followed by the index, as
@@ -515,7 +688,7 @@ mod tests {
             Matching::load_from(&store, NOW, Some(read(&path).expect("read"))).expect("load");
         assert!(matches!(origin, Origin::File { .. }));
         let (rebuilt, _) = Matching::load_from(&store, NOW, None).expect("rebuild");
-        assert_eq!(contents(&from_file), contents(&rebuilt));
+        assert_same_engine(&from_file, &rebuilt);
     }
 
     /// The saver writes at once when the index was rebuilt, then only when the engine
@@ -542,16 +715,17 @@ mod tests {
         saver.save_now(&app.matching, &store);
         let second = read(&path).expect("read").header.position;
         assert!(second > first);
-        let modified = std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .expect("mtime");
+        // Every save renames a new file into place: the inode tells whether one ran.
+        let inode = || {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(&path).expect("metadata").ino()
+        };
+        let saved_inode = inode();
         saver.save_now(&app.matching, &store);
-        assert_eq!(
-            std::fs::metadata(&path)
-                .and_then(|m| m.modified())
-                .expect("mtime"),
-            modified,
-            "nothing new: not written again"
-        );
+        assert_eq!(inode(), saved_inode, "nothing new: not written again");
+        create(&store, 3);
+        app.matching.follow(&store);
+        saver.save_now(&app.matching, &store);
+        assert_ne!(inode(), saved_inode, "new entries: written");
     }
 }

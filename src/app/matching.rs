@@ -197,7 +197,7 @@ impl Matching {
         };
         let started = std::time::Instant::now();
         let from_file = match file {
-            Some(f) => match index_file::check_anchor(store, &f.header) {
+            Some(f) => match index_file::check_anchor(store, &f.header, &f.end) {
                 Ok(()) => Some(f),
                 Err(why) => {
                     tracing::info!(reason = %why, "matching index file left aside; rebuilding");
@@ -206,50 +206,53 @@ impl Matching {
             },
             None => None,
         };
-        let (matching, origin) = match from_file {
-            Some(f) => {
-                let position = f.header.position;
-                let m = Matching {
-                    engine: RwLock::new(Engine::untracked_from(f.offers, f.needs)),
-                    settings: RwLock::new(settings),
-                    applied: Mutex::new(position),
-                };
-                m.try_follow(store)?;
-                let replayed = m.applied().saturating_sub(position);
-                let (offers, needs) = {
-                    let e = m.engine_read();
-                    (e.offers().len(), e.needs().len())
-                };
-                tracing::info!(
-                    offers,
-                    needs,
-                    position,
-                    replayed,
-                    read_ms = u64::try_from(f.elapsed.as_millis()).unwrap_or(u64::MAX),
-                    replay_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                    "matching index loaded from its file"
-                );
-                (m, Origin::File { position })
+        if let Some(f) = from_file {
+            let position = f.header.position;
+            let m = Matching {
+                engine: RwLock::new(Engine::untracked_from(f.offers, f.needs)),
+                settings: RwLock::new(settings.clone()),
+                applied: Mutex::new(position),
+            };
+            match m.try_follow(store) {
+                Ok(()) => {
+                    let replayed = m.applied().saturating_sub(position);
+                    let (offers, needs) = {
+                        let e = m.engine_read();
+                        (e.offers().len(), e.needs().len())
+                    };
+                    tracing::info!(
+                        offers,
+                        needs,
+                        position,
+                        replayed,
+                        read_ms = u64::try_from(f.elapsed.as_millis()).unwrap_or(u64::MAX),
+                        replay_ms =
+                            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                        "matching index loaded from its file"
+                    );
+                    return Ok((m, Origin::File { position }));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "matching index file could not be brought up to the store; rebuilding");
+                }
             }
-            None => {
-                // Everything after this position is applied again by `follow` (harmlessly:
-                // the engine ignores versions it already holds).
-                let applied = store.audit_watermark()?;
-                let engine = build_engine(store)?;
-                tracing::info!(
-                    offers = engine.offers().len(),
-                    needs = engine.needs().len(),
-                    elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                    "matching index built"
-                );
-                let m = Matching {
-                    engine: RwLock::new(engine),
-                    settings: RwLock::new(settings),
-                    applied: Mutex::new(applied),
-                };
-                (m, Origin::Store)
-            }
+        }
+        // Everything after this position is applied again by `follow` (harmlessly: the
+        // engine ignores versions it already holds).
+        let applied = store.audit_watermark()?;
+        let engine = build_engine(store)?;
+        tracing::info!(
+            offers = engine.offers().len(),
+            needs = engine.needs().len(),
+            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "matching index built"
+        );
+        let matching = Matching {
+            engine: RwLock::new(engine),
+            settings: RwLock::new(settings),
+            applied: Mutex::new(applied),
         };
+        let origin = Origin::Store;
         Ok((matching, origin))
     }
 

@@ -53,7 +53,10 @@ async fn the_index_file_is_loaded_when_it_fits_the_store_and_rebuilt_over_otherw
 
     // Written after the file: applied from the audit trail at the next start.
     let server = TestServer::start_in(dir.path()).await;
-    assert_eq!(ranked(&server, &need_id).await, std::slice::from_ref(&first));
+    assert_eq!(
+        ranked(&server, &need_id).await,
+        std::slice::from_ref(&first)
+    );
     let second = add_offer(&server, "Second").await;
     server.stop().await;
     std::fs::write(index_file(dir.path()), &saved).expect("put the older file back");

@@ -107,6 +107,11 @@ pub fn country(iso3: &str) -> Option<&'static Country> {
     t.by_iso3.get(iso3).map(|&i| &t.list[i])
 }
 
+/// The position of a country in [`countries`], by its ISO3 code (upper case).
+pub fn country_index(iso3: &str) -> Option<usize> {
+    table().by_iso3.get(iso3).copied()
+}
+
 /// Whether `name` is an M49 region of the table.
 pub fn is_region(name: &str) -> bool {
     countries().iter().any(|c| c.region == name)

@@ -12,6 +12,19 @@ LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN 
 PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL \
 THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XDR XOF XPF YER ZAR ZMW ZWL";
 
+/// The codes of [`ISO_4217`], sorted (every stored amount is parsed again when read).
+fn codes() -> &'static [[u8; 3]] {
+    static CODES: std::sync::OnceLock<Vec<[u8; 3]>> = std::sync::OnceLock::new();
+    CODES.get_or_init(|| {
+        let mut v: Vec<[u8; 3]> = ISO_4217
+            .split(' ')
+            .filter_map(|c| c.as_bytes().try_into().ok())
+            .collect();
+        v.sort_unstable();
+        v
+    })
+}
+
 /// An ISO 4217 alphabetic currency code.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CurrencyCode([u8; 3]);
@@ -22,11 +35,11 @@ impl CurrencyCode {
 
     /// Parses an active ISO 4217 code (upper case).
     pub fn parse(s: &str) -> Option<CurrencyCode> {
-        let b = s.as_bytes();
-        if b.len() != 3 || !ISO_4217.split(' ').any(|c| c == s) {
-            return None;
-        }
-        Some(CurrencyCode([b[0], b[1], b[2]]))
+        let code: [u8; 3] = s.as_bytes().try_into().ok()?;
+        codes()
+            .binary_search(&code)
+            .is_ok()
+            .then_some(CurrencyCode(code))
     }
 
     /// The code as text.
@@ -104,6 +117,33 @@ mod tests {
         assert!(CurrencyCode::parse("usd").is_none());
         assert!(CurrencyCode::parse("XYZ").is_none());
         assert!(CurrencyCode::parse("EURO").is_none());
+        assert!(CurrencyCode::parse("").is_none());
+    }
+
+    #[test]
+    fn every_code_of_the_list_and_nothing_between_them_parses() {
+        let listed: Vec<&str> = ISO_4217.split(' ').collect();
+        assert_eq!(listed.len(), codes().len(), "every entry is three letters");
+        for c in &listed {
+            assert_eq!(
+                CurrencyCode::parse(c).map(|p| p.to_string()),
+                Some((*c).to_owned())
+            );
+        }
+        // Every three-letter upper-case string: exactly the listed ones parse.
+        let mut parsed = 0;
+        for a in b'A'..=b'Z' {
+            for b in b'A'..=b'Z' {
+                for c in b'A'..=b'Z' {
+                    let s = String::from_utf8(vec![a, b, c]).expect("ascii");
+                    if CurrencyCode::parse(&s).is_some() {
+                        assert!(listed.contains(&s.as_str()), "{s}");
+                        parsed += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(parsed, listed.len());
     }
 
     #[test]

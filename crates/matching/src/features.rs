@@ -60,10 +60,6 @@ fn bit32(list: &[&str], name: &str) -> u32 {
         .map_or(0, |i| 1u32.checked_shl(i).unwrap_or(0))
 }
 
-fn country_index(iso3: &str) -> Option<usize> {
-    geo::countries().iter().position(|c| c.iso3 == iso3)
-}
-
 /// The region and sub-region bits of each country of the table, by country index.
 fn country_bits() -> &'static [(u32, u32)] {
     static B: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
@@ -255,12 +251,12 @@ impl OfferFeatures {
         f.scope
             .countries
             .iter()
-            .filter_map(|c| country_index(c))
+            .filter_map(|c| geo::country_index(c))
             .for_each(|i| set(&mut countries, i));
         f.scope
             .excluded_countries
             .iter()
-            .filter_map(|c| country_index(c))
+            .filter_map(|c| geo::country_index(c))
             .for_each(|i| set(&mut excluded, i));
         let scope = &f.scope;
         let exact = unique(&f.areas)
@@ -270,7 +266,7 @@ impl OfferFeatures {
                 .countries
                 .iter()
                 .chain(&scope.excluded_countries)
-                .all(|c| country_index(c).is_some())
+                .all(|c| geo::country_index(c).is_some())
             && all_have_bits(regions(), &scope.regions)
             && all_have_bits(subregions(), &scope.subregions)
             && f.languages.len() <= 8
@@ -325,7 +321,7 @@ impl NeedFeatures {
                 .unwrap_or(u8::MAX);
         }
         let served_codes: Vec<Option<usize>> = crate::factors::beneficiaries(n)
-            .map(country_index)
+            .map(geo::country_index)
             .collect();
         let mut served = [0u8; MAX_SERVED];
         for (slot, c) in served.iter_mut().zip(&served_codes) {
@@ -350,7 +346,7 @@ impl NeedFeatures {
             areas: f.sub_areas.iter().fold(0, |m, s| m | area_bit(s.area())),
             domains: domain_mask(&f.weapon_domains),
             modes: mode_mask(&f.accepted_funding_modes),
-            country: country_index(&f.country_code),
+            country: geo::country_index(&f.country_code),
             region: c.map_or(0, |c| bit32(regions(), c.region)),
             subregion: c.map_or(0, |c| bit32(subregions(), c.subregion)),
             wanted_from: f.wanted_from.map(|d| d.0),

@@ -30,10 +30,6 @@ fn sub_index(s: SubArea) -> usize {
     SubArea::ALL.iter().position(|x| *x == s).unwrap_or(0)
 }
 
-fn country_index(iso3: &str) -> Option<usize> {
-    geo::countries().iter().position(|c| c.iso3 == iso3)
-}
-
 /// Places per sub-area: every region, then every country of the table.
 fn places() -> usize {
     regions().len() + geo::countries().len()
@@ -107,7 +103,7 @@ impl Indexed for Offer {
             .countries
             .iter()
             .filter(|c| region_of_country(c).is_some_and(|r| !regs.contains(&r)))
-            .filter_map(|c| country_index(c))
+            .filter_map(|c| geo::country_index(c))
             .collect();
         countries.sort_unstable();
         countries.dedup();
@@ -144,7 +140,7 @@ impl Indexed for Need {
     }
     fn keys(&self) -> Vec<usize> {
         let country = &self.fields.country_code;
-        let (Some(r), Some(c)) = (region_of_country(country), country_index(country)) else {
+        let (Some(r), Some(c)) = (region_of_country(country), geo::country_index(country)) else {
             return Vec::new();
         };
         let modes = mode_indices(&self.fields.accepted_funding_modes);

@@ -1,13 +1,15 @@
 //! The file a projection of the store keeps of itself (the matching index): records in
-//! their stored encoding, with the audit position they cover and the identity of the
-//! entry at that position. A server that finds a whole file whose entry is still in the
-//! store at that position loads the records from it and applies the audit trail after the
-//! position, instead of reading every record of the store again.
+//! their stored encoding, the audit position to apply the trail from, and the identity of
+//! the last entry whose changes the records may hold. A server that finds a whole file
+//! whose last entry is in the store (the same entry, by its chain hash) loads the records
+//! from it and applies the audit trail after the position, instead of reading every
+//! record of the store again.
 //!
 //! The file is derived data: whatever is wrong with it (missing, damaged, another build,
-//! another store's history) makes the reader refuse it, and the caller rebuilds from the
-//! store. It is written to a temporary name, fsynced, then renamed over the old one, so a
-//! crash leaves either the old file or the new one.
+//! another store's history, a store that lost or never had the writes it holds) makes
+//! the caller refuse it and rebuild from the store. It is written to a temporary name,
+//! fsynced, then renamed over the old one, so a crash leaves either the old file or the
+//! new one (a temporary file a failed save leaves is removed, or replaced by the next).
 //!
 //! Layout (integers big-endian):
 //!
@@ -16,21 +18,23 @@
 //! | header | 8 | magic `CHINDEX1` |
 //! | | 2 | format version ([`FORMAT_VERSION`]) |
 //! | | 1 + n | label: length, then UTF-8 (the writer's build; a reader wants its own) |
-//! | | 8 | audit position: every entry up to it is reflected in the records |
-//! | | 32 | anchor: the identity of the audit entry at that position ([`anchor_of`]) |
+//! | | 8 | position: every audit entry up to it is reflected in the records |
 //! | | 4 | CRC-32 of the header bytes before it |
 //! | block, repeated | 1 | kind tag ([`Kept::TAG`]) |
 //! | | 4 | number of records |
 //! | | 4 | byte length of the records |
 //! | | 4 | CRC-32 of the records |
-//! | | n | records, each: 4-byte length, then the record as [`Resource::encode`] writes it |
+//! | | n | records, each: 4-byte length, then the record as [`crate::Resource::encode`] writes it |
 //! | trailer | 1 | tag `0` |
 //! | | 8 | number of records in every block |
-//! | | 4 | CRC-32 of the record count |
+//! | | 8 | covered: no record holds a change of an audit entry after it |
+//! | | 32 | anchor of the covered entry ([`anchor_of`]; zeros for 0) |
+//! | | 4 | CRC-32 of the trailer bytes after the tag |
 //!
 //! A reader returns blocks as they come, each checked; only [`IndexFileReader::next_block`]
 //! returning `None` (the trailer read, the counts equal, nothing after it) says the file
-//! was whole, so a consumer keeps what it built only then.
+//! was whole, and only then is [`IndexFileReader::end`] known, so a consumer keeps what it
+//! built only then.
 
 use std::{
     fs::{self, File},
@@ -51,8 +55,9 @@ pub const FORMAT_VERSION: u16 = 1;
 /// Bytes of records gathered before a block is written.
 const BLOCK_BYTES: usize = 256 * 1024;
 
-/// Largest block a reader accepts (a damaged length must not ask for gigabytes).
-const MAX_BLOCK_BYTES: usize = 64 * 1024 * 1024;
+/// Largest block a reader accepts: a block closes once it holds [`BLOCK_BYTES`], so it
+/// is at most that plus one record (a damaged length must not ask for more).
+const MAX_BLOCK_BYTES: usize = BLOCK_BYTES + 2 * crate::records::MAX_VALUE_BYTES;
 
 const TAG_END: u8 = 0;
 
@@ -89,15 +94,24 @@ fn refused(detail: impl Into<String>) -> IndexFileError {
     IndexFileError::Refused(detail.into())
 }
 
-/// Where the records of an index file stand in the audit trail.
+/// What an index file says of itself before its records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexFileHeader {
     /// The writer's build (a reader takes only its own).
     pub label: String,
-    /// Every audit entry up to this sequence is reflected in the records (later ones may
-    /// be too: applying them again changes nothing).
+    /// Every audit entry up to this sequence is reflected in the records; a reader
+    /// applies the entries after it (the records may hold some of them already: applying
+    /// one again changes nothing).
     pub position: u64,
-    /// The identity of the entry at `position` ([`anchor_of`]; zeros for position 0).
+}
+
+/// What an index file says of itself after its records: the newest entry they may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexFileEnd {
+    /// No record holds the change of an audit entry after this sequence.
+    pub covered: u64,
+    /// The identity of the entry at `covered` ([`anchor_of`]; zeros for 0). A store
+    /// whose entry at `covered` has it holds every change the records hold.
     pub anchor: [u8; 32],
 }
 
@@ -112,15 +126,19 @@ pub fn anchor_of(entry: &AuditEntry) -> [u8; 32] {
 }
 
 /// Writes an index file: [`IndexFileWriter::push`] records of one kind after another,
-/// then [`IndexFileWriter::finish`] makes it durable under its final name.
+/// [`IndexFileWriter::write_pending`] when convenient, then [`IndexFileWriter::finish`]
+/// makes it durable under its final name. Dropped unfinished, it removes its temporary
+/// file and leaves the old one.
 #[derive(Debug)]
 pub struct IndexFileWriter {
-    out: BufWriter<File>,
+    out: Option<BufWriter<File>>,
     tmp: PathBuf,
     path: PathBuf,
     block: Vec<u8>,
     block_tag: u8,
     block_count: u32,
+    /// Closed blocks not yet written: (tag, count, records).
+    pending: Vec<(u8, u32, Vec<u8>)>,
     records: u64,
 }
 
@@ -136,30 +154,33 @@ impl IndexFileWriter {
         let mut out = BufWriter::with_capacity(BLOCK_BYTES, File::create(&tmp)?);
         let label = header.label.as_bytes();
         let label_len = u8::try_from(label.len()).map_err(|_| refused("label over 255 bytes"))?;
-        let mut head = Vec::with_capacity(64 + label.len());
+        let mut head = Vec::with_capacity(32 + label.len());
         head.extend_from_slice(MAGIC);
         head.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
         head.push(label_len);
         head.extend_from_slice(label);
         head.extend_from_slice(&header.position.to_be_bytes());
-        head.extend_from_slice(&header.anchor);
         head.extend_from_slice(&crc32fast::hash(&head).to_be_bytes());
-        out.write_all(&head)?;
-        Ok(IndexFileWriter {
-            out,
+        let mut w = IndexFileWriter {
+            out: None,
             tmp,
             path: path.to_path_buf(),
             block: Vec::with_capacity(BLOCK_BYTES + 4096),
             block_tag: TAG_END,
             block_count: 0,
+            pending: Vec::new(),
             records: 0,
-        })
+        };
+        out.write_all(&head)?;
+        w.out = Some(out);
+        Ok(w)
     }
 
-    /// Appends `rec` (in its stored encoding).
+    /// Appends `rec` (in its stored encoding) to the current block; writes nothing (see
+    /// [`IndexFileWriter::write_pending`]), so it can run under a lock without I/O.
     pub fn push<R: Kept>(&mut self, rec: &R) -> Result<(), IndexFileError> {
         if self.block_tag != R::TAG || self.block.len() >= BLOCK_BYTES {
-            self.write_block()?;
+            self.close_block();
             self.block_tag = R::TAG;
         }
         let bytes = rec.encode()?;
@@ -171,39 +192,50 @@ impl IndexFileWriter {
         Ok(())
     }
 
-    fn write_block(&mut self) -> Result<(), IndexFileError> {
-        if self.block_count == 0 {
-            return Ok(());
+    fn close_block(&mut self) {
+        if self.block_count > 0 {
+            let bytes = std::mem::replace(&mut self.block, Vec::with_capacity(BLOCK_BYTES + 4096));
+            self.pending.push((self.block_tag, self.block_count, bytes));
+            self.block_count = 0;
         }
-        let len = u32::try_from(self.block.len()).map_err(|_| refused("block over 4 GiB"))?;
-        self.out.write_all(&[self.block_tag])?;
-        self.out.write_all(&self.block_count.to_be_bytes())?;
-        self.out.write_all(&len.to_be_bytes())?;
-        self.out
-            .write_all(&crc32fast::hash(&self.block).to_be_bytes())?;
-        self.out.write_all(&self.block)?;
-        self.block.clear();
-        self.block_count = 0;
+    }
+
+    /// Writes the blocks that are complete.
+    pub fn write_pending(&mut self) -> Result<(), IndexFileError> {
+        let out = self
+            .out
+            .as_mut()
+            .ok_or_else(|| refused("writer already finished"))?;
+        for (tag, count, bytes) in self.pending.drain(..) {
+            let len = u32::try_from(bytes.len()).map_err(|_| refused("block over 4 GiB"))?;
+            out.write_all(&[tag])?;
+            out.write_all(&count.to_be_bytes())?;
+            out.write_all(&len.to_be_bytes())?;
+            out.write_all(&crc32fast::hash(&bytes).to_be_bytes())?;
+            out.write_all(&bytes)?;
+        }
         Ok(())
     }
 
-    /// Drops the unfinished file (the old one, if any, stays).
-    pub fn abandon(self) {
-        let IndexFileWriter { out, tmp, .. } = self;
-        drop(out);
-        // Best effort: a leftover temporary file is replaced by the next save.
-        let _ = fs::remove_file(tmp);
-    }
-
-    /// Writes the last block and the trailer, fsyncs the file, renames it over the old
-    /// one and fsyncs the directory. Returns the number of records and the file's size.
-    pub fn finish(mut self) -> Result<(u64, u64), IndexFileError> {
-        self.write_block()?;
-        let count = self.records.to_be_bytes();
-        self.out.write_all(&[TAG_END])?;
-        self.out.write_all(&count)?;
-        self.out.write_all(&crc32fast::hash(&count).to_be_bytes())?;
-        let file = self.out.into_inner().map_err(|e| e.into_error())?;
+    /// Writes the last blocks and the trailer with `end`, fsyncs the file, renames it
+    /// over the old one and fsyncs the directory. Returns the number of records and the
+    /// file's size.
+    pub fn finish(mut self, end: &IndexFileEnd) -> Result<(u64, u64), IndexFileError> {
+        self.close_block();
+        self.write_pending()?;
+        let mut trailer = Vec::with_capacity(48);
+        trailer.extend_from_slice(&self.records.to_be_bytes());
+        trailer.extend_from_slice(&end.covered.to_be_bytes());
+        trailer.extend_from_slice(&end.anchor);
+        let crc = crc32fast::hash(&trailer).to_be_bytes();
+        let mut out = self
+            .out
+            .take()
+            .ok_or_else(|| refused("writer already finished"))?;
+        out.write_all(&[TAG_END])?;
+        out.write_all(&trailer)?;
+        out.write_all(&crc)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         let bytes = file.metadata()?.len();
         drop(file);
@@ -212,6 +244,16 @@ impl IndexFileWriter {
             sync_dir(dir)?;
         }
         Ok((self.records, bytes))
+    }
+}
+
+impl Drop for IndexFileWriter {
+    fn drop(&mut self) {
+        if let Some(out) = self.out.take() {
+            drop(out);
+            // Best effort: a leftover temporary file is replaced by the next save.
+            let _ = fs::remove_file(&self.tmp);
+        }
     }
 }
 
@@ -269,6 +311,7 @@ pub struct IndexFileReader {
     input: BufReader<File>,
     header: IndexFileHeader,
     records: u64,
+    end: Option<IndexFileEnd>,
 }
 
 impl IndexFileReader {
@@ -289,7 +332,7 @@ impl IndexFileReader {
         }
         let label_len = usize::from(head[10]);
         let start = head.len();
-        head.resize(start + label_len + 8 + 32 + 4, 0);
+        head.resize(start + label_len + 8 + 4, 0);
         read_exact(&mut input, &mut head[start..], "header")?;
         let (body, crc) = head.split_at(head.len() - 4);
         if crc32fast::hash(body).to_be_bytes() != crc {
@@ -305,16 +348,14 @@ impl IndexFileReader {
         let at = start + label_len;
         let mut position = [0u8; 8];
         position.copy_from_slice(&body[at..at + 8]);
-        let mut anchor = [0u8; 32];
-        anchor.copy_from_slice(&body[at + 8..at + 40]);
         Ok(IndexFileReader {
             input,
             header: IndexFileHeader {
                 label: written.to_owned(),
                 position: u64::from_be_bytes(position),
-                anchor,
             },
             records: 0,
+            end: None,
         })
     }
 
@@ -323,27 +364,40 @@ impl IndexFileReader {
         &self.header
     }
 
+    /// The trailer's end, once [`IndexFileReader::next_block`] has returned `None`.
+    pub fn end(&self) -> Option<&IndexFileEnd> {
+        self.end.as_ref()
+    }
+
     /// The next block, checked against its checksum; `None` once the trailer has been
     /// read and found to agree with the blocks (and nothing follows it).
     pub fn next_block(&mut self) -> Result<Option<Block>, IndexFileError> {
         let mut tag = [0u8; 1];
         read_exact(&mut self.input, &mut tag, "block")?;
         if tag[0] == TAG_END {
-            let mut trailer = [0u8; 12];
+            let mut trailer = [0u8; 52];
             read_exact(&mut self.input, &mut trailer, "trailer")?;
-            let (count, crc) = trailer.split_at(8);
-            if crc32fast::hash(count).to_be_bytes() != crc {
+            let (body, crc) = trailer.split_at(48);
+            if crc32fast::hash(body).to_be_bytes() != crc {
                 return Err(refused("trailer checksum differs"));
             }
-            let mut c = [0u8; 8];
-            c.copy_from_slice(count);
-            if u64::from_be_bytes(c) != self.records {
+            let mut count = [0u8; 8];
+            count.copy_from_slice(&body[..8]);
+            if u64::from_be_bytes(count) != self.records {
                 return Err(refused("record count differs from the blocks"));
             }
             let mut more = [0u8; 1];
             if self.input.read(&mut more)? != 0 {
                 return Err(refused("bytes after the trailer"));
             }
+            let mut covered = [0u8; 8];
+            covered.copy_from_slice(&body[8..16]);
+            let mut anchor = [0u8; 32];
+            anchor.copy_from_slice(&body[16..48]);
+            self.end = Some(IndexFileEnd {
+                covered: u64::from_be_bytes(covered),
+                anchor,
+            });
             return Ok(None);
         }
         let mut head = [0u8; 12];

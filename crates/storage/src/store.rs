@@ -530,6 +530,13 @@ impl Store {
         }
     }
 
+    /// Highest audit sequence committed, durable or not yet: every change a read can
+    /// see has its entry at or below it (the durable watermark catches up once the
+    /// pending sync is done).
+    pub fn audit_committed(&self) -> Result<u64, Error> {
+        self.counter(keys::AUDIT_SEQ)
+    }
+
     /// Lists durable audit entries oldest first, after sequence `after`.
     pub fn list_audit(
         &self,

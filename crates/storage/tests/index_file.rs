@@ -10,7 +10,8 @@ use std::path::Path;
 use clearinghouse_domain::{Need, Offer};
 use clearinghouse_storage::{
     index_file::{
-        IndexFileError, IndexFileHeader, IndexFileReader, IndexFileWriter, MAGIC, anchor_of,
+        IndexFileEnd, IndexFileError, IndexFileHeader, IndexFileReader, IndexFileWriter, MAGIC,
+        anchor_of,
     },
     summary::Summarized,
 };
@@ -22,9 +23,13 @@ fn header(position: u64) -> IndexFileHeader {
     IndexFileHeader {
         label: LABEL.into(),
         position,
-        anchor: [7; 32],
     }
 }
+
+const END: IndexFileEnd = IndexFileEnd {
+    covered: 45,
+    anchor: [7; 32],
+};
 
 fn needs(n: usize) -> Vec<Need> {
     let kenya = state("KEN");
@@ -49,7 +54,7 @@ fn write(dir: &Path, offers: &[Offer], needs: &[Need]) -> std::path::PathBuf {
     for n in needs {
         w.push(n).expect("push need");
     }
-    let (records, bytes) = w.finish().expect("finish");
+    let (records, bytes) = w.finish(&END).expect("finish");
     assert_eq!(records as usize, offers.len() + needs.len());
     assert_eq!(bytes, std::fs::metadata(&path).expect("metadata").len());
     path
@@ -60,6 +65,7 @@ fn read_all(path: &Path) -> Result<(IndexFileHeader, Vec<Offer>, Vec<Need>), Ind
     let mut r = IndexFileReader::open(path, LABEL)?;
     let head = r.header().clone();
     let (mut os, mut ns) = (Vec::new(), Vec::new());
+    assert_eq!(r.end(), None, "no end before the trailer");
     while let Some(block) = r.next_block()? {
         if block.holds::<Offer>() {
             block.decode::<Offer>(|o| os.push(o))?;
@@ -67,6 +73,7 @@ fn read_all(path: &Path) -> Result<(IndexFileHeader, Vec<Offer>, Vec<Need>), Ind
             block.decode::<Need>(|n| ns.push(n))?;
         }
     }
+    assert_eq!(r.end(), Some(&END));
     Ok((head, os, ns))
 }
 
@@ -135,6 +142,22 @@ fn a_file_damaged_anywhere_is_refused() {
     longer.push(0);
     std::fs::write(&path, &longer).expect("write");
     assert!(refusal(&path).contains("after the trailer"));
+    // A trailer whose count is wrong but whose checksum agrees with it.
+    let mut recounted = whole.clone();
+    let trailer = recounted.len() - 52;
+    recounted[trailer..trailer + 8].copy_from_slice(&1_199u64.to_be_bytes());
+    let crc = crc32fast::hash(&recounted[trailer..trailer + 48]).to_be_bytes();
+    recounted[trailer + 48..].copy_from_slice(&crc);
+    std::fs::write(&path, &recounted).expect("write");
+    assert!(refusal(&path).contains("count differs"));
+    // The first block says one record fewer than it holds (its checksum, over the
+    // records alone, still agrees).
+    let mut short = whole.clone();
+    let block = 8 + 2 + 1 + LABEL.len() + 8 + 4;
+    let count = u32::from_be_bytes(short[block + 1..block + 5].try_into().expect("4 bytes"));
+    short[block + 1..block + 5].copy_from_slice(&(count - 1).to_be_bytes());
+    std::fs::write(&path, &short).expect("write");
+    assert!(refusal(&path).contains("bytes after the block's records"));
 }
 
 #[test]
@@ -160,18 +183,22 @@ fn a_save_given_up_or_cut_short_leaves_the_old_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(dir.path(), &offers(3), &needs(3));
     let before = std::fs::read(&path).expect("read");
+    let tmp = dir.path().join("matching-index.tmp");
     let mut w = IndexFileWriter::create(&path, &header(43)).expect("create");
-    for o in offers(50) {
+    for o in offers(3_000) {
         w.push(&o).expect("push");
     }
-    w.abandon();
-    assert_eq!(std::fs::read(&path).expect("read"), before);
-    assert!(!dir.path().join("matching-index.tmp").exists());
-    // A writer dropped without finishing (a crash) leaves the old file too.
-    let mut w = IndexFileWriter::create(&path, &header(44)).expect("create");
-    w.push(&offer("O1", "state-FRA")).expect("push");
+    w.write_pending().expect("write");
+    assert!(tmp.metadata().expect("temporary file").len() > 0);
     drop(w);
+    assert_eq!(std::fs::read(&path).expect("read"), before);
+    assert!(!tmp.exists(), "a save given up removes its temporary file");
+    // A crash in the middle of a save leaves a temporary file and the old file, which
+    // is still taken; the next save replaces the temporary file.
+    std::fs::write(&tmp, b"CHINDEX1 half a file").expect("write");
     assert_eq!(read_all(&path).expect("old file").0.position, 42);
+    write(dir.path(), &offers(1), &needs(1));
+    assert!(!tmp.exists());
 }
 
 #[test]
