@@ -126,6 +126,12 @@ pub async fn run_with(
         None => None,
         Some(task) => match task.await.context("matching index file task failed")? {
             Ok(l) => Some(l),
+            Err(clearinghouse_storage::index_file::IndexFileError::Io(e))
+                if e.kind() == std::io::ErrorKind::NotFound =>
+            {
+                info!(path = %index_path.display(), "no matching index file yet; building the index from the store");
+                None
+            }
             Err(e) => {
                 info!(reason = %e, path = %index_path.display(), "matching index file not used; rebuilding");
                 None
