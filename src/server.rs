@@ -17,6 +17,7 @@ pub mod transport;
 use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use clearinghouse_storage::index_file::IndexFileError;
 use tokio::net::TcpListener;
 use tonic::transport::Server;
 use tonic_health::{ServingStatus, server::HealthReporter};
@@ -124,11 +125,12 @@ pub async fn run_with(
 
     let loaded = match index_file {
         None => None,
-        Some(task) => match task.await.context("matching index file task failed")? {
+        Some(task) => match task
+            .await
+            .unwrap_or_else(|e| Err(IndexFileError::Refused(format!("reading it failed: {e}"))))
+        {
             Ok(l) => Some(l),
-            Err(clearinghouse_storage::index_file::IndexFileError::Io(e))
-                if e.kind() == std::io::ErrorKind::NotFound =>
-            {
+            Err(IndexFileError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 info!(path = %index_path.display(), "no matching index file yet; building the index from the store");
                 None
             }

@@ -83,7 +83,9 @@ pub fn read(path: &Path) -> Result<LoadedIndex, IndexFileError> {
         drop((offer_tx, need_tx));
         let offers = offers.join().unwrap_or_else(|_| Err(panicked("offers")));
         let needs = needs.join().unwrap_or_else(|_| Err(panicked("needs")));
-        fed.and(offers.and_then(|o| needs.map(|n| (o, n))))
+        // An indexing thread's own error first: the feed then only saw it stop.
+        let indexed = offers.and_then(|o| needs.map(|n| (o, n)))?;
+        fed.map(|()| indexed)
     })?;
     let end = *reader
         .end()
@@ -257,6 +259,11 @@ fn save_with(
     let covered = store.audit_committed()?;
     let deadline = Instant::now() + DURABLE_WAIT;
     while store.audit_watermark()? < covered {
+        if !store.is_writable() {
+            return Err(IndexFileError::Refused(
+                "the store lost durability before the save's writes were synced".into(),
+            ));
+        }
         if Instant::now() >= deadline {
             return Err(IndexFileError::Refused(format!(
                 "audit entry {covered} not durable after {DURABLE_WAIT:?}"
@@ -318,9 +325,10 @@ fn copy_kind<R: Kept + clearinghouse_matching::index::Indexed>(
 pub struct Saver {
     path: PathBuf,
     interval: Duration,
-    /// The position of the file on disk (none: no usable file) and when it was written;
-    /// held for the whole of a save, so saves never overlap.
-    state: Mutex<(Option<u64>, Instant)>,
+    /// The position of the file on disk (none: no usable file) and when this saver last
+    /// wrote or tried to (none: not yet); held for the whole of a save, so saves never
+    /// overlap.
+    state: Mutex<(Option<u64>, Option<Instant>)>,
 }
 
 impl Saver {
@@ -328,11 +336,7 @@ impl Saver {
     /// file the index was loaded from, if it was (without one, the first save is due at
     /// once).
     pub fn new(path: PathBuf, interval: Duration, loaded: Option<u64>) -> Saver {
-        let now = Instant::now();
-        let last = match loaded {
-            Some(_) => now,
-            None => now.checked_sub(interval).unwrap_or(now),
-        };
+        let last = loaded.map(|_| Instant::now());
         Saver {
             path,
             interval,
@@ -366,14 +370,15 @@ impl Saver {
 
     fn save_with(
         &self,
-        state: &mut (Option<u64>, Instant),
+        state: &mut (Option<u64>, Option<Instant>),
         matching: &Matching,
         store: &Store,
         now: bool,
     ) {
         let (saved, at) = *state;
         let applied = matching.applied();
-        let due = saved.is_none_or(|p| p < applied) && (now || at.elapsed() >= self.interval);
+        let due = saved.is_none_or(|p| p < applied)
+            && (now || at.is_none_or(|t| t.elapsed() >= self.interval));
         if !due {
             return;
         }
@@ -386,12 +391,12 @@ impl Saver {
                     elapsed_ms = u64::try_from(s.elapsed.as_millis()).unwrap_or(u64::MAX),
                     "matching index saved"
                 );
-                *state = (Some(s.position), Instant::now());
+                *state = (Some(s.position), Some(Instant::now()));
             }
             Ok(None) => tracing::info!("matching index renumbered while saving; saving later"),
             Err(e) => {
                 tracing::warn!(error = %e, path = %self.path.display(), "matching index not saved");
-                *state = (saved, Instant::now());
+                *state = (saved, Some(Instant::now()));
             }
         }
     }
@@ -542,6 +547,42 @@ mod tests {
         let (offers, _) = records(&m);
         let ids: Vec<&str> = offers.iter().map(|o| o.id.0.as_str()).collect();
         assert_eq!(ids, ["O7", "O8"]);
+    }
+
+    /// A record that does not decode refuses the file with the decoding's own error,
+    /// even while the reader still has blocks to hand over (then it only sees the
+    /// indexing stop).
+    #[test]
+    fn a_record_that_does_not_decode_refuses_the_file_with_its_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(FILE_NAME);
+        let header = IndexFileHeader {
+            label: LABEL.to_owned(),
+            position: 0,
+        };
+        let mut out = IndexFileWriter::create(&path, &header).expect("create");
+        // Many more blocks than are let in flight.
+        for i in 0..20_000 {
+            out.push(&active_offer(&format!("O{i}"))).expect("push");
+        }
+        out.finish(&IndexFileEnd {
+            covered: 0,
+            anchor: [0; 32],
+        })
+        .expect("finish");
+        let mut bytes = std::fs::read(&path).expect("read");
+        // The first block: tag, count, length, CRC, then records (a length, then the
+        // version byte, made unknown here).
+        let block = 8 + 2 + 1 + LABEL.len() + 8 + 4;
+        let body = block + 13;
+        bytes[body + 4] = 99;
+        let len = u32::from_be_bytes(bytes[block + 5..block + 9].try_into().expect("4"));
+        let crc = crc32fast::hash(&bytes[body..body + len as usize]).to_be_bytes();
+        bytes[block + 9..block + 13].copy_from_slice(&crc);
+        std::fs::write(&path, &bytes).expect("write");
+        let err = read(&path).expect_err("refused").to_string();
+        assert!(!err.contains("stopped early"), "{err}");
+        assert!(err.contains("offer") || err.contains("version"), "{err}");
     }
 
     /// A file holding changes this store has not got (a store rolled back to an older

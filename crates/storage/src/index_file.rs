@@ -140,6 +140,8 @@ pub struct IndexFileWriter {
     /// Closed blocks not yet written: (tag, count, records).
     pending: Vec<(u8, u32, Vec<u8>)>,
     records: u64,
+    /// Whether the temporary file became the file (else dropping removes it).
+    renamed: bool,
 }
 
 impl IndexFileWriter {
@@ -151,7 +153,7 @@ impl IndexFileWriter {
         let mut tmp_name = name.to_os_string();
         tmp_name.push(".tmp");
         let tmp = path.with_file_name(tmp_name);
-        let mut out = BufWriter::with_capacity(BLOCK_BYTES, File::create(&tmp)?);
+        let out = BufWriter::with_capacity(BLOCK_BYTES, File::create(&tmp)?);
         let label = header.label.as_bytes();
         let label_len = u8::try_from(label.len()).map_err(|_| refused("label over 255 bytes"))?;
         let mut head = Vec::with_capacity(32 + label.len());
@@ -161,8 +163,9 @@ impl IndexFileWriter {
         head.extend_from_slice(label);
         head.extend_from_slice(&header.position.to_be_bytes());
         head.extend_from_slice(&crc32fast::hash(&head).to_be_bytes());
+        // From here on, dropping the writer removes the temporary file.
         let mut w = IndexFileWriter {
-            out: None,
+            out: Some(out),
             tmp,
             path: path.to_path_buf(),
             block: Vec::with_capacity(BLOCK_BYTES + 4096),
@@ -170,9 +173,12 @@ impl IndexFileWriter {
             block_count: 0,
             pending: Vec::new(),
             records: 0,
+            renamed: false,
         };
-        out.write_all(&head)?;
-        w.out = Some(out);
+        w.out
+            .as_mut()
+            .ok_or_else(|| refused("writer already finished"))?
+            .write_all(&head)?;
         Ok(w)
     }
 
@@ -240,6 +246,7 @@ impl IndexFileWriter {
         let bytes = file.metadata()?.len();
         drop(file);
         fs::rename(&self.tmp, &self.path)?;
+        self.renamed = true;
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             sync_dir(dir)?;
         }
@@ -249,8 +256,8 @@ impl IndexFileWriter {
 
 impl Drop for IndexFileWriter {
     fn drop(&mut self) {
-        if let Some(out) = self.out.take() {
-            drop(out);
+        drop(self.out.take());
+        if !self.renamed {
             // Best effort: a leftover temporary file is replaced by the next save.
             let _ = fs::remove_file(&self.tmp);
         }

@@ -202,6 +202,20 @@ fn a_save_given_up_or_cut_short_leaves_the_old_file() {
 }
 
 #[test]
+fn a_save_that_fails_before_its_rename_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The final name is taken by a directory that is not empty: the rename fails.
+    let path = dir.path().join("matching-index");
+    std::fs::create_dir(&path).expect("dir");
+    std::fs::write(path.join("occupied"), b"x").expect("write");
+    let mut w = IndexFileWriter::create(&path, &header(1)).expect("create");
+    w.push(&offer("O1", "state-FRA")).expect("push");
+    assert!(w.finish(&END).is_err(), "renamed over a directory");
+    assert!(!dir.path().join("matching-index.tmp").exists());
+    assert!(path.join("occupied").exists(), "what was there stays");
+}
+
+#[test]
 fn the_anchor_is_the_chain_hash_or_the_hash_of_an_unchained_entry() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = support::open_sled(dir.path());
