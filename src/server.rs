@@ -62,6 +62,31 @@ pub struct RunOptions {
     pub metrics_listener: Option<TcpListener>,
 }
 
+/// Runs `job` on the blocking pool at once, then every `period` until `stop` changes;
+/// `what` names it in the log when it fails.
+fn every(
+    period: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    what: &'static str,
+    job: impl Fn() -> Result<(), String> + Send + Sync + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let job = Arc::new(job);
+    tokio::spawn(async move {
+        loop {
+            let run = Arc::clone(&job);
+            match tokio::task::spawn_blocking(move || run()).await {
+                Ok(Err(e)) => error!(error = %e, "{what} failed"),
+                Err(e) => error!(error = %e, "{what} task failed"),
+                Ok(Ok(())) => {}
+            }
+            tokio::select! {
+                () = tokio::time::sleep(period) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    })
+}
+
 /// Runs the service on `listener` until `shutdown` resolves (or storage loses durability).
 pub async fn run(
     config: Config,
@@ -193,28 +218,16 @@ pub async fn run_with(
 
     // Time-driven transitions (offers past valid_until), at start and every 10 minutes.
     let expiry_app = app.clone();
-    let mut expiry_stop = streams_stop.subscribe();
-    let expiry = tokio::spawn(async move {
-        loop {
-            let (store, matching) = (
-                Arc::clone(&expiry_app.store),
-                Arc::clone(&expiry_app.matching),
-            );
-            match tokio::task::spawn_blocking(move || {
-                app::expiry::expire_offers(&store, &matching, clock::now())
-            })
-            .await
-            {
-                Ok(Err(e)) => error!(error = %e, "offer expiry failed"),
-                Err(e) => error!(error = %e, "offer expiry task failed"),
-                Ok(Ok(_)) => {}
-            }
-            tokio::select! {
-                () = tokio::time::sleep(Duration::from_secs(600)) => {}
-                _ = expiry_stop.changed() => return,
-            }
-        }
-    });
+    let expiry = every(
+        Duration::from_secs(600),
+        streams_stop.subscribe(),
+        "offer expiry",
+        move || {
+            app::expiry::expire_offers(&expiry_app.store, &expiry_app.matching, clock::now())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+    );
 
     // The matching index follows the store after every write; this also catches it up
     // periodically, whatever happened to a call. Over PostgreSQL the change feed does
@@ -244,25 +257,15 @@ pub async fn run_with(
     // The matching index is saved to its file when due (checked every few seconds).
     let saver_task = saver.clone().map(|saver| {
         let save_app = app.clone();
-        let mut save_stop = streams_stop.subscribe();
-        tokio::spawn(async move {
-            loop {
-                let (store, matching, saver) = (
-                    Arc::clone(&save_app.store),
-                    Arc::clone(&save_app.matching),
-                    Arc::clone(&saver),
-                );
-                if let Err(e) =
-                    tokio::task::spawn_blocking(move || saver.save_if_due(&matching, &store)).await
-                {
-                    error!(error = %e, "matching index save task failed");
-                }
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_secs(5)) => {}
-                    _ = save_stop.changed() => return,
-                }
-            }
-        })
+        every(
+            Duration::from_secs(5),
+            streams_stop.subscribe(),
+            "matching index save",
+            move || {
+                saver.save_if_due(&save_app.matching, &save_app.store);
+                Ok(())
+            },
+        )
     });
 
     // Storage that can no longer promise durability stops the service, so that the next

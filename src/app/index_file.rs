@@ -344,11 +344,6 @@ impl Saver {
         }
     }
 
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Saves when the engine has applied entries the file lacks and the interval has
     /// passed; skips when another save is running.
     pub fn save_if_due(&self, matching: &Matching, store: &Store) {
@@ -457,6 +452,19 @@ mod tests {
             .expect("need");
     }
 
+    /// A store holding offers `O0..On` and needs `N0..Nn` (see [`create`]), indexed, and
+    /// the path of its index file.
+    fn indexed_store(n: usize) -> (tempfile::TempDir, crate::app::App, Arc<Store>, PathBuf) {
+        let (dir, app) = app_on_temp_store();
+        let store = Arc::clone(&app.store);
+        for i in 0..n {
+            create(&store, i);
+        }
+        app.matching.follow(&store);
+        let path = dir.path().join(FILE_NAME);
+        (dir, app, store, path)
+    }
+
     fn withdraw_offer(store: &Store, id: &str) {
         store
             .update_unchecked::<Offer, ApiError>(id, None, &system_meta("offer.withdraw"), |o| {
@@ -477,14 +485,9 @@ mod tests {
     /// withdrawals of both kinds) and ends with exactly the engine a rebuild gives.
     #[test]
     fn a_start_from_the_file_applies_the_later_writes_and_equals_a_rebuild() {
-        let (dir, app) = app_on_temp_store();
-        let store = Arc::clone(&app.store);
-        for i in 0..40 {
-            create(&store, i);
-        }
+        let (_dir, app, store, path) = indexed_store(40);
         withdraw_offer(&store, "O3");
         app.matching.follow(&store);
-        let path = dir.path().join(FILE_NAME);
         let saved = save(&app.matching, &store, &path)
             .expect("save")
             .expect("not renumbered");
@@ -589,11 +592,8 @@ mod tests {
     /// backup, a tail lost) is left aside, with the reason.
     #[test]
     fn a_file_ahead_of_the_store_is_left_aside() {
-        let (dir, app) = app_on_temp_store();
-        create(&app.store, 1);
-        app.matching.follow(&app.store);
-        let path = dir.path().join(FILE_NAME);
-        save(&app.matching, &app.store, &path)
+        let (_dir, app, store, path) = indexed_store(1);
+        save(&app.matching, &store, &path)
             .expect("save")
             .expect("saved");
         let loaded = read(&path).expect("read");
@@ -697,13 +697,7 @@ mod tests {
     /// rebuilt engine.
     #[test]
     fn saves_taken_during_writes_load_to_the_store() {
-        let (dir, app) = app_on_temp_store();
-        let store = Arc::clone(&app.store);
-        for i in 0..200 {
-            create(&store, i);
-        }
-        app.matching.follow(&store);
-        let path = dir.path().join(FILE_NAME);
+        let (_dir, app, store, path) = indexed_store(200);
         std::thread::scope(|s| {
             let writer = s.spawn(|| {
                 for i in 200..400 {
@@ -737,11 +731,7 @@ mod tests {
     /// when the file lacks entries.
     #[test]
     fn the_saver_saves_when_due() {
-        let (dir, app) = app_on_temp_store();
-        let store = Arc::clone(&app.store);
-        create(&store, 1);
-        app.matching.follow(&store);
-        let path = dir.path().join(FILE_NAME);
+        let (_dir, app, store, path) = indexed_store(1);
         let saver = Saver::new(path.clone(), Duration::from_secs(3600), None);
         saver.save_if_due(&app.matching, &store);
         let first = read(&path).expect("saved at once").header.position;

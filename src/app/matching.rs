@@ -252,8 +252,7 @@ impl Matching {
             settings: RwLock::new(settings),
             applied: Mutex::new(applied),
         };
-        let origin = Origin::Store;
-        Ok((matching, origin))
+        Ok((matching, Origin::Store))
     }
 
     /// The engine, read-locked (never held across an await).
