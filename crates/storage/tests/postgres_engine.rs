@@ -1,8 +1,8 @@
 //! What the PostgreSQL engine promises beyond the conformance suite, against real
 //! servers: scans over byte ranges (0xFF edges, limits, the transaction's own writes),
 //! isolation of uncommitted writes, re-running a body after a serialization failure,
-//! schema versions, durability settings, losing and regaining the database, TLS, and a
-//! dedicated connection for LISTEN.
+//! schema versions, durability settings, losing and regaining the database, dropping the
+//! engine on an async worker, TLS, and a dedicated connection for LISTEN.
 
 mod support;
 
@@ -501,6 +501,34 @@ fn check_writable_can_be_asked_from_an_async_task() {
         runtime.spawn(async move { engine.check_writable() })
     };
     runtime.block_on(task).expect("no panic").expect("writable");
+}
+
+/// The last handle on the engine may go on an async worker (a server's task ending
+/// after the database restarted). Closing a pooled connection runs the client's own
+/// runtime, which panics there, so the engine must close its pool elsewhere.
+#[test]
+fn the_engine_can_be_dropped_on_an_async_worker_after_the_database_restarted() {
+    let server = PgServer::init();
+    server.start();
+    let engine = open(&PostgresOptions {
+        probe_interval: Duration::from_secs(3600),
+        max_connections: 2,
+        min_idle_connections: 2,
+        ..PostgresOptions::new(server.url("postgres"))
+    });
+    engine
+        .transact(&mut |tx: &mut dyn TxOps| tx.put(TREE, b"k", b"v"))
+        .expect("commit");
+    server.stop();
+    server.start();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .expect("runtime");
+    let task = runtime.spawn(async move { drop(engine) });
+    runtime
+        .block_on(task)
+        .expect("dropping the engine on a worker does not panic");
 }
 
 fn openssl(args: &[&str], dir: &Path) {

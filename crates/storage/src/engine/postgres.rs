@@ -83,7 +83,7 @@ enum Attempt {
 
 /// The PostgreSQL engine.
 pub struct PostgresEngine {
-    pool: Pool<Manager>,
+    pool: ClosingPool,
     /// Makes connections outside the pool (checks, LISTEN).
     direct: Manager,
     opts: PostgresOptions,
@@ -99,6 +99,40 @@ impl std::fmt::Debug for PostgresEngine {
         f.debug_struct("PostgresEngine")
             .field("opts", &self.opts)
             .finish_non_exhaustive()
+    }
+}
+
+/// The connection pool, closed on a thread of its own when the engine goes. A
+/// `postgres::Client` closes by running its own small runtime, which panics on a thread
+/// that drives async tasks; the last handle on the engine can go on one (a server task
+/// ending after the database restarted), and closing the pool there would abort the
+/// process.
+struct ClosingPool(Option<Pool<Manager>>);
+
+impl ClosingPool {
+    /// A connection, waiting up to the pool's acquire timeout.
+    fn get(&self) -> Result<PooledConnection<Manager>, String> {
+        match &self.0 {
+            Some(pool) => pool.get().map_err(|e| e.to_string()),
+            None => Err("the engine is closing".to_owned()),
+        }
+    }
+
+    /// An idle connection, if one is ready now.
+    fn try_get(&self) -> Option<PooledConnection<Manager>> {
+        self.0.as_ref()?.try_get()
+    }
+}
+
+impl Drop for ClosingPool {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            // A plain thread is never inside a runtime; joining it keeps the close
+            // finished when the engine's drop returns, as before.
+            std::thread::scope(|s| {
+                s.spawn(move || drop(pool));
+            });
+        }
     }
 }
 
@@ -137,7 +171,7 @@ impl PostgresEngine {
             "PostgreSQL engine open"
         );
         let engine = PostgresEngine {
-            pool,
+            pool: ClosingPool(Some(pool)),
             direct,
             opts: opts.clone(),
             health: Health::default(),
