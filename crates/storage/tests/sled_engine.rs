@@ -19,10 +19,79 @@ use std::{
 
 use clearinghouse_domain::Need;
 use clearinghouse_storage::{
-    AuditFilter, Error, Resource, Store, StoreOptions, SyncFault,
-    engine::sled::create_with_segment_size,
+    AuditFilter, Engine, Error, Resource, Store, StoreOptions, SyncFault,
+    engine::{
+        TxOps,
+        sled::{SledEngine, SledOptions, create_with_segment_size},
+    },
 };
 use support::{fixtures::*, meta, open_sled};
+
+/// Writes reach sled in batches, after the bodies that made them ran, so a body must
+/// see every earlier write through the batches still pending or being applied. Threads
+/// here increment one counter (read, then write) and append the next number of a
+/// sequence they find by scanning it; a body that missed a staged write would lose an
+/// increment or take a number twice.
+#[test]
+fn bodies_see_every_earlier_write_while_batches_are_applied() {
+    const COUNTER: &str = "test/counter";
+    const SEQ: &str = "test/seq";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = Arc::new(
+        SledEngine::open(
+            dir.path(),
+            &SledOptions {
+                cache_capacity_bytes: 16 << 20,
+                sync_fault: None,
+            },
+        )
+        .expect("open"),
+    );
+    let (threads, per) = (8, 150);
+    let start = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (engine, start) = (Arc::clone(&engine), Arc::clone(&start));
+            std::thread::spawn(move || {
+                start.wait();
+                for _ in 0..per {
+                    engine
+                        .transact(&mut |tx: &mut dyn TxOps| {
+                            let n = tx
+                                .get(COUNTER, b"n")?
+                                .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+                                .map_or(0, u64::from_be_bytes);
+                            tx.put(COUNTER, b"n", &(n + 1).to_be_bytes())?;
+                            let taken = tx.scan(SEQ, b"s/", b"s/", usize::MAX)?.len() as u64;
+                            let key = [b"s/".as_slice(), &taken.to_be_bytes()].concat();
+                            assert!(tx.get(SEQ, &key)?.is_none(), "number {taken} taken twice");
+                            tx.put(SEQ, &key, b"")
+                        })
+                        .expect("commit");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("writer");
+    }
+    let total = (threads * per) as u64;
+    assert_eq!(
+        engine.get(COUNTER, b"n").expect("get"),
+        Some(total.to_be_bytes().to_vec()),
+        "no increment lost"
+    );
+    let seq = engine.scan(SEQ, b"s/", b"s/", usize::MAX).expect("scan");
+    let numbers: Vec<u64> = seq
+        .iter()
+        .filter_map(|(k, _)| <[u8; 8]>::try_from(&k[2..]).ok().map(u64::from_be_bytes))
+        .collect();
+    assert_eq!(
+        numbers,
+        (0..total).collect::<Vec<_>>(),
+        "every number once, in order"
+    );
+}
 
 #[test]
 fn sled_db_file_exists_where_the_fsync_expects_it() {

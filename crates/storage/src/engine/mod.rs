@@ -28,6 +28,7 @@
 pub mod memory;
 pub mod postgres;
 pub mod sled;
+mod staged;
 
 use std::{fmt, path::Path};
 

@@ -1,9 +1,11 @@
 //! The sled 0.34.7 engine: the embedded default.
 //!
-//! Transactions are serialized by one writer lock (sled 0.34.7 runs every transaction
-//! under one process-wide lock anyway): the body reads committed trees directly, range
-//! scans included, through an overlay of its own writes, and the writes are applied in
-//! one sled multi-tree transaction, which sled recovers atomically. Durability comes from
+//! Transaction bodies are serialized by one writer lock (sled 0.34.7 runs every
+//! transaction under one process-wide lock anyway): a body reads committed trees
+//! directly, range scans included, through its own writes and those staged before it,
+//! and its writes are staged into the pending batch; batches are applied one at a time,
+//! each in one sled multi-tree transaction, which sled recovers atomically
+//! ([`super::staged`]). A transaction returns once its batch is applied. Durability comes from
 //! the group-commit barrier ([`crate::barrier`]): `db.flush()`, then fsync of every new
 //! blob file and of `blobs/`, then fsync of the `db` file. The data directory, `conf`,
 //! `db` and `blobs/` are fsynced at open.
@@ -12,14 +14,19 @@ use std::{
     collections::{BTreeMap, HashMap},
     ffi::OsString,
     fs, io,
+    panic::{AssertUnwindSafe, catch_unwind},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Condvar, Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
 use sled::Transactional;
 
-use super::{Body, Engine, Entry, TreeName, TxOps, Visit, in_window, window_start};
+use super::{
+    Body, Engine, Entry, TreeName, TxOps, Visit, in_window,
+    staged::{self, Batches, Layers, Overlay, Turn},
+    window_start,
+};
 use crate::{
     barrier::{BarrierStats, GroupCommit, Syncer},
     error::Error,
@@ -35,11 +42,27 @@ pub struct SledOptions {
     pub sync_fault: Option<Arc<dyn SyncFault>>,
 }
 
+/// Writes staged by bodies and not yet taken by a leader.
+#[derive(Debug)]
+struct Pending {
+    writes: Overlay,
+    /// The number of the batch these writes will be applied in.
+    number: u64,
+}
+
 /// The sled engine.
 pub struct SledEngine {
     db: sled::Db,
     trees: Mutex<HashMap<TreeName, sled::Tree>>,
-    writer: Mutex<()>,
+    /// Serializes bodies; holds the pending batch.
+    writer: Mutex<Pending>,
+    /// Held by the leader applying a batch (and by a snapshot, so it sees no half batch).
+    applier: Mutex<()>,
+    /// The batch being applied, which bodies read through.
+    applying: Mutex<Option<Arc<Overlay>>>,
+    batches: Mutex<Batches>,
+    /// Signalled when a batch is applied or fails.
+    batch_done: Condvar,
     barrier: GroupCommit,
     path: PathBuf,
 }
@@ -298,7 +321,14 @@ impl SledEngine {
         Ok(SledEngine {
             db,
             trees: Mutex::new(HashMap::new()),
-            writer: Mutex::new(()),
+            writer: Mutex::new(Pending {
+                writes: Overlay::new(),
+                number: 1,
+            }),
+            applier: Mutex::new(()),
+            applying: Mutex::new(None),
+            batches: Mutex::new(Batches::default()),
+            batch_done: Condvar::new(),
             barrier,
             path: path.to_owned(),
         })
@@ -330,9 +360,6 @@ impl SledEngine {
             .take_while(move |kv| kv.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix))))
     }
 }
-
-/// A transaction's own writes, per tree (`None` removes).
-type Overlay = HashMap<TreeName, BTreeMap<Vec<u8>, Option<Vec<u8>>>>;
 
 /// Merges committed entries with a transaction's writes over one scan window.
 pub(crate) fn merge_scan(
@@ -389,13 +416,22 @@ pub(crate) fn merge_scan(
 
 struct SledTx<'e> {
     engine: &'e SledEngine,
+    /// Staged before this body: the pending batch, then the batch being applied.
+    pending: &'e Overlay,
+    applying: Option<&'e Overlay>,
     writes: Overlay,
+}
+
+impl SledTx<'_> {
+    fn layers(&self) -> Layers<'_> {
+        Layers([Some(&self.writes), Some(self.pending), self.applying])
+    }
 }
 
 impl TxOps for SledTx<'_> {
     fn get(&mut self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
-        if let Some(v) = self.writes.get(tree).and_then(|w| w.get(key)) {
-            return Ok(v.clone());
+        if let Some(v) = self.layers().get(tree, key) {
+            return Ok(v);
         }
         Ok(self.engine.tree(tree)?.get(key)?.map(|v| v.to_vec()))
     }
@@ -424,11 +460,64 @@ impl TxOps for SledTx<'_> {
         limit: usize,
     ) -> Result<Vec<Entry>, Error> {
         let committed = self.engine.committed_scan(tree, prefix, from)?;
-        merge_scan(committed, self.writes.get(tree), prefix, from, limit)
+        let staged = self.layers().window(tree, prefix, from);
+        merge_scan(committed, Some(&staged), prefix, from, limit)
     }
 }
 
 impl SledEngine {
+    /// Returns once batch `mine` is applied, applying pending batches itself whenever no
+    /// other transaction is.
+    fn apply_through(&self, mine: u64) -> Result<(), Error> {
+        let mut batches = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            match batches.turn(mine)? {
+                Turn::Done => return Ok(()),
+                Turn::Wait => {
+                    batches = self
+                        .batch_done
+                        .wait(batches)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                Turn::Lead => {
+                    drop(batches);
+                    let (number, outcome) = self.lead();
+                    if let Err(e) = &outcome {
+                        // The state of a failed commit is unknown: stop promising anything.
+                        self.barrier.fail(&e.to_string());
+                    }
+                    batches = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
+                    batches.finish(number, &outcome);
+                    self.batch_done.notify_all();
+                }
+            }
+        }
+    }
+
+    /// Takes the pending batch, publishes it as the batch being applied, and applies it in
+    /// one sled transaction; returns its number and the outcome.
+    fn lead(&self) -> (u64, Result<(), Error>) {
+        let _applier = self.applier.lock().unwrap_or_else(PoisonError::into_inner);
+        let (number, batch) = {
+            let mut pending = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            let batch = Arc::new(std::mem::take(&mut pending.writes));
+            let number = pending.number;
+            pending.number += 1;
+            *self.applying.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some(Arc::clone(&batch));
+            (number, batch)
+        };
+        let outcome = if batch.is_empty() {
+            Ok(())
+        } else {
+            // A panic inside sled is a failed commit: the waiters must hear about it.
+            catch_unwind(AssertUnwindSafe(|| self.apply(&batch)))
+                .unwrap_or_else(|_| Err(Error::Engine("applying a batch panicked".into())))
+        };
+        *self.applying.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        (number, outcome)
+    }
+
     fn apply(&self, writes: &Overlay) -> Result<(), Error> {
         let mut names: Vec<TreeName> = writes.keys().copied().collect();
         names.sort_unstable();
@@ -465,21 +554,28 @@ impl Engine for SledEngine {
     fn transact(&self, body: &mut Body<'_>) -> Result<(), Error> {
         self.barrier.check()?;
         let _writing = self.barrier.writing();
-        let _serial = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut tx = SledTx {
-            engine: self,
-            writes: HashMap::new(),
+        let mine = {
+            let mut pending = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            let applying = self
+                .applying
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            let mut tx = SledTx {
+                engine: self,
+                pending: &pending.writes,
+                applying: applying.as_deref(),
+                writes: Overlay::new(),
+            };
+            body(&mut tx)?;
+            let writes = tx.writes;
+            if writes.is_empty() {
+                return Ok(());
+            }
+            staged::merge_into(&mut pending.writes, writes);
+            pending.number
         };
-        body(&mut tx)?;
-        if tx.writes.is_empty() {
-            return Ok(());
-        }
-        if let Err(e) = self.apply(&tx.writes) {
-            // The state of a failed commit is unknown: stop promising anything.
-            self.barrier.fail(&e.to_string());
-            return Err(e);
-        }
-        Ok(())
+        self.apply_through(mine)
     }
 
     fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
@@ -505,6 +601,8 @@ impl Engine for SledEngine {
         // writers wait only for one pass over the trees; memory holds the store's
         // entries until the visit ends.
         let copy = {
+            // No batch half applied, and none starting.
+            let _applier = self.applier.lock().unwrap_or_else(PoisonError::into_inner);
             let _serial = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
             trees
                 .iter()
