@@ -93,6 +93,74 @@ fn bodies_see_every_earlier_write_while_batches_are_applied() {
     );
 }
 
+/// A transaction that writes nothing may still have read writes staged by others: it
+/// returns only once those are in sled, so a read outside any transaction right after it
+/// finds them too.
+#[test]
+fn what_a_read_only_transaction_saw_is_in_sled_when_it_returns() {
+    const TREE: &str = "test/keys";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = Arc::new(
+        SledEngine::open(
+            dir.path(),
+            &SledOptions {
+                cache_capacity_bytes: 16 << 20,
+                sync_fault: None,
+            },
+        )
+        .expect("open"),
+    );
+    let done = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4u8)
+        .map(|w| {
+            let engine = Arc::clone(&engine);
+            std::thread::spawn(move || {
+                for i in 0..300u32 {
+                    let key = [[w].as_slice(), &i.to_be_bytes()].concat();
+                    engine
+                        .transact(&mut |tx: &mut dyn TxOps| tx.put(TREE, &key, b"v"))
+                        .expect("commit");
+                }
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (engine, done) = (Arc::clone(&engine), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut checked = 0u64;
+                while !done.load(Ordering::SeqCst) {
+                    let mut seen = Vec::new();
+                    engine
+                        .transact(&mut |tx: &mut dyn TxOps| {
+                            seen = tx.scan(TREE, b"", b"", usize::MAX)?;
+                            Ok(())
+                        })
+                        .expect("read");
+                    for (k, _) in &seen {
+                        assert!(
+                            engine.get(TREE, k).expect("get").is_some(),
+                            "a key the transaction read is not in sled after it returned"
+                        );
+                    }
+                    checked += seen.len() as u64;
+                }
+                checked
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("writer");
+    }
+    done.store(true, Ordering::SeqCst);
+    let checked: u64 = readers.into_iter().map(|r| r.join().expect("reader")).sum();
+    assert!(checked > 0, "the readers saw writes");
+    assert_eq!(
+        engine.scan(TREE, b"", b"", usize::MAX).expect("scan").len(),
+        1200
+    );
+}
+
 #[test]
 fn sled_db_file_exists_where_the_fsync_expects_it() {
     let dir = tempfile::tempdir().expect("tempdir");

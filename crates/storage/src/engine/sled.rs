@@ -5,7 +5,8 @@
 //! directly, range scans included, through its own writes and those staged before it,
 //! and its writes are staged into the pending batch; batches are applied one at a time,
 //! each in one sled multi-tree transaction, which sled recovers atomically
-//! ([`super::staged`]). A transaction returns once its batch is applied. Durability comes from
+//! ([`super::staged`]). A transaction returns once the batches staged when its body
+//! ended are applied, its own among them. Durability comes from
 //! the group-commit barrier ([`crate::barrier`]): `db.flush()`, then fsync of every new
 //! blob file and of `blobs/`, then fsync of the `db` file. The data directory, `conf`,
 //! `db` and `blobs/` are fsynced at open.
@@ -554,7 +555,7 @@ impl Engine for SledEngine {
     fn transact(&self, body: &mut Body<'_>) -> Result<(), Error> {
         self.barrier.check()?;
         let _writing = self.barrier.writing();
-        let mine = {
+        let (outcome, wait_for) = {
             let mut pending = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
             let applying = self
                 .applying
@@ -567,15 +568,25 @@ impl Engine for SledEngine {
                 applying: applying.as_deref(),
                 writes: Overlay::new(),
             };
-            body(&mut tx)?;
+            let outcome = body(&mut tx);
             let writes = tx.writes;
-            if writes.is_empty() {
-                return Ok(());
+            if outcome.is_ok() && !writes.is_empty() {
+                staged::merge_into(&mut pending.writes, writes);
+                (outcome, Some(pending.number))
+            } else if !pending.writes.is_empty() {
+                // Whatever this body read or refused may rest on staged writes: it is
+                // answered only once they are in sled (and fails if they never are).
+                (outcome, Some(pending.number))
+            } else if applying.is_some() {
+                (outcome, Some(pending.number.saturating_sub(1)))
+            } else {
+                (outcome, None)
             }
-            staged::merge_into(&mut pending.writes, writes);
-            pending.number
         };
-        self.apply_through(mine)
+        if let Some(batch) = wait_for {
+            self.apply_through(batch)?;
+        }
+        outcome
     }
 
     fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {

@@ -11,7 +11,8 @@
 //! the whole pending batch and applies it to sled in one transaction, which sled
 //! recovers atomically. Later bodies read through the staged writes — their own, then the
 //! pending batch, then the batch being applied — before sled, so each still sees every
-//! write before it.
+//! write before it. A transaction that wrote nothing, or whose body refused, still waits
+//! for the batches staged when its body ended: what it read or refused may rest on them.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -97,7 +98,7 @@ impl Batches {
         }
         if let Some(why) = &self.failed {
             return Err(Error::Engine(format!(
-                "an earlier batch of writes failed to apply ({why}); nothing more is written"
+                "a batch of writes failed to apply ({why}); nothing more is written"
             )));
         }
         if self.leading {
