@@ -27,6 +27,15 @@ use clearinghouse_storage::{
 };
 use support::{fixtures::*, meta, open_sled};
 
+/// The bare sled engine in `dir`, for tests below the store.
+fn open_engine(dir: &Path) -> Arc<SledEngine> {
+    let opts = SledOptions {
+        cache_capacity_bytes: 16 << 20,
+        sync_fault: None,
+    };
+    Arc::new(SledEngine::open(dir, &opts).expect("open"))
+}
+
 /// Writes reach sled in batches, after the bodies that made them ran, so a body must
 /// see every earlier write through the batches still pending or being applied. Threads
 /// here increment one counter (read, then write) and append the next number of a
@@ -37,16 +46,7 @@ fn bodies_see_every_earlier_write_while_batches_are_applied() {
     const COUNTER: &str = "test/counter";
     const SEQ: &str = "test/seq";
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Arc::new(
-        SledEngine::open(
-            dir.path(),
-            &SledOptions {
-                cache_capacity_bytes: 16 << 20,
-                sync_fault: None,
-            },
-        )
-        .expect("open"),
-    );
+    let engine = open_engine(dir.path());
     let (threads, per) = (8, 150);
     let start = Arc::new(Barrier::new(threads));
     let handles: Vec<_> = (0..threads)
@@ -100,16 +100,7 @@ fn bodies_see_every_earlier_write_while_batches_are_applied() {
 fn what_a_read_only_transaction_saw_is_in_sled_when_it_returns() {
     const TREE: &str = "test/keys";
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Arc::new(
-        SledEngine::open(
-            dir.path(),
-            &SledOptions {
-                cache_capacity_bytes: 16 << 20,
-                sync_fault: None,
-            },
-        )
-        .expect("open"),
-    );
+    let engine = open_engine(dir.path());
     let done = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..4u8)
         .map(|w| {

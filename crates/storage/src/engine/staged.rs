@@ -5,14 +5,15 @@
 //! log buffer twice (each roll is a write by its I/O threads) and holds its process-wide
 //! concurrency lock while it commits. With one sled transaction per write every create
 //! paid it; applied in batches, a batch pays it once (BENCHMARKS.md, "Writes applied in
-//! batches"). So bodies run one at a time as before, but their writes are *staged*: merged, in order,
-//! into the pending batch. A transaction whose writes are staged then waits for its batch
-//! to be applied; the first one to find no batch being applied becomes the leader, takes
-//! the whole pending batch and applies it to sled in one transaction, which sled
-//! recovers atomically. Later bodies read through the staged writes — their own, then the
-//! pending batch, then the batch being applied — before sled, so each still sees every
-//! write before it. A transaction that wrote nothing, or whose body refused, still waits
-//! for the batches staged when its body ended: what it read or refused may rest on them.
+//! batches"). So bodies run one at a time as before, but their writes are *staged*:
+//! merged, in order, into the pending batch. A transaction whose writes are staged then
+//! waits for its batch to be applied; the first one to find no batch being applied
+//! becomes the leader, takes the whole pending batch and applies it to sled in one
+//! transaction, which sled recovers atomically. Later bodies read through the staged
+//! writes — their own, then the pending batch, then the batch being applied — before
+//! sled, so each still sees every write before it. A transaction that wrote nothing, or
+//! whose body refused, still waits for the batches staged when its body ended: what it
+//! read or refused may rest on them.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -72,11 +73,11 @@ impl Layers<'_> {
 #[derive(Debug, Default)]
 pub(crate) struct Batches {
     /// Highest batch number applied to sled.
-    pub applied: u64,
+    applied: u64,
     /// Whether a leader is applying a batch.
-    pub leading: bool,
+    leading: bool,
     /// Why applying failed, forever after.
-    pub failed: Option<String>,
+    failed: Option<String>,
 }
 
 /// What a transaction waiting for its batch does next.
