@@ -5,7 +5,9 @@ use clearinghouse_domain::{
     NeedStatus, Party, PartyId, Principal, PublicationConsent, Role, SubArea, Timestamp,
     Violations, geo, need::NeedContext, transition::Actor,
 };
-use clearinghouse_storage::{IdempotencyKey, ListQuery, Store, TxError, UpdateError, index};
+use clearinghouse_storage::{
+    Created, IdempotencyKey, ListQuery, Store, TxError, UpdateError, index,
+};
 
 use super::{
     App, Listed, MAX_SCAN, PageRequest, actor_of, clock, meta, new_id, rejected, visibility,
@@ -275,8 +277,12 @@ impl App {
                 (Ok(_), false) => return Err(rejected(edge, None)),
                 (Err(e), _) => return Err(rejected(edge, Some(e))),
             };
-            let created = store.create(need, &meta(&who, "need.create", now, idem))?;
-            presented(store, &who, created.into_inner())
+            match store.create(need, &meta(&who, "need.create", now, idem))? {
+                // Its id was made just now: no feedback can name it yet.
+                Created::New(n) => Ok(visibility::redact_need(&who, n)),
+                // Feedback may have been given since the first request.
+                Created::Replayed(n) => presented(store, &who, n),
+            }
         })
         .await
     }

@@ -342,6 +342,59 @@ async fn same_request_id_twice_creates_one_need_and_another_payload_is_refused()
     server.stop().await;
 }
 
+/// A new need is answered without reading its feedback (none can name it yet); a replay
+/// of the same request answers the need as it stands, feedback given since included.
+#[tokio::test]
+async fn a_replayed_create_shows_the_feedback_given_since() {
+    let (server, _dir) = support::start().await;
+    let mut ken = server.as_role(pb::Role::Requester, "state-KEN").await;
+    let rid = "0b5e4c1a-2d3f-4a5b-9c6d-7e8f90a1b2c3".to_owned();
+    let create = || pb::CreateNeedRequest {
+        need: Some(need("Outcome reporting")),
+        request_id: rid.clone(),
+    };
+    let first = ken
+        .needs
+        .create_need(create())
+        .await
+        .expect("create")
+        .into_inner()
+        .need
+        .expect("need");
+    assert!(first.feedback.is_empty());
+    ken.needs
+        .submit_need(pb::SubmitNeedRequest {
+            id: first.id.clone(),
+            etag: first.etag.clone(),
+        })
+        .await
+        .expect("submit");
+    ken.needs
+        .add_need_feedback(pb::AddNeedFeedbackRequest {
+            id: first.id.clone(),
+            etag: String::new(),
+            text: "Training delivered; the customs unit now screens shipments.".into(),
+        })
+        .await
+        .expect("feedback");
+    let again = ken
+        .needs
+        .create_need(create())
+        .await
+        .expect("replay")
+        .into_inner()
+        .need
+        .expect("need");
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.status, pb::NeedStatus::Submitted as i32);
+    let texts: Vec<&str> = again.feedback.iter().map(|f| f.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        ["Training delivered; the customs unit now screens shipments."]
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn external_id_is_unique_per_party_and_names_the_existing_need() {
     let (server, _dir) = support::start().await;

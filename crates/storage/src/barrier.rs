@@ -150,9 +150,15 @@ impl GroupCommit {
         if let Some(e) = &st.failed {
             return Err(DurabilityError(e.clone()));
         }
+        // The committer waits for work only while every ticket is durable; otherwise it
+        // is syncing (and loops back to this ticket) or gathering (which tickets do not
+        // end), so waking it for every ticket would only cost it a context switch.
+        let idle = st.requested == st.durable;
         st.requested += 1;
         let ticket = st.requested;
-        self.shared.work.notify_one();
+        if idle {
+            self.shared.work.notify_one();
+        }
         loop {
             // Durable first: a later batch's failure does not undo this one.
             if st.durable >= ticket {

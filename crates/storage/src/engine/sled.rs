@@ -62,8 +62,9 @@ pub struct SledEngine {
     /// The batch being applied, which bodies read through.
     applying: Mutex<Option<Arc<Overlay>>>,
     batches: Mutex<Batches>,
-    /// Signalled when a batch is applied or fails.
-    batch_done: Condvar,
+    /// Where transactions wait for their batch: those of batch `n` on `batch_done[n % 2]`
+    /// (see [`SledEngine::apply_through`]).
+    batch_done: [Condvar; 2],
     barrier: GroupCommit,
     path: PathBuf,
 }
@@ -329,7 +330,7 @@ impl SledEngine {
             applier: Mutex::new(()),
             applying: Mutex::new(None),
             batches: Mutex::new(Batches::default()),
-            batch_done: Condvar::new(),
+            batch_done: [Condvar::new(), Condvar::new()],
             barrier,
             path: path.to_owned(),
         })
@@ -469,14 +470,18 @@ impl TxOps for SledTx<'_> {
 impl SledEngine {
     /// Returns once batch `mine` is applied, applying pending batches itself whenever no
     /// other transaction is.
+    ///
+    /// While batch `n` is applied, bodies stage into batch `n + 1`, so every waiter waits
+    /// for `n` or `n + 1`. When `n` is done, all of `n`'s waiters are answered, and one of
+    /// `n + 1`'s is woken to lead it; the rest of them sleep on, instead of every waiter
+    /// waking at every batch to find it is not theirs yet.
     fn apply_through(&self, mine: u64) -> Result<(), Error> {
         let mut batches = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             match batches.turn(mine)? {
                 Turn::Done => return Ok(()),
                 Turn::Wait => {
-                    batches = self
-                        .batch_done
+                    batches = self.batch_done[parity(mine)]
                         .wait(batches)
                         .unwrap_or_else(PoisonError::into_inner);
                 }
@@ -489,7 +494,14 @@ impl SledEngine {
                     }
                     batches = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
                     batches.finish(number, &outcome);
-                    self.batch_done.notify_all();
+                    let next = number.wrapping_add(1);
+                    self.batch_done[parity(number)].notify_all();
+                    if outcome.is_ok() {
+                        self.batch_done[parity(next)].notify_one();
+                    } else {
+                        // Every waiter must hear of the failure.
+                        self.batch_done[parity(next)].notify_all();
+                    }
                 }
             }
         }
@@ -545,6 +557,11 @@ impl SledEngine {
             })
             .map_err(|e| Error::Engine(format!("commit failed: {e:?}")))
     }
+}
+
+/// Which of [`SledEngine::batch_done`]'s condition variables batch `n`'s waiters use.
+fn parity(n: u64) -> usize {
+    usize::from(n % 2 == 1)
 }
 
 impl Engine for SledEngine {
