@@ -472,9 +472,12 @@ impl SledEngine {
     /// other transaction is.
     ///
     /// While batch `n` is applied, bodies stage into batch `n + 1`, so every waiter waits
-    /// for `n` or `n + 1`. When `n` is done, all of `n`'s waiters are answered, and one of
-    /// `n + 1`'s is woken to lead it; the rest of them sleep on, instead of every waiter
-    /// waking at every batch to find it is not theirs yet.
+    /// for `n` or `n + 1`: a leader applies exactly the batch it waited for, and batch
+    /// `n - 1`'s waiters were all woken when it was done, so the condition variable of
+    /// `n + 1` holds no waiter of `n - 1`. When `n` is done, all of `n`'s waiters are
+    /// woken, and one of `n + 1`'s so that someone leads it (or a transaction arriving
+    /// meanwhile does); the rest of them sleep on, instead of every waiter waking at
+    /// every batch to find it is not theirs yet.
     fn apply_through(&self, mine: u64) -> Result<(), Error> {
         let mut batches = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
