@@ -590,18 +590,20 @@ impl Engine for SledEngine {
             };
             let outcome = body(&mut tx);
             let writes = tx.writes;
-            if outcome.is_ok() && !writes.is_empty() {
+            if outcome.is_ok() {
                 staged::merge_into(&mut pending.writes, writes);
-                (outcome, Some(pending.number))
-            } else if !pending.writes.is_empty() {
-                // Whatever this body read or refused may rest on staged writes: it is
-                // answered only once they are in sled (and fails if they never are).
-                (outcome, Some(pending.number))
-            } else if applying.is_some() {
-                (outcome, Some(pending.number.saturating_sub(1)))
-            } else {
-                (outcome, None)
             }
+            // Its own writes, and whatever this body read or refused, may rest on staged
+            // writes: it is answered only once they are in sled (and fails if they never
+            // are).
+            let wait_for = if !pending.writes.is_empty() {
+                Some(pending.number)
+            } else if applying.is_some() {
+                Some(pending.number.saturating_sub(1))
+            } else {
+                None
+            };
+            (outcome, wait_for)
         };
         if let Some(batch) = wait_for {
             self.apply_through(batch)?;
