@@ -23,8 +23,7 @@ use tonic::{
 
 use clearinghouse_domain::Timestamp;
 use clearinghouse_storage::{
-    BackupSummary, Engine, SCHEMA_VERSION, Store, StoreOptions, backup, check,
-    engine::sled::{SledEngine, SledOptions},
+    BackupSummary, Embedded, Engine, SCHEMA_VERSION, Store, StoreOptions, backup, check,
 };
 
 use super::{Ctx, failure::CliError};
@@ -47,6 +46,10 @@ pub struct RestoreArgs {
     /// The backup file.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// Embedded engine of the new store (`sled` or `redb`); the server opens it with
+    /// `[storage] engine` set the same.
+    #[arg(long, default_value = "sled")]
+    pub engine: Embedded,
 }
 
 /// SHA-256 of everything but the last 32 bytes seen, computed as bytes arrive.
@@ -244,16 +247,10 @@ pub fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot restore {}", args.file.display()))?;
     let input = open()?;
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let engine: Arc<dyn Engine> = Arc::new(
-        SledEngine::open(
-            dir,
-            &SledOptions {
-                cache_capacity_bytes: StoreOptions::default().cache_capacity_bytes,
-                sync_fault: None,
-            },
-        )
-        .with_context(|| format!("cannot create a store in {}", dir.display()))?,
-    );
+    let engine: Arc<dyn Engine> = args
+        .engine
+        .open_engine(dir, &StoreOptions::default())
+        .with_context(|| format!("cannot create a store in {}", dir.display()))?;
     let restored = Store::restore(&engine, input).with_context(|| {
         format!(
             "restore failed; {} holds an unfinished store that will not open: delete it and try again",

@@ -26,12 +26,8 @@ use anyhow::{Context, bail};
 
 use clearinghouse_domain::Timestamp;
 use clearinghouse_storage::{
-    Engine, PostgresEngine, PostgresOptions, SCHEMA_VERSION, Store, StoreOptions, check,
-    engine::{
-        postgres::ENGINE_SCHEMA_VERSION,
-        sled::{SledEngine, SledOptions},
-    },
-    trees,
+    Embedded, Engine, PostgresEngine, PostgresOptions, SCHEMA_VERSION, Store, StoreOptions, check,
+    engine::postgres::ENGINE_SCHEMA_VERSION, trees,
 };
 
 use crate::config::redact_url;
@@ -53,7 +49,7 @@ pub struct MigrateArgs {
 /// Flags of `clearinghouse migrate-store`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct MigrateStoreArgs {
-    /// The store to copy: a sled data directory or a postgres:// URL.
+    /// The store to copy: a data directory (sled or redb) or a postgres:// URL.
     #[arg(long, value_name = "DIR|URL")]
     pub from: String,
     /// Where to copy it: a new or empty directory, or a postgres:// URL whose schema is
@@ -66,6 +62,10 @@ pub struct MigrateStoreArgs {
     /// PEM roots trusted for TLS to the database (the system's roots by default).
     #[arg(long)]
     pub tls_ca_file: Option<PathBuf>,
+    /// Embedded engine of a directory target (`sled` or `redb`); a directory source
+    /// opens in the engine it holds.
+    #[arg(long, default_value = "sled")]
+    pub engine: Embedded,
 }
 
 /// One side of a copy.
@@ -158,20 +158,17 @@ fn open_engine(
                 bail!("{} holds no store", dir.display());
             }
             fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            let engine = SledEngine::open(
-                dir,
-                &SledOptions {
-                    cache_capacity_bytes: StoreOptions::default().cache_capacity_bytes,
-                    sync_fault: None,
-                },
-            )
-            .with_context(|| {
-                format!(
-                    "cannot open the store in {} (is a server running on it?)",
-                    dir.display()
-                )
-            })?;
-            Ok(Arc::new(engine))
+            let kind = match Embedded::found_in(dir) {
+                Some(found) if !target => found,
+                _ => args.engine,
+            };
+            kind.open_engine(dir, &StoreOptions::default())
+                .with_context(|| {
+                    format!(
+                        "cannot open the store in {} (is a server running on it?)",
+                        dir.display()
+                    )
+                })
         }
         Location::Postgres(url) => {
             let opts = postgres_options(url, &args.schema, args.tls_ca_file.as_ref());

@@ -1,5 +1,5 @@
 //! `[storage]`: which engine the server opens. Without `database_url` it is the embedded
-//! sled store in `data_dir` (one process); with one, the shared PostgreSQL engine, so
+//! store in `data_dir` (one process; `engine`: sled, the default, or redb); with one, the shared PostgreSQL engine, so
 //! that several stateless replicas can serve one database. The URL may carry a password:
 //! it is never shown whole ([`redact_url`], the `Debug` of [`Storage`]).
 
@@ -7,12 +7,15 @@ use std::{fmt, path::PathBuf, time::Duration};
 
 use serde::Deserialize;
 
-use clearinghouse_storage::PostgresOptions;
+use clearinghouse_storage::{Embedded, PostgresOptions};
 
 /// The storage engine and, for PostgreSQL, how to reach it.
 #[derive(Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Storage {
+    /// The embedded engine of `data_dir` when no database URL is set: `sled` (the
+    /// default) or `redb`. A data directory holding the other engine's store is refused.
+    pub engine: String,
     /// `postgres://user:password@host:port/db?sslmode=disable|prefer|require` (or the
     /// libpq `key=value` form); none keeps the embedded sled store.
     pub database_url: Option<String>,
@@ -37,6 +40,7 @@ pub struct Storage {
 impl Default for Storage {
     fn default() -> Self {
         Storage {
+            engine: Embedded::default().name().to_owned(),
             database_url: None,
             schema: "clearinghouse".to_owned(),
             pool_size: 16,
@@ -52,6 +56,7 @@ impl Default for Storage {
 impl fmt::Debug for Storage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Storage")
+            .field("engine", &self.engine)
             .field(
                 "database_url",
                 &self.database_url.as_deref().map(redact_url),
@@ -68,6 +73,12 @@ impl fmt::Debug for Storage {
 }
 
 impl Storage {
+    /// The embedded engine `engine` names (sled when it names none: [`Storage::check`]
+    /// reports that).
+    pub fn embedded(&self) -> Embedded {
+        Embedded::parse(&self.engine).unwrap_or_default()
+    }
+
     /// Whether the server opens the shared PostgreSQL engine.
     pub fn is_postgres(&self) -> bool {
         self.database_url.is_some()
@@ -87,10 +98,13 @@ impl Storage {
         })
     }
 
-    /// Applies `CLEARINGHOUSE_DATABASE_URL`, `CLEARINGHOUSE_DATABASE_SCHEMA`,
+    /// Applies `CLEARINGHOUSE_STORAGE_ENGINE`, `CLEARINGHOUSE_DATABASE_URL`, `CLEARINGHOUSE_DATABASE_SCHEMA`,
     /// `CLEARINGHOUSE_DATABASE_POOL_SIZE` and `CLEARINGHOUSE_DATABASE_TLS_CA_FILE` (an
     /// empty value unsets the URL and the CA file).
     pub(super) fn apply_env(&mut self, get: &impl Fn(&str) -> Option<String>, p: &mut Vec<String>) {
+        if let Some(v) = get("CLEARINGHOUSE_STORAGE_ENGINE") {
+            self.engine = v;
+        }
         if let Some(v) = get("CLEARINGHOUSE_DATABASE_URL") {
             self.database_url = (!v.is_empty()).then_some(v);
         }
@@ -110,6 +124,9 @@ impl Storage {
 
     /// Lists every problem of the section.
     pub(super) fn check(&self, p: &mut Vec<String>) {
+        if let Err(e) = self.engine.parse::<Embedded>() {
+            p.push(format!("storage.engine: {e}"));
+        }
         if self
             .database_url
             .as_ref()
@@ -245,5 +262,23 @@ mod tests {
         assert!(p[0].contains("schema"), "{p:?}");
         let opts = Storage::default();
         assert!(opts.postgres_options().is_none(), "sled by default");
+        assert_eq!(opts.embedded(), Embedded::Sled);
+    }
+
+    #[test]
+    fn the_embedded_engine_is_named_in_the_file_or_the_environment() {
+        let mut s: Storage = toml::from_str("engine = \"redb\"").expect("parse");
+        assert_eq!(s.embedded(), Embedded::Redb);
+        let mut p = Vec::new();
+        s.apply_env(
+            &|k| (k == "CLEARINGHOUSE_STORAGE_ENGINE").then(|| "rocksdb".to_owned()),
+            &mut p,
+        );
+        s.check(&mut p);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("storage.engine") && p[0].contains("sled, redb"),
+            "{p:?}"
+        );
     }
 }

@@ -1,5 +1,5 @@
-//! Opens the storage engine `[storage]` names: the embedded sled store in `data_dir`
-//! (the default), or the shared PostgreSQL engine when a database URL is set. Everything
+//! Opens the storage engine `[storage]` names: the embedded store in `data_dir` (sled by
+//! default, or redb), or the shared PostgreSQL engine when a database URL is set. Everything
 //! above (`Store`, `app`) is the same for both.
 //!
 //! The PostgreSQL client is synchronous and runs a small runtime of its own, which must
@@ -39,16 +39,18 @@ pub async fn open(
     match config.storage.postgres_options() {
         None => {
             let data_dir = config.data_dir.clone();
-            info!(data_dir = %data_dir.display(), engine = "sled", "opening storage");
+            let embedded = config.storage.embedded();
+            info!(data_dir = %data_dir.display(), engine = embedded.name(), "opening storage");
             let opts = StoreOptions {
                 cache_capacity_bytes: config.cache_capacity_mib * 1024 * 1024,
                 sync_fault,
             };
             let dir = data_dir.clone();
-            let store = tokio::task::spawn_blocking(move || Store::open(&dir, &opts))
-                .await
-                .context("storage open task failed")?
-                .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
+            let store =
+                tokio::task::spawn_blocking(move || Store::open_embedded(&dir, embedded, &opts))
+                    .await
+                    .context("storage open task failed")?
+                    .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
             Ok(Opened {
                 store: Arc::new(store),
                 postgres: None,

@@ -26,7 +26,7 @@ use clearinghouse::{
     pb,
 };
 use clearinghouse_domain::{Match, Need, Offer};
-use clearinghouse_storage::{Store, StoreOptions, check};
+use clearinghouse_storage::{Embedded, Store, StoreOptions, check};
 
 use crate::support::{
     self, Clients, Matcher, TestServer, active_offer, circulated_need, need, offer,
@@ -255,10 +255,11 @@ async fn everything(server: &TestServer) -> String {
 
 /// Restores `file` into `dir` as `clearinghouse restore` does, and lets `dir` be served
 /// with the original's admin key.
-async fn restored(file: &Path, dir: &Path, key_from: &Path) {
+async fn restored(file: &Path, dir: &Path, key_from: &Path, engine: Embedded) {
     let args = RestoreArgs {
         data_dir: dir.to_owned(),
         file: file.to_owned(),
+        engine,
     };
     tokio::task::spawn_blocking(move || restore(&args))
         .await
@@ -394,7 +395,7 @@ async fn a_backup_taken_under_write_load_restores_one_consistent_moment_with_eve
 
     // Restore into a fresh directory and check the store at rest.
     let dir_b = work.path().join("restored");
-    restored(&file, &dir_b, live_dir.path()).await;
+    restored(&file, &dir_b, live_dir.path(), Embedded::Sled).await;
     let store = open_at_rest(&dir_b);
     let report = check::check(&store).expect("ids, indexes, unique keys, counters, chain agree");
     assert_eq!(report.audit_entries, summary.header.audit_watermark);
@@ -449,10 +450,22 @@ async fn a_backup_taken_under_write_load_restores_one_consistent_moment_with_eve
         .await
         .expect("backup at rest");
     let dir_c = work.path().join("at-rest");
-    restored(&file_c, &dir_c, live_dir.path()).await;
+    restored(&file_c, &dir_c, live_dir.path(), Embedded::Sled).await;
     let c = TestServer::start_in(&dir_c).await;
     assert_eq!(everything(&c).await, everything(&live).await);
     c.stop().await;
+
+    // The same backup restores into the other embedded engine, which serves the same.
+    let dir_d = work.path().join("at-rest-redb");
+    restored(&file_c, &dir_d, live_dir.path(), Embedded::Redb).await;
+    assert_eq!(Embedded::found_in(&dir_d), Some(Embedded::Redb));
+    let d =
+        TestServer::start_configured(&dir_d, clearinghouse::server::RunOptions::default(), |c| {
+            c.storage.engine = "redb".to_owned();
+        })
+        .await;
+    assert_eq!(everything(&d).await, everything(&live).await);
+    d.stop().await;
     live.stop().await;
 }
 
@@ -470,6 +483,7 @@ async fn restore_refuses_a_directory_that_is_not_empty_a_file_that_is_no_backup_
     std::fs::create_dir_all(&busy).expect("mkdir");
     std::fs::write(busy.join("something"), b"x").expect("write");
     let e = restore(&RestoreArgs {
+        engine: Embedded::Sled,
         data_dir: busy.clone(),
         file: file.clone(),
     })
@@ -481,6 +495,7 @@ async fn restore_refuses_a_directory_that_is_not_empty_a_file_that_is_no_backup_
     std::fs::write(&text, b"meeting notes").expect("write");
     let nothing = work.path().join("nothing");
     let e = restore(&RestoreArgs {
+        engine: Embedded::Sled,
         data_dir: nothing.clone(),
         file: text,
     })
@@ -498,6 +513,7 @@ async fn restore_refuses_a_directory_that_is_not_empty_a_file_that_is_no_backup_
     std::fs::write(&damaged, &bytes).expect("write");
     let target = work.path().join("target");
     let e = restore(&RestoreArgs {
+        engine: Embedded::Sled,
         data_dir: target.clone(),
         file: damaged,
     })

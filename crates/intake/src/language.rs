@@ -70,10 +70,10 @@ pub(crate) fn detect<'a>(
     let mut counts = [0usize; 3];
     for w in words {
         let inside: [bool; 3] = std::array::from_fn(|i| lexicons[i].stopwords.contains(w));
-        if inside.iter().filter(|b| **b).count() == 1 {
-            if let Some(i) = inside.iter().position(|b| *b) {
-                counts[i] += 2;
-            }
+        if inside.iter().filter(|b| **b).count() == 1
+            && let Some(i) = inside.iter().position(|b| *b)
+        {
+            counts[i] += 2;
         }
         if !inside.iter().any(|b| *b) && w.chars().any(char::is_alphabetic) {
             for (i, lex) in lexicons.iter().enumerate() {

@@ -262,10 +262,11 @@ fn currency_before(chars: &[char], i: usize) -> Option<(&'static str, usize)> {
     if j >= 3 {
         let code: String = chars[j - 3..j].iter().collect();
         let boundary = j == 3 || !chars[j - 4].is_alphanumeric();
-        if boundary && code.chars().all(|c| c.is_ascii_uppercase()) {
-            if let Some(c) = CurrencyCode::parse(&code) {
-                return Some((static_code(c), j - 3));
-            }
+        if boundary
+            && code.chars().all(|c| c.is_ascii_uppercase())
+            && let Some(c) = CurrencyCode::parse(&code)
+        {
+            return Some((static_code(c), j - 3));
         }
     }
     None
@@ -283,10 +284,11 @@ fn currency_after(chars: &[char], end: usize) -> Option<(&'static str, usize)> {
     if j + 3 <= chars.len() {
         let code: String = chars[j..j + 3].iter().collect();
         let boundary = chars.get(j + 3).is_none_or(|c| !c.is_alphanumeric());
-        if boundary && code.chars().all(|c| c.is_ascii_uppercase()) {
-            if let Some(c) = CurrencyCode::parse(&code) {
-                return Some((static_code(c), j + 3));
-            }
+        if boundary
+            && code.chars().all(|c| c.is_ascii_uppercase())
+            && let Some(c) = CurrencyCode::parse(&code)
+        {
+            return Some((static_code(c), j + 3));
         }
     }
     let words = words_from(chars, j, 6);

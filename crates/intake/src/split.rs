@@ -98,13 +98,12 @@ pub(crate) fn units(doc: &Document<'_>, lex: &Lexicon) -> Vec<Unit> {
                 open_item = true;
                 continue;
             }
-            if open_item {
-                if let Some(last) = out.last_mut() {
-                    if last.paragraph == seg.paragraph {
-                        last.end = seg.end;
-                        continue;
-                    }
-                }
+            if open_item
+                && let Some(last) = out.last_mut()
+                && last.paragraph == seg.paragraph
+            {
+                last.end = seg.end;
+                continue;
             }
             open_item = false;
         }

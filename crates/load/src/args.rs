@@ -3,6 +3,8 @@
 
 use std::{path::PathBuf, time::Duration};
 
+use clearinghouse_storage::Embedded;
+
 use clap::{Parser, ValueEnum};
 use serde::Serialize;
 
@@ -164,6 +166,10 @@ pub struct Args {
     /// before; for comparing footprints. Existing stores keep the format they have.
     #[arg(long)]
     pub segment_kib: Option<usize>,
+    /// Embedded engine of the stores `storage-create` and `bulk` create (`sled`, the
+    /// service's default, or `redb`); `footprint` opens whichever the directory holds.
+    #[arg(long, default_value = "sled", env = "CLEARINGHOUSE_STORAGE_ENGINE")]
+    pub engine: Embedded,
 }
 
 impl Args {
@@ -196,6 +202,9 @@ impl Args {
             if self.offers_pct > 100 {
                 p.push("--offers-pct must be at most 100".to_owned());
             }
+        }
+        if self.segment_kib.is_some() && self.engine != Embedded::Sled {
+            p.push("--segment-kib applies to sled stores only".to_owned());
         }
         if let Some(k) = self.segment_kib
             && !(k.is_power_of_two() && k <= 16 * 1024)

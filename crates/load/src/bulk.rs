@@ -35,7 +35,7 @@ use clearinghouse_domain::{
     validation::Violations,
 };
 use clearinghouse_storage::{
-    IdempotencyKey, Resource, Store, StoreOptions, TxError, Txn, UpdateError, WriteMeta,
+    Embedded, IdempotencyKey, Resource, Store, StoreOptions, TxError, Txn, UpdateError, WriteMeta,
     engine::sled::create_with_segment_size,
 };
 
@@ -64,6 +64,8 @@ pub struct Plan {
     pub progress: Duration,
     /// sled segment size (KiB) to create the store with, instead of the store's own.
     pub segment_kib: Option<usize>,
+    /// The embedded engine of the new store.
+    pub engine: Embedded,
 }
 
 /// Where a need's lifecycle stops: the shares (percent) of needs left in DRAFT,
@@ -148,7 +150,7 @@ impl FootprintReport {
 /// Measures the store in `dir` (opened with the default options) and reports it per
 /// record (needs plus offers).
 pub fn measure(dir: &Path) -> Result<FootprintReport, LoadError> {
-    let store = open(dir)?;
+    let store = open(dir, Embedded::found_in(dir).unwrap_or_default())?;
     report(&store)
 }
 
@@ -161,8 +163,9 @@ fn report(store: &Store) -> Result<FootprintReport, LoadError> {
     Ok(FootprintReport::of(f, records))
 }
 
-fn open(dir: &Path) -> Result<Store, LoadError> {
-    Store::open(dir, &StoreOptions::default()).map_err(storage_err("open the store"))
+fn open(dir: &Path, engine: Embedded) -> Result<Store, LoadError> {
+    Store::open_embedded(dir, engine, &StoreOptions::default())
+        .map_err(storage_err("open the store"))
 }
 
 fn storage_err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> LoadError {
@@ -381,7 +384,7 @@ pub fn run(plan: &Plan) -> Result<Summary, LoadError> {
             LoadError::Storage(format!("create the store with {kib} KiB segments: {e}"))
         })?;
     }
-    let store = open(&plan.dir)?;
+    let store = open(&plan.dir, plan.engine)?;
     seed::ensure_reference_data(&store, &plan.dir, clock::now())
         .map_err(|e| LoadError::Storage(format!("reference data: {e}")))?;
     let admin = bootstrap_admin(&store, &plan.dir)?;
@@ -547,6 +550,7 @@ pub fn run_args(args: &crate::Args) -> Result<String, LoadError> {
             seed: args.seed,
             update_pass: args.update_pass,
             segment_kib: args.segment_kib,
+            engine: args.engine,
             progress: args.progress,
         })?;
         serde_json::to_string_pretty(&summary)

@@ -83,8 +83,9 @@ async fn run_storage(args: &Args) -> Result<Report, LoadError> {
     };
     let progress = Shared::new();
     let started = Instant::now();
-    let (dir, callers, warmup, duration, seed) = (
+    let (dir, engine, callers, warmup, duration, seed) = (
         args.probe_dir.clone(),
+        args.engine,
         args.concurrency,
         args.warmup,
         args.duration,
@@ -92,7 +93,7 @@ async fn run_storage(args: &Args) -> Result<Report, LoadError> {
     );
     let p = Arc::clone(&progress);
     let recorders = tokio::task::spawn_blocking(move || {
-        storage::run(dir.as_deref(), callers, warmup, duration, seed, &p)
+        storage::run(dir.as_deref(), engine, callers, warmup, duration, seed, &p)
     })
     .await
     .map_err(|e| LoadError::Task(e.to_string()))??;

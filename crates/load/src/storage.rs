@@ -24,7 +24,7 @@ use clearinghouse_domain::{
     Area, AssistanceKind, CurrencyCode, FundingMode, Money, Need, NeedFields, NeedId, Party,
     PartyFields, PartyId, PartyKind, PrincipalId, SubArea, Timestamp, need::NeedContext,
 };
-use clearinghouse_storage::{IdempotencyKey, Store, StoreOptions, WriteMeta};
+use clearinghouse_storage::{Embedded, IdempotencyKey, Store, StoreOptions, WriteMeta};
 use tonic::Code;
 
 use crate::{
@@ -106,6 +106,7 @@ fn meta(caller: usize, rng: &mut StdRng) -> WriteMeta {
 /// plus `duration`; returns each caller's recorder.
 pub fn run(
     dir: Option<&Path>,
+    engine: Embedded,
     callers: usize,
     warmup: Duration,
     duration: Duration,
@@ -119,7 +120,7 @@ pub fn run(
         None => tempfile::Builder::new().prefix("storage-only.").tempdir(),
     }
     .map_err(|e| LoadError::Storage(format!("temporary store directory: {e}")))?;
-    let store = Store::open(tmp.path(), &StoreOptions::default())
+    let store = Store::open_embedded(tmp.path(), engine, &StoreOptions::default())
         .map_err(|e| LoadError::Storage(format!("open the store: {e}")))?;
     let store = Arc::new(store);
     let requester = party()?;

@@ -18,6 +18,7 @@ fn plan(dir: &std::path::Path, records: u64, update_pass: bool) -> Plan {
         update_pass,
         progress: Duration::ZERO,
         segment_kib: None,
+        engine: clearinghouse_storage::Embedded::Sled,
     }
 }
 
@@ -116,6 +117,7 @@ fn a_bulk_load_with_other_segments_creates_the_store_in_that_format() {
     let dir = tmp.path().join("data");
     let summary = bulk::run(&Plan {
         segment_kib: Some(512),
+        engine: clearinghouse_storage::Embedded::Sled,
         ..plan(&dir, 60, false)
     })
     .expect("bulk load");

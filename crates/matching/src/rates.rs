@@ -37,7 +37,7 @@ impl std::fmt::Display for Rate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut den = self.den;
         let mut places = 0usize;
-        while den > 1 && den % 10 == 0 {
+        while den > 1 && den.is_multiple_of(10) {
             den /= 10;
             places += 1;
         }

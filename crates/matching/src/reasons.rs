@@ -52,7 +52,7 @@ pub(crate) fn amount(minor: i64, currency: CurrencyCode) -> String {
     let digits = (abs / scale).to_string();
     let mut major = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             major.push(',');
         }
         major.push(ch);

@@ -1,8 +1,9 @@
 //! Durable, typed storage for Clearinghouse.
 //!
-//! Entry point: [`Store::open`] (sled, the embedded default) or [`Store::with_engine`].
+//! Entry point: [`Store::open`] (sled, the embedded default), [`Store::open_embedded`]
+//! (sled or redb) or [`Store::with_engine`].
 //! The typed layer ([`Store`], [`Txn`]) is written once over the byte-level
-//! [`engine::Engine`] interface; the sled engine is the only code that imports sled.
+//! [`engine::Engine`] interface; the sled and redb engines are the only code that imports sled or redb.
 //! Invariants: every change (record, its index entries, unique keys, counters,
 //! idempotency record and audit entry) is one transaction; a write is acknowledged only
 //! after the engine made it durable; a failed sync makes the store refuse every later
@@ -35,7 +36,7 @@ pub use engine::{
 pub use error::{Error, UpdateError};
 pub use resource::{Resource, index};
 pub use store::{
-    AuditFilter, Created, IdempotencyKey, ListQuery, Page, RestoreSummary, SCHEMA_VERSION, Store,
-    StoreOptions, SyncFault, WriteMeta,
+    AuditFilter, Created, Embedded, IdempotencyKey, ListQuery, Page, RestoreSummary,
+    SCHEMA_VERSION, Store, StoreOptions, SyncFault, WriteMeta,
 };
 pub use txn::{TxError, Txn};

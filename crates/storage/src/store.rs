@@ -24,6 +24,7 @@ use crate::{
     barrier::BarrierStats,
     engine::{
         Engine, TreeName, TxOps,
+        redb::{RedbEngine, RedbOptions},
         sled::{SledEngine, SledOptions},
     },
     error::{Error, UpdateError},
@@ -72,6 +73,78 @@ impl Default for StoreOptions {
             cache_capacity_bytes: 256 * 1024 * 1024,
             sync_fault: None,
         }
+    }
+}
+
+/// The embedded engines a data directory can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Embedded {
+    /// sled 0.34 (`db`, `conf`, `blobs/`): the default.
+    #[default]
+    Sled,
+    /// redb (`store.redb`).
+    Redb,
+}
+
+impl Embedded {
+    /// Every embedded engine, by name.
+    pub const ALL: [Embedded; 2] = [Embedded::Sled, Embedded::Redb];
+
+    /// The engine's name in configuration (`sled`, `redb`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Embedded::Sled => "sled",
+            Embedded::Redb => "redb",
+        }
+    }
+
+    /// The engine named `name`, if there is one.
+    pub fn parse(name: &str) -> Option<Embedded> {
+        Embedded::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// Opens (creating if needed) this engine in the data directory `dir`, below any
+    /// store (a restore's or a copy's target).
+    pub fn open_engine(self, dir: &Path, opts: &StoreOptions) -> Result<Arc<dyn Engine>, Error> {
+        Ok(match self {
+            Embedded::Sled => Arc::new(SledEngine::open(
+                dir,
+                &SledOptions {
+                    cache_capacity_bytes: opts.cache_capacity_bytes,
+                    sync_fault: opts.sync_fault.clone(),
+                },
+            )?),
+            Embedded::Redb => Arc::new(RedbEngine::open(
+                dir,
+                &RedbOptions {
+                    cache_capacity_bytes: opts.cache_capacity_bytes,
+                    sync_fault: opts.sync_fault.clone(),
+                },
+            )?),
+        })
+    }
+
+    /// The engine of the store in the data directory `dir`, if it holds one.
+    pub fn found_in(dir: &Path) -> Option<Embedded> {
+        if dir.join(crate::engine::redb::FILE_NAME).exists() {
+            Some(Embedded::Redb)
+        } else if dir.join("db").exists() || dir.join("conf").exists() {
+            Some(Embedded::Sled)
+        } else {
+            None
+        }
+    }
+}
+
+impl std::str::FromStr for Embedded {
+    type Err = String;
+
+    /// The engine named `s`, or a message listing the names.
+    fn from_str(s: &str) -> Result<Embedded, String> {
+        Embedded::parse(s).ok_or_else(|| {
+            let names: Vec<&str> = Embedded::ALL.iter().map(|e| e.name()).collect();
+            format!("no embedded engine {s:?} (one of: {})", names.join(", "))
+        })
     }
 }
 
@@ -182,14 +255,32 @@ fn no_access_check<R>(_: &R) -> Result<(), std::convert::Infallible> {
 impl Store {
     /// Opens (creating if needed) the sled store in `path`.
     pub fn open(path: &Path, opts: &StoreOptions) -> Result<Store, Error> {
-        let engine = SledEngine::open(
-            path,
-            &SledOptions {
-                cache_capacity_bytes: opts.cache_capacity_bytes,
-                sync_fault: opts.sync_fault.clone(),
-            },
-        )?;
-        Store::with_engine(Arc::new(engine))
+        Store::with_engine(Embedded::Sled.open_engine(path, opts)?)
+    }
+
+    /// Opens (creating if needed) the store of engine `engine` in the data directory
+    /// `path`. A directory holding the other engine's store is refused, naming it.
+    pub fn open_embedded(
+        path: &Path,
+        engine: Embedded,
+        opts: &StoreOptions,
+    ) -> Result<Store, Error> {
+        match Embedded::found_in(path) {
+            Some(found) if found != engine => Err(Error::Engine(format!(
+                "{} holds a {} store, not a {} one: set [storage] engine = \"{}\" to open it, \
+                 or move it with `clearinghouse backup` and `restore`",
+                path.display(),
+                found.name(),
+                engine.name(),
+                found.name()
+            ))),
+            _ => Store::with_engine(engine.open_engine(path, opts)?),
+        }
+    }
+
+    /// Opens (creating if needed) the redb store in the data directory `path`.
+    pub fn open_redb(path: &Path, opts: &StoreOptions) -> Result<Store, Error> {
+        Store::with_engine(Embedded::Redb.open_engine(path, opts)?)
     }
 
     /// The store over `engine`: runs migrations and reads the durable audit position. A
@@ -667,6 +758,9 @@ impl Store {
         }
         let mut reader = BackupReader::open(input, SCHEMA_VERSION)?;
         engine.transact(&mut |tx| tx.put(trees::META, keys::RESTORE_INCOMPLETE, b"1"))?;
+        // The marker is durable before any entry: a restore cut short by a crash leaves a
+        // store that refuses to open, never one that looks whole.
+        engine.sync()?;
         let mut per_tree: BTreeMap<TreeName, u64> = BTreeMap::new();
         let mut batch: Vec<BackupEntry> = Vec::new();
         let mut batch_bytes = 0;

@@ -365,6 +365,8 @@ fn a_store_with_unchained_entries_is_upgraded_and_chains_from_their_hash<H: Harn
             tx.put(trees::AUDIT, &keys::seq_key(2), &bytes)
         })
         .expect("edit");
+    // Seen by reads outside transactions once synced (the engine contract).
+    engine.sync().expect("sync");
     let mut chain = ChainVerifier::new();
     let broken = full_audit(&store)
         .iter()

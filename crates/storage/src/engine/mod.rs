@@ -11,7 +11,11 @@
 //!   sequences, the audit sequence) are therefore assigned in commit order: a
 //!   transaction that commits later never holds a lower number.
 //! - **Reads outside transactions** ([`Engine::get`], [`Engine::scan`]) see committed
-//!   state only, never part of a transaction.
+//!   state only, never part of a transaction. A transaction's writes reach them at the
+//!   latest when the next [`Engine::sync`] returns (sled and the in-memory engine show
+//!   them as soon as `transact` returns; redb once the batch holding them is committed).
+//!   An engine dropped without a sync still keeps what its transactions wrote, unless
+//!   the process dies first.
 //! - **Durability.** After [`Engine::sync`] returns `Ok`, every transaction committed
 //!   before the call survives a crash or power loss. An engine whose commits are durable
 //!   by themselves says so ([`Engine::commits_are_durable`]). A failed sync is permanent:
@@ -27,6 +31,7 @@
 
 pub mod memory;
 pub mod postgres;
+pub mod redb;
 pub mod sled;
 mod staged;
 

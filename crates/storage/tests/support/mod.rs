@@ -1,5 +1,5 @@
 //! What the storage test binaries share: fixtures and the engines the conformance suite
-//! runs against (sled, the concurrent in-memory engine, and PostgreSQL on a real server
+//! runs against (sled, redb, the concurrent in-memory engine, and PostgreSQL on a real server
 //! started once per test binary).
 #![allow(dead_code)]
 
@@ -16,7 +16,10 @@ use std::{
 
 use clearinghouse_storage::{
     Engine, MemoryEngine, PostgresEngine, PostgresOptions, Store, StoreOptions, WriteMeta,
-    engine::sled::{SledEngine, SledOptions},
+    engine::{
+        redb::{RedbEngine, RedbOptions},
+        sled::{SledEngine, SledOptions},
+    },
 };
 
 use fixtures::{T0, actor};
@@ -96,6 +99,60 @@ impl Harness for Sled {
                 },
             )
             .expect("open sled engine"),
+        )
+    }
+}
+
+/// redb in a temporary directory.
+pub struct Redb {
+    dir: tempfile::TempDir,
+}
+
+impl Redb {
+    /// A fresh directory.
+    pub fn new() -> Redb {
+        Redb {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+}
+
+/// Opens the redb store in `dir` with a small cache.
+pub fn open_redb(dir: &std::path::Path) -> Store {
+    Store::open_redb(
+        dir,
+        &StoreOptions {
+            cache_capacity_bytes: 16 * 1024 * 1024,
+            sync_fault: None,
+        },
+    )
+    .expect("open redb store")
+}
+
+impl Harness for Redb {
+    fn fresh() -> Self {
+        Redb::new()
+    }
+    fn open(&mut self) -> Store {
+        open_redb(self.dir.path())
+    }
+    fn reopen(&mut self, store: Store) -> Store {
+        store.close().expect("close");
+        open_redb(self.dir.path())
+    }
+    fn concurrent(&self) -> bool {
+        false
+    }
+    fn bare_engine(&mut self) -> Arc<dyn Engine> {
+        Arc::new(
+            RedbEngine::open(
+                self.dir.path(),
+                &RedbOptions {
+                    cache_capacity_bytes: 16 * 1024 * 1024,
+                    sync_fault: None,
+                },
+            )
+            .expect("open redb engine"),
         )
     }
 }
@@ -214,6 +271,14 @@ macro_rules! per_engine {
                 #[test]
                 fn $name() {
                     super::$name(&mut $crate::support::Sled::new());
+                }
+            )*
+        }
+        mod redb_engine {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(&mut $crate::support::Redb::new());
                 }
             )*
         }
