@@ -633,16 +633,13 @@ async fn answers(server: &TestServer, need_id: &str) -> Vec<String> {
 }
 
 fn migrate_store(from: &str, to: &str, schema: &str) -> std::process::Output {
+    migrate_store_with(from, to, &["--schema", schema])
+}
+
+fn migrate_store_with(from: &str, to: &str, more: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_clearinghouse"))
-        .args([
-            "migrate-store",
-            "--from",
-            from,
-            "--to",
-            to,
-            "--schema",
-            schema,
-        ])
+        .args(["migrate-store", "--from", from, "--to", to])
+        .args(more)
         .output()
         .expect("run migrate-store")
 }
@@ -733,6 +730,32 @@ async fn migrate_store_round_trip_sled_to_postgres_to_sled_answers_identically()
         "the sled copy back"
     );
     on_sled.stop().await;
+
+    // Between the embedded engines: the sled copy into a redb directory, served by redb.
+    let on_redb_dir = root.path().join("redb");
+    let to_redb = migrate_store_with(
+        &back.to_string_lossy(),
+        &on_redb_dir.to_string_lossy(),
+        &["--engine", "redb"],
+    );
+    assert!(
+        to_redb.status.success(),
+        "{}",
+        String::from_utf8_lossy(&to_redb.stderr)
+    );
+    std::fs::copy(
+        orig.join("bootstrap-admin.key"),
+        on_redb_dir.join("bootstrap-admin.key"),
+    )
+    .expect("key");
+    let on_redb = TestServer::start_configured(
+        &on_redb_dir,
+        clearinghouse::server::RunOptions::default(),
+        |c| c.storage.engine = "redb".to_owned(),
+    )
+    .await;
+    assert_eq!(answers(&on_redb, &need_id).await, before, "the redb copy");
+    on_redb.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

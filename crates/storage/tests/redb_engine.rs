@@ -15,7 +15,9 @@ use std::{
     sync::{
         Arc, Barrier, Mutex,
         atomic::{AtomicU64, Ordering},
+        mpsc,
     },
+    time::Duration,
 };
 
 use clearinghouse_domain::Need;
@@ -108,6 +110,14 @@ fn reads_outside_transactions_follow_every_commit() {
     for round in 0..20u32 {
         let v = round.to_be_bytes();
         put(&engine, b"k", &v);
+        if round > 0 {
+            // Before the sync the write is in the open batch only: not committed.
+            assert_eq!(
+                engine.get(TREE, b"k").expect("get").as_deref(),
+                Some(&(round - 1).to_be_bytes()[..]),
+                "round {round}: a read saw the open batch"
+            );
+        }
         engine.sync().expect("sync");
         assert_eq!(
             engine.get(TREE, b"k").expect("get").as_deref(),
@@ -123,6 +133,83 @@ fn reads_outside_transactions_follow_every_commit() {
     assert_eq!(
         engine.get("elsewhere", b"x").expect("get").as_deref(),
         Some(&b"y"[..])
+    );
+}
+
+/// Holds every sync until the test lets it go.
+#[derive(Debug, Default)]
+struct Gate {
+    held: Mutex<bool>,
+    cond: std::sync::Condvar,
+    waiting: AtomicU64,
+}
+
+impl Gate {
+    fn open(&self) {
+        *self.held.lock().expect("lock") = false;
+        self.cond.notify_all();
+    }
+}
+
+impl SyncFault for Gate {
+    fn before_sync(&self) -> io::Result<()> {
+        let mut held = self.held.lock().expect("lock");
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        while *held {
+            held = self.cond.wait(held).expect("wait");
+        }
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// A body refused after reading a write of its batch answers only once that write is
+/// durable: had the write been lost, the refusal would rest on nothing.
+#[test]
+fn a_refusal_that_read_the_open_batch_waits_for_its_commit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gate = Arc::new(Gate::default());
+    let engine = Arc::new(
+        RedbEngine::open(
+            dir.path(),
+            &RedbOptions {
+                cache_capacity_bytes: 16 << 20,
+                sync_fault: Some(gate.clone()),
+            },
+        )
+        .expect("open"),
+    );
+    *gate.held.lock().expect("lock") = true;
+    put(&engine, b"taken", b"1");
+    let (tx, rx) = mpsc::channel();
+    let e = Arc::clone(&engine);
+    std::thread::spawn(move || {
+        let r = e.transact(&mut |tx| {
+            assert!(tx.get(TREE, b"taken")?.is_some(), "sees the open batch");
+            Err(Error::Rejected)
+        });
+        let _ = tx.send(r);
+    });
+    // Either the refusal arrives (wrong: nothing is durable yet) or its sync reaches the
+    // gate; no timing decides which.
+    loop {
+        match rx.recv_timeout(Duration::from_millis(10)) {
+            Ok(r) => panic!("answered before the batch it read was durable: {r:?}"),
+            Err(mpsc::RecvTimeoutError::Timeout) if gate.waiting.load(Ordering::SeqCst) == 0 => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(
+        rx.try_recv().is_err(),
+        "still waiting while the sync is held"
+    );
+    gate.open();
+    let r = rx.recv().expect("answered");
+    assert!(matches!(r, Err(Error::Rejected)), "{r:?}");
+    assert_eq!(
+        engine.get(TREE, b"taken").expect("get").as_deref(),
+        Some(&b"1"[..])
     );
 }
 

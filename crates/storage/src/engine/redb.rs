@@ -9,12 +9,13 @@
 //! transaction, the open batch: a body reads committed state plus the writes of the
 //! bodies before it in the batch, and its own. A body that fails has its writes undone
 //! (each write keeps the value it replaced) before the next body runs. The group-commit
-//! barrier ([`crate::barrier`]) commits the open batch with an fsync
-//! ([`redb::Durability::Immediate`]) and the next body opens a new one; so the pages a
-//! batch touches are copied and written once per batch, not once per body. Readers
-//! outside transactions see the last committed batch. The commit also records redb's
-//! allocator state (quick repair), so that opening after a crash does not walk the
-//! whole file.
+//! barrier ([`crate::barrier`]) commits the open batch ([`redb::Durability::Immediate`])
+//! and the next body opens a new one; so the pages a batch touches are copied and written
+//! once per batch, not once per body. Bodies wait while a batch commits (redb has one
+//! writer). Readers outside transactions see the last committed batch. The commit also
+//! records redb's allocator state (quick repair, a two-phase commit: two fsyncs), so that
+//! opening after a crash does not walk the whole file. A batch of read-only bodies is
+//! dropped, not committed.
 //!
 //! A body returns before its batch is committed: the store answers only after
 //! [`Engine::sync`], which waits for that commit. A body that fails after reading the
@@ -59,6 +60,9 @@ struct Batch {
     txn: Option<redb::WriteTransaction>,
     /// Writes the open batch holds (of bodies that succeeded).
     writes: usize,
+    /// Why the batch may never commit: a failed body's writes could not be undone. The
+    /// next sync fails (so no waiter of the batch is answered `Ok`) and aborts it.
+    broken: Option<String>,
 }
 
 type Shared = Arc<Mutex<Batch>>;
@@ -148,10 +152,20 @@ impl Syncer for RedbSyncer {
         if let Some(f) = &self.fault {
             f.before_sync()?;
         }
-        // Taken out under the lock, committed after it: the next body may start a new batch
-        // meanwhile (redb lets it begin once this commit is done).
+        // Taken out under the lock, committed after it. The next body opens a new batch,
+        // but redb lets it begin only once this commit is done.
         let taken = std::mem::take(&mut *lock(&self.batch));
-        if let Some(txn) = taken.txn {
+        let Some(txn) = taken.txn else {
+            return Ok(());
+        };
+        if let Some(why) = taken.broken {
+            let _ = txn.abort();
+            return Err(io::Error::other(why));
+        }
+        if taken.writes == 0 {
+            // Read-only bodies only: what they read is committed, and so durable.
+            txn.abort().map_err(io::Error::other)?;
+        } else {
             txn.commit().map_err(io::Error::other)?;
             // Before the batch's bodies are answered: a read after an answer opens a
             // view that holds this commit.
@@ -401,6 +415,9 @@ impl Engine for RedbEngine {
         self.barrier.check()?;
         let writing = self.barrier.writing();
         let mut batch = lock(&self.batch);
+        if let Some(why) = &batch.broken {
+            return Err(Error::Engine(why.clone()));
+        }
         if batch.txn.is_none() {
             let mut txn = self
                 .db
@@ -422,19 +439,27 @@ impl Engine for RedbEngine {
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| body(&mut tx)));
         let failed_body = !matches!(outcome, Ok(Ok(())));
-        let undone = if failed_body { tx.roll_back() } else { Ok(()) };
+        let undone = if failed_body {
+            catch_unwind(AssertUnwindSafe(|| tx.roll_back())).unwrap_or_else(|_| {
+                Err(Error::Engine("redb: undoing a failed body panicked".into()))
+            })
+        } else {
+            Ok(())
+        };
         let wrote = tx.undo.len();
         drop(tx);
         if let Err(e) = undone {
-            // The batch holds writes of a failed body: it must never commit. Earlier
-            // bodies of the batch are not answered yet; they fail with the barrier.
-            if let Some(txn) = batch.txn.take() {
-                let _ = txn.abort();
-            }
-            batch.writes = 0;
-            self.barrier
-                .fail(&format!("a failed transaction could not be undone: {e}"));
-            return Err(e);
+            // The batch holds writes of a failed body: it must never commit. Its earlier
+            // bodies are not answered yet: the sync that takes it fails them.
+            let why = format!("a failed transaction could not be undone: {e}");
+            batch.broken = Some(why.clone());
+            drop(batch);
+            drop(writing);
+            self.barrier.fail(&why);
+            return match outcome {
+                Err(panic) => resume_unwind(panic),
+                _ => Err(e),
+            };
         }
         batch.writes += wrote;
         drop(batch);
