@@ -187,10 +187,10 @@ fn update_need(r: &pb::UpdateNeedRequest) {
         .unwrap_or_default();
     let mask: Vec<NeedField> = paths.iter().filter_map(|p| NeedField::parse(p)).collect();
     for st in [d::NeedStatus::Draft, d::NeedStatus::Circulated] {
-        if let Some((party, base)) = base_need(st) {
-            if let Err(e) = base.updated(&party, &src, &mask, NOW, &PrincipalId::system()) {
-                status::<()>(Err(ApiError::from(e)));
-            }
+        if let Some((party, base)) = base_need(st)
+            && let Err(e) = base.updated(&party, &src, &mask, NOW, &PrincipalId::system())
+        {
+            status::<()>(Err(ApiError::from(e)));
         }
     }
 }

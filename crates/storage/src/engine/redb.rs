@@ -155,22 +155,23 @@ impl Syncer for RedbSyncer {
         // Taken out under the lock, committed after it. The next body opens a new batch,
         // but redb lets it begin only once this commit is done.
         let taken = std::mem::take(&mut *lock(&self.batch));
-        let Some(txn) = taken.txn else {
-            return Ok(());
-        };
         if let Some(why) = taken.broken {
-            let _ = txn.abort();
+            if let Some(txn) = taken.txn {
+                let _ = txn.abort();
+            }
             return Err(io::Error::other(why));
         }
-        if taken.writes == 0 {
+        match taken.txn {
+            None => {}
             // Read-only bodies only: what they read is committed, and so durable.
-            txn.abort().map_err(io::Error::other)?;
-        } else {
-            txn.commit().map_err(io::Error::other)?;
-            // Before the batch's bodies are answered: a read after an answer opens a
-            // view that holds this commit.
-            self.commits.fetch_add(1, Ordering::Release);
-            *self.view.write().unwrap_or_else(PoisonError::into_inner) = None;
+            Some(txn) if taken.writes == 0 => txn.abort().map_err(io::Error::other)?,
+            Some(txn) => {
+                txn.commit().map_err(io::Error::other)?;
+                // Before the batch's bodies are answered: a read after an answer opens a
+                // view that holds this commit.
+                self.commits.fetch_add(1, Ordering::Release);
+                *self.view.write().unwrap_or_else(PoisonError::into_inner) = None;
+            }
         }
         if let Some(f) = &self.fault {
             f.after_sync(&self.dir, std::slice::from_ref(&self.file));
@@ -181,8 +182,8 @@ impl Syncer for RedbSyncer {
 
 impl RedbEngine {
     /// Opens (creating if needed) the engine in the data directory `dir` and starts the
-    /// committer thread. A new file's directory entry is fsynced before anything is
-    /// written on it.
+    /// committer thread. The directory is fsynced once the file exists, before any
+    /// transaction (redb makes the file's own contents durable when it creates it).
     pub fn open(dir: &Path, opts: &RedbOptions) -> Result<RedbEngine, Error> {
         let engine_io =
             |what: &str, e: io::Error| Error::Engine(format!("cannot open {what}: {e}"));

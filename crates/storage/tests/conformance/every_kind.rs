@@ -289,7 +289,7 @@ fn shown(offer: u8) -> Shown {
 }
 
 fn event(v: u8) -> DecisionEvent {
-    if v % 2 == 0 {
+    if v.is_multiple_of(2) {
         DecisionEvent::Viewed {
             candidates: vec![shown(v % 3)],
         }
