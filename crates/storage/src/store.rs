@@ -267,12 +267,12 @@ impl Store {
     ) -> Result<Store, Error> {
         match Embedded::found_in(path) {
             Some(found) if found != engine => Err(Error::Engine(format!(
-                "{} holds a {} store, not a {} one: set [storage] engine = \"{}\" to open it, \
-                 or move it with `clearinghouse backup` and `restore`",
+                "{} holds a {found} store, not a {engine} one: set [storage] engine = \
+                 \"{found}\" (or CLEARINGHOUSE_STORAGE_ENGINE={found}) to open it, or copy it \
+                 into a new directory with `clearinghouse migrate-store --engine {engine}`",
                 path.display(),
-                found.name(),
-                engine.name(),
-                found.name()
+                found = found.name(),
+                engine = engine.name(),
             ))),
             _ => Store::with_engine(engine.open_engine(path, opts)?),
         }

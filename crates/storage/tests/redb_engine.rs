@@ -396,6 +396,12 @@ fn a_directory_holding_the_other_engines_store_is_refused() {
     open_redb(redb_dir.path()).close().expect("close");
     let err = Store::open_embedded(redb_dir.path(), Embedded::Sled, &opts).expect_err("refused");
     assert!(err.to_string().contains("holds a redb store"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("CLEARINGHOUSE_STORAGE_ENGINE=redb")
+            && err.to_string().contains("migrate-store --engine sled"),
+        "{err}"
+    );
     let store = Store::open_embedded(redb_dir.path(), Embedded::Redb, &opts).expect("reopens");
     assert_eq!(Embedded::found_in(redb_dir.path()), Some(Embedded::Redb));
     store.close().expect("close");
