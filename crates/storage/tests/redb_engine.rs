@@ -8,12 +8,11 @@
 mod support;
 
 use std::{
-    collections::BTreeMap,
     fs, io,
     panic::{AssertUnwindSafe, catch_unwind},
     path::{Path, PathBuf},
     sync::{
-        Arc, Barrier, Mutex,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
         mpsc,
     },
@@ -25,7 +24,7 @@ use clearinghouse_storage::{
     Embedded, Engine, Error, Store, StoreOptions, SyncFault,
     engine::redb::{FILE_NAME, RedbEngine, RedbOptions},
 };
-use support::{fixtures::*, meta, open_redb, open_sled};
+use support::{fixtures::*, meta, open_redb, open_sled, power_loss};
 
 const TREE: &str = "meta";
 
@@ -295,9 +294,6 @@ impl SyncFault for PowerLossImages {
     }
 }
 
-/// Acknowledged writes: id -> every (title, sync count seen after its acknowledgement).
-type Ledger = BTreeMap<String, Vec<(String, u64)>>;
-
 #[test]
 fn acknowledged_writes_survive_a_simulated_power_loss() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -309,77 +305,14 @@ fn acknowledged_writes_survive_a_simulated_power_loss() {
         taken: Mutex::new(Vec::new()),
     });
     let store = Arc::new(open_with(dir.path(), recorder.clone()));
-    let ledger: Arc<Mutex<Ledger>> = Arc::default();
-    let threads = 4;
-    let start = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (store, ledger, start) =
-                (Arc::clone(&store), Arc::clone(&ledger), Arc::clone(&start));
-            std::thread::spawn(move || {
-                start.wait();
-                for i in 0..24 {
-                    let id = format!("N{t}-{i:02}");
-                    for v in 1..=3 {
-                        let title = format!("v{v}");
-                        if v == 1 {
-                            store
-                                .create(need(&id, &state("KEN"), &title), &meta("c"))
-                                .expect("create");
-                        } else {
-                            store
-                                .update::<Need, ()>(
-                                    &id,
-                                    None,
-                                    &meta("u"),
-                                    |_| Ok(()),
-                                    |n| {
-                                        let mut n = n.clone();
-                                        n.fields.title.clone_from(&title);
-                                        Ok(n)
-                                    },
-                                )
-                                .expect("update");
-                        }
-                        let s = store.durability_stats().syncs;
-                        ledger
-                            .lock()
-                            .expect("lock")
-                            .entry(id.clone())
-                            .or_default()
-                            .push((title, s));
-                    }
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().expect("writer");
-    }
+    let ledger =
+        power_loss::write_with_ledger(&store, 4, "", |id, title| need(id, &state("KEN"), title));
     let taken = recorder.taken.lock().expect("lock").clone();
     assert!(taken.len() >= 5, "images taken: {}", taken.len());
-    let ledger = ledger.lock().expect("lock").clone();
-    let mut checked = 0;
-    for (sync, image) in taken {
+    for (_, image) in &taken {
         assert!(image.join(FILE_NAME).exists());
-        let restored = open_redb(&image);
-        for (id, versions) in &ledger {
-            let Some(pos) = versions.iter().rposition(|(_, s)| *s <= sync) else {
-                continue;
-            };
-            let got = restored
-                .get::<Need>(id)
-                .unwrap_or_else(|e| panic!("image {sync}: {id}: {e}"))
-                .unwrap_or_else(|| panic!("image after sync {sync} lost acknowledged {id}"));
-            let at = versions
-                .iter()
-                .position(|(t, _)| *t == got.fields.title)
-                .unwrap_or_else(|| panic!("{id}: unknown title {}", got.fields.title));
-            assert!(at >= pos, "image {sync}: {id} went back");
-            checked += 1;
-        }
-        restored.close().expect("close image");
     }
+    let checked = power_loss::check_images(&taken, &ledger, open_redb);
     assert!(checked > 100, "only {checked} acknowledged writes checked");
 }
 

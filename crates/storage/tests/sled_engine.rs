@@ -6,7 +6,6 @@
 mod support;
 
 use std::{
-    collections::BTreeMap,
     fs, io,
     path::{Path, PathBuf},
     sync::{
@@ -25,7 +24,7 @@ use clearinghouse_storage::{
         sled::{SledEngine, SledOptions, create_with_segment_size},
     },
 };
-use support::{fixtures::*, meta, open_sled};
+use support::{fixtures::*, meta, open_sled, power_loss};
 
 /// The bare sled engine in `dir`, for tests below the store.
 fn open_engine(dir: &Path) -> Arc<SledEngine> {
@@ -398,9 +397,6 @@ fn big_need(id: &str, title: &str) -> Need {
     n
 }
 
-/// Acknowledged writes: id -> every (title, sync count seen after its acknowledgement).
-type Ledger = BTreeMap<String, Vec<(String, u64)>>;
-
 /// Which format a power-loss run creates its store in.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -435,58 +431,7 @@ fn power_loss_run(seed: u64, format: Format) {
         create_small_segment_store(dir.path());
     }
     let store = Arc::new(open_with(dir.path(), recorder.clone()));
-    // Acknowledged writes: id -> (title, the sync count seen after the ack).
-    let ledger: Arc<Mutex<Ledger>> = Arc::default();
-    let threads = 4;
-    let start = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (store, ledger, start) =
-                (Arc::clone(&store), Arc::clone(&ledger), Arc::clone(&start));
-            std::thread::spawn(move || {
-                start.wait();
-                for i in 0..24 {
-                    let id = format!("N{seed}-{t}-{i:02}");
-                    store
-                        .create(big_need(&id, "v1"), &meta("c"))
-                        .expect("create");
-                    let s = store.durability_stats().syncs;
-                    ledger
-                        .lock()
-                        .expect("lock")
-                        .entry(id.clone())
-                        .or_default()
-                        .push(("v1".into(), s));
-                    for v in 2..=3 {
-                        let title = format!("v{v}");
-                        store
-                            .update::<Need, ()>(
-                                &id,
-                                None,
-                                &meta("u"),
-                                |_| Ok(()),
-                                |n| {
-                                    let mut n = n.clone();
-                                    n.fields.title.clone_from(&title);
-                                    Ok(n)
-                                },
-                            )
-                            .expect("update");
-                        let s = store.durability_stats().syncs;
-                        ledger
-                            .lock()
-                            .expect("lock")
-                            .entry(id.clone())
-                            .or_default()
-                            .push((title, s));
-                    }
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().expect("writer");
-    }
+    let ledger = power_loss::write_with_ledger(&store, 4, &seed.to_string(), big_need);
     assert!(
         format == Format::New
             || dir
@@ -501,34 +446,7 @@ fn power_loss_run(seed: u64, format: Format) {
     );
     let taken = recorder.taken.lock().expect("lock").clone();
     assert!(taken.len() >= 5, "images taken: {}", taken.len());
-    let ledger = ledger.lock().expect("lock").clone();
-    let mut checked = 0;
-    for (sync, image) in taken {
-        let restored = open_sled(&image);
-        for (id, versions) in &ledger {
-            // The newest version acknowledged by this sync must be there (or a newer one,
-            // whose write reached the disk without being acknowledged yet).
-            let Some(pos) = versions.iter().rposition(|(_, s)| *s <= sync) else {
-                continue;
-            };
-            let got = restored
-                .get::<Need>(id)
-                .unwrap_or_else(|e| panic!("image {sync}: {id}: {e}"))
-                .unwrap_or_else(|| panic!("image after sync {sync} lost acknowledged {id}"));
-            let at = versions
-                .iter()
-                .position(|(t, _)| *t == got.fields.title)
-                .unwrap_or_else(|| panic!("{id}: unknown title {}", got.fields.title));
-            assert!(
-                at >= pos,
-                "image {sync}: {id} went back from {} to {}",
-                versions[pos].0,
-                got.fields.title
-            );
-            checked += 1;
-        }
-        restored.close().expect("close image");
-    }
+    let checked = power_loss::check_images(&taken, &ledger, open_sled);
     assert!(checked > 100, "only {checked} acknowledged writes checked");
 }
 

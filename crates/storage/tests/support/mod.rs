@@ -5,6 +5,7 @@
 
 pub mod fixtures;
 pub mod pg_server;
+pub mod power_loss;
 
 use std::{
     sync::{
@@ -15,11 +16,7 @@ use std::{
 };
 
 use clearinghouse_storage::{
-    Engine, MemoryEngine, PostgresEngine, PostgresOptions, Store, StoreOptions, WriteMeta,
-    engine::{
-        redb::{RedbEngine, RedbOptions},
-        sled::{SledEngine, SledOptions},
-    },
+    Embedded, Engine, MemoryEngine, PostgresEngine, PostgresOptions, Store, StoreOptions, WriteMeta,
 };
 
 use fixtures::{T0, actor};
@@ -44,16 +41,42 @@ pub trait Harness: Sized {
     fn bare_engine(&mut self) -> Arc<dyn Engine>;
 }
 
-/// sled in a temporary directory.
-pub struct Sled {
+/// An embedded engine's store in a temporary directory: [`Sled`] or [`Redb`].
+pub struct OnDisk<K> {
     dir: tempfile::TempDir,
+    kind: std::marker::PhantomData<K>,
 }
 
-impl Sled {
+/// Which embedded engine an [`OnDisk`] harness opens.
+pub trait Kind {
+    /// The engine.
+    const ENGINE: Embedded;
+}
+
+/// sled's marker.
+pub struct SledKind;
+/// redb's marker.
+pub struct RedbKind;
+
+impl Kind for SledKind {
+    const ENGINE: Embedded = Embedded::Sled;
+}
+
+impl Kind for RedbKind {
+    const ENGINE: Embedded = Embedded::Redb;
+}
+
+/// sled in a temporary directory.
+pub type Sled = OnDisk<SledKind>;
+/// redb in a temporary directory.
+pub type Redb = OnDisk<RedbKind>;
+
+impl<K: Kind> OnDisk<K> {
     /// A fresh directory.
-    pub fn new() -> Sled {
-        Sled {
+    pub fn new() -> Self {
+        OnDisk {
             dir: tempfile::tempdir().expect("tempdir"),
+            kind: std::marker::PhantomData,
         }
     }
 
@@ -63,97 +86,42 @@ impl Sled {
     }
 }
 
+/// Options of the test stores: a small cache.
+fn small() -> StoreOptions {
+    StoreOptions {
+        cache_capacity_bytes: 16 * 1024 * 1024,
+        sync_fault: None,
+    }
+}
+
 /// Opens the sled store in `dir` with a small cache.
 pub fn open_sled(dir: &std::path::Path) -> Store {
-    Store::open(
-        dir,
-        &StoreOptions {
-            cache_capacity_bytes: 16 * 1024 * 1024,
-            sync_fault: None,
-        },
-    )
-    .expect("open store")
-}
-
-impl Harness for Sled {
-    fn fresh() -> Self {
-        Sled::new()
-    }
-    fn open(&mut self) -> Store {
-        open_sled(self.dir.path())
-    }
-    fn reopen(&mut self, store: Store) -> Store {
-        store.close().expect("close");
-        open_sled(self.dir.path())
-    }
-    fn concurrent(&self) -> bool {
-        false
-    }
-    fn bare_engine(&mut self) -> Arc<dyn Engine> {
-        Arc::new(
-            SledEngine::open(
-                self.dir.path(),
-                &SledOptions {
-                    cache_capacity_bytes: 16 * 1024 * 1024,
-                    sync_fault: None,
-                },
-            )
-            .expect("open sled engine"),
-        )
-    }
-}
-
-/// redb in a temporary directory.
-pub struct Redb {
-    dir: tempfile::TempDir,
-}
-
-impl Redb {
-    /// A fresh directory.
-    pub fn new() -> Redb {
-        Redb {
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
+    Store::open_embedded(dir, Embedded::Sled, &small()).expect("open store")
 }
 
 /// Opens the redb store in `dir` with a small cache.
 pub fn open_redb(dir: &std::path::Path) -> Store {
-    Store::open_redb(
-        dir,
-        &StoreOptions {
-            cache_capacity_bytes: 16 * 1024 * 1024,
-            sync_fault: None,
-        },
-    )
-    .expect("open redb store")
+    Store::open_embedded(dir, Embedded::Redb, &small()).expect("open redb store")
 }
 
-impl Harness for Redb {
+impl<K: Kind> Harness for OnDisk<K> {
     fn fresh() -> Self {
-        Redb::new()
+        Self::new()
     }
     fn open(&mut self) -> Store {
-        open_redb(self.dir.path())
+        Store::open_embedded(self.dir.path(), K::ENGINE, &small()).expect("open store")
     }
     fn reopen(&mut self, store: Store) -> Store {
         store.close().expect("close");
-        open_redb(self.dir.path())
+        self.open()
     }
     fn concurrent(&self) -> bool {
         false
     }
     fn bare_engine(&mut self) -> Arc<dyn Engine> {
-        Arc::new(
-            RedbEngine::open(
-                self.dir.path(),
-                &RedbOptions {
-                    cache_capacity_bytes: 16 * 1024 * 1024,
-                    sync_fault: None,
-                },
-            )
-            .expect("open redb engine"),
-        )
+        K::ENGINE
+            .open_engine(self.dir.path(), &small())
+            .expect("open the engine")
     }
 }
 
