@@ -23,7 +23,10 @@ use std::{
 };
 
 use clearinghouse_domain::{Need, Offer};
-use clearinghouse_matching::{Engine, index::Postings};
+use clearinghouse_matching::{
+    Engine,
+    index::{Packing, Postings, Prepared},
+};
 use clearinghouse_storage::{
     AuditFilter, Store,
     index_file::{
@@ -32,7 +35,7 @@ use clearinghouse_storage::{
     },
 };
 
-use super::matching::Matching;
+use super::matching::{Matching, packing};
 
 /// Name of the file in the data directory.
 pub const FILE_NAME: &str = "matching-index";
@@ -77,8 +80,8 @@ pub fn read(path: &Path) -> Result<LoadedIndex, IndexFileError> {
     let (offers, needs) = std::thread::scope(|s| {
         let (offer_tx, offer_rx) = mpsc::sync_channel::<Block>(READ_AHEAD);
         let (need_tx, need_rx) = mpsc::sync_channel::<Block>(READ_AHEAD);
-        let offers = s.spawn(move || index_blocks::<Offer>(offer_rx, Engine::index_offer));
-        let needs = s.spawn(move || index_blocks::<Need>(need_rx, Engine::index_need));
+        let offers = s.spawn(move || index_blocks::<Offer>(offer_rx, Engine::prepare_offer));
+        let needs = s.spawn(move || index_blocks::<Need>(need_rx, Engine::prepare_need));
         let fed = feed(&mut reader, &offer_tx, &need_tx);
         drop((offer_tx, need_tx));
         let offers = offers.join().unwrap_or_else(|_| Err(panicked("offers")));
@@ -128,28 +131,35 @@ fn feed(
 /// Decodes `blocks` on this thread and indexes the records on another, block by block.
 fn index_blocks<R>(
     blocks: mpsc::Receiver<Block>,
-    index: fn(&mut Postings<R>, R) -> bool,
+    prepare: fn(R, Vec<u8>, Packing<R>) -> Prepared<R>,
 ) -> Result<Postings<R>, IndexFileError>
 where
-    R: Kept + clearinghouse_matching::index::Indexed,
+    R: Kept + clearinghouse_matching::index::Indexed + Send,
     R::Features: Send,
 {
     std::thread::scope(|s| {
-        let (tx, rx) = mpsc::sync_channel::<Vec<R>>(READ_AHEAD);
+        // Records are decoded and made ready (slim copy, keys, features) on this thread,
+        // which also drops them: freeing memory where it was allocated keeps the two
+        // threads off one allocator arena. A record's bytes are its stored encoding,
+        // which is what the postings' packing keeps, so it is not encoded again.
+        let (tx, rx) = mpsc::sync_channel::<Vec<Prepared<R>>>(READ_AHEAD);
         let indexer = s.spawn(move || {
-            let mut postings = Postings::new();
-            for records in rx {
-                for r in records {
-                    index(&mut postings, r);
+            let mut postings = Postings::packed(packing::<R>());
+            for prepared in rx {
+                for p in prepared {
+                    postings.upsert_prepared(p);
                 }
             }
+            postings.shrink_to_fit();
             postings
         });
         let decoded = (|| {
             for block in blocks {
-                let mut records = Vec::new();
-                block.decode::<R>(|r| records.push(r))?;
-                if tx.send(records).is_err() {
+                let mut prepared = Vec::new();
+                block.decode_with_bytes::<R>(|r, bytes| {
+                    prepared.push(prepare(r, bytes.to_vec(), packing::<R>()));
+                })?;
+                if tx.send(prepared).is_err() {
                     return Err(panicked(R::KIND));
                 }
             }
@@ -307,8 +317,11 @@ fn copy_kind<R: Kept + clearinghouse_matching::index::Indexed>(
             }
             let upto = end.min(slot.saturating_add(SAVE_CHUNK));
             for s in slot..upto {
-                if let Some((rec, _)) = p.at(s) {
-                    out.push(rec)?;
+                // A packed record is already in its stored encoding (`packing`).
+                if let Some(bytes) = p.packed_at(s) {
+                    out.push_encoded::<R>(bytes)?;
+                } else if let Some(rec) = p.record(s) {
+                    out.push(&*rec)?;
                 }
             }
             slot = upto;
@@ -415,8 +428,8 @@ mod tests {
     /// The engine's records, by id: the whole slim copies, so any field that differs shows.
     fn records(m: &Matching) -> (Vec<Offer>, Vec<Need>) {
         let e = m.engine_read();
-        let mut offers: Vec<Offer> = e.offers().iter().cloned().collect();
-        let mut needs: Vec<Need> = e.needs().iter().cloned().collect();
+        let mut offers: Vec<Offer> = e.offers().iter().map(|r| r.into_owned()).collect();
+        let mut needs: Vec<Need> = e.needs().iter().map(|r| r.into_owned()).collect();
         offers.sort_by(|a, b| a.id.0.cmp(&b.id.0));
         needs.sort_by(|a, b| a.id.0.cmp(&b.id.0));
         (offers, needs)

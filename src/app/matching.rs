@@ -17,11 +17,11 @@ use clearinghouse_matching::{
     Weights,
     consortium::{self, Consortium, Contender},
     fit::{self, Capacity},
-    index::Postings,
+    index::{Packing, Postings},
     naive::Work,
     rank::Ranked,
 };
-use clearinghouse_storage::{ListQuery, Store, WriteMeta};
+use clearinghouse_storage::{ListQuery, Resource, Store, WriteMeta};
 
 use super::{App, clock, decisions, index_file, meta, visibility};
 use crate::error::ApiError;
@@ -126,22 +126,38 @@ fn for_each_kept<R: clearinghouse_storage::summary::Summarized>(
     }
 }
 
+/// How the engine keeps records of kind `R`: packed in their stored encoding
+/// (`Resource::encode`), a few hundred bytes each instead of the whole in-memory record,
+/// and decoded when a record is asked for. A record that does not encode is kept whole.
+pub fn packing<R: Resource + Clone>() -> Packing<R> {
+    Packing {
+        pack: |r: &R| r.encode().ok(),
+        unpack: |bytes: &[u8]| R::decode(bytes).ok(),
+    }
+}
+
 /// The open offers and the needs the engine keeps, read from the store page by page and
 /// indexed as they come, offers and needs each on their own thread.
 fn build_engine(store: &Store) -> Result<Engine, ApiError> {
     let (offers, needs) = std::thread::scope(|s| {
         let offers = s.spawn(|| {
-            let mut offers = Postings::<Offer>::new();
+            let mut offers = Postings::packed(packing::<Offer>());
             for_each_kept::<Offer>(store, &|o| o.status.is_open(), |o| {
                 Engine::index_offer(&mut offers, o);
             })
-            .map(|()| offers)
+            .map(|()| {
+                offers.shrink_to_fit();
+                offers
+            })
         });
-        let mut needs = Postings::<Need>::new();
+        let mut needs = Postings::packed(packing::<Need>());
         let needs = for_each_kept::<Need>(store, &engine_keeps_need, |n| {
             Engine::index_need(&mut needs, n);
         })
-        .map(|()| needs);
+        .map(|()| {
+            needs.shrink_to_fit();
+            needs
+        });
         let offers = offers
             .join()
             .unwrap_or_else(|_| Err(ApiError::Internal("indexing offers panicked".into())));
@@ -666,7 +682,7 @@ impl App {
                 let (ranked, offers): (Vec<Ranked>, HashMap<String, Offer>) = {
                     let e = app.matching.engine.read().unwrap_or_else(PoisonError::into_inner);
                     let ranked = e.offers_for_need(&need, ctx, usize::MAX, &mut Work::default());
-                    let offers = ranked.iter().filter_map(|r| e.offers().get(&r.id).map(|o| (r.id.clone(), o.clone()))).collect();
+                    let offers = ranked.iter().filter_map(|r| e.offers().get(&r.id).map(|o| (r.id.clone(), o.into_owned()))).collect();
                     (ranked, offers)
                 };
                 let mut contenders = Vec::new();
@@ -980,6 +996,90 @@ mod tests {
         NOW, active_offer, app_on_temp_store, app_with_one_offer_and_one_need, circulated_need,
         provider_of_france, system_meta,
     };
+
+    #[test]
+    fn a_packed_index_ranks_plans_and_compacts_as_one_of_whole_records() {
+        use clearinghouse_matching::{
+            allocation, slim,
+            synth::{self, Shape},
+        };
+
+        for seed in [1u64, 7, 42] {
+            let data = synth::generate(
+                seed,
+                Shape {
+                    needs: 120,
+                    offers: 400,
+                    planted_pct: 20,
+                },
+            );
+            let (policy, rates) = (Policy::default(), synth::rates());
+            let ctx = FitContext {
+                policy: &policy,
+                rates: &rates,
+                today: data.today,
+                stage: NeedStage::Circulated,
+            };
+            // Every slim record comes back from its packed bytes exactly.
+            let (pn, po) = (packing::<Need>(), packing::<Offer>());
+            for n in &data.needs {
+                let s = slim::need(n.clone());
+                let bytes = (pn.pack)(&s).expect("a need packs");
+                assert_eq!((pn.unpack)(&bytes).as_ref(), Some(&s), "need {}", s.id.0);
+            }
+            for o in &data.offers {
+                let s = slim::offer(o.clone());
+                let bytes = (po.pack)(&s).expect("an offer packs");
+                assert_eq!((po.unpack)(&bytes).as_ref(), Some(&s), "offer {}", s.id.0);
+            }
+            let build = |packed: bool| {
+                let (mut offers, mut needs) = if packed {
+                    (Postings::packed(po), Postings::packed(pn))
+                } else {
+                    (Postings::new(), Postings::new())
+                };
+                offers.set_compact_after(16);
+                for o in &data.offers {
+                    Engine::index_offer(&mut offers, o.clone());
+                }
+                for n in &data.needs {
+                    Engine::index_need(&mut needs, n.clone());
+                }
+                Engine::untracked_from(offers, needs)
+            };
+            let (mut whole, mut packed) = (build(false), build(true));
+            let mut w = Work::default();
+            // Two offers in three leave: the offers' slots are compacted.
+            for (i, o) in data.offers.iter().enumerate() {
+                if i % 3 != 0 {
+                    assert!(whole.remove_offer(&o.id.0, o.version, &ctx, &mut w));
+                    assert!(packed.remove_offer(&o.id.0, o.version, &ctx, &mut w));
+                }
+            }
+            assert!(packed.offers().generation() > 0, "no compaction");
+            let live = packed.offers().live_slots().next().expect("a live offer");
+            assert!(
+                packed.offers().packed_at(live).is_some(),
+                "offers are not packed"
+            );
+            for n in &data.needs {
+                assert_eq!(
+                    whole.offers_for_need(n, &ctx, 10, &mut w),
+                    packed.offers_for_need(n, &ctx, 10, &mut w)
+                );
+            }
+            let keep = |n: &Need| n.id.0.bytes().last().is_some_and(|b| b % 2 == 0);
+            for o in &data.offers {
+                assert_eq!(
+                    whole.needs_for_offer_where(o, &ctx, 10, &keep, &mut w),
+                    packed.needs_for_offer_where(o, &ctx, 10, &keep, &mut w)
+                );
+            }
+            let plan =
+                |e: &Engine| format!("{:?}", allocation::inputs(e, &ctx, &|_| true, &|_| true));
+            assert_eq!(plan(&whole), plan(&packed));
+        }
+    }
 
     fn held(m: &Matching, id: &str) -> Option<u64> {
         m.engine

@@ -384,6 +384,7 @@ pub fn inputs(
         .iter()
         .filter(|o| o.status.is_open() && keep_offer(o))
     {
+        let o = &*o;
         let capacity = match fit::capacity(o, ctx.rates) {
             Capacity::NoRate => continue,
             Capacity::Amount(a) => Some(a),
@@ -406,6 +407,7 @@ pub fn inputs(
         .iter()
         .filter(|n| n.status.is_matchable() && keep_need(n))
     {
+        let n = &*n;
         let budget = match fit::need_budget(n, ctx.rates) {
             Some(Err(())) => {
                 out.skipped.push((

@@ -2,28 +2,61 @@
 //! candidate offers per need, kept current incrementally — a changed offer rescores only
 //! the needs sharing its posting lists.
 
-use std::collections::HashMap;
+use std::{borrow::Cow, collections::HashMap};
 
 use clearinghouse_domain::{Need, Offer, Timestamp};
 
 use crate::{
     features::{self, NeedFeatures, OfferFeatures},
     fit::{self, Capacity, FitContext},
-    index::{Change, Indexed, Postings},
+    index::{Change, Indexed, Packing, Postings, Prepared},
     naive::Work,
     rank::{Borrowed, BorrowedTopK, Ranked, sort_ranked},
     slim,
 };
+
+/// A record the engine ranks: one the caller holds, or the one in a slot of the
+/// engine's postings (read, and decoded when packed, only when it is needed).
+enum Rec<'a, T: Indexed> {
+    /// Held by the caller.
+    Held(&'a T),
+    /// In this slot of these postings.
+    Slot(&'a Postings<T>, u32),
+}
+
+impl<T: Indexed> Clone for Rec<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Indexed> Copy for Rec<'_, T> {}
+
+impl<'a, T: Indexed> Rec<'a, T> {
+    fn id(&self) -> &'a str {
+        match *self {
+            Rec::Held(t) => t.id(),
+            Rec::Slot(p, s) => p.id_at(s).unwrap_or_default(),
+        }
+    }
+
+    fn record(&self) -> Option<Cow<'a, T>> {
+        match *self {
+            Rec::Held(t) => Some(Cow::Borrowed(t)),
+            Rec::Slot(p, s) => p.record(s),
+        }
+    }
+}
 
 /// One need–offer pair as the engine ranks it: both records (for the debug checks and
 /// the rare pair whose features cannot score it), both features, and the two amounts in
 /// the base currency of the call's rates.
 #[derive(Clone, Copy)]
 struct Pair<'a> {
-    need: &'a Need,
+    need: Rec<'a, Need>,
     nf: &'a NeedFeatures,
     budget: Option<Result<i64, ()>>,
-    offer: &'a Offer,
+    offer: Rec<'a, Offer>,
     of: &'a OfferFeatures,
     capacity: Capacity,
 }
@@ -38,12 +71,12 @@ enum Candidate {
 }
 
 impl<'a> Pair<'a> {
-    /// The candidate with its score; the id is read from its record only here, for a
-    /// pair entering the top-k, so ranking touches no record otherwise.
+    /// The candidate with its score; the id is read from its slot only here, for a pair
+    /// entering the top-k, so ranking touches no record otherwise.
     fn ranked(&self, side: Candidate, score_milli: u32) -> Borrowed<'a> {
         let (created_at, id) = match side {
-            Candidate::Offer => (self.of.created_at, self.offer.id.0.as_str()),
-            Candidate::Need => (self.nf.created_at, self.need.id.0.as_str()),
+            Candidate::Offer => (self.of.created_at, self.offer.id()),
+            Candidate::Need => (self.nf.created_at, self.need.id()),
         };
         Borrowed {
             score_milli,
@@ -52,15 +85,26 @@ impl<'a> Pair<'a> {
         }
     }
 
+    /// `f` over both records (`None` when one cannot be read back).
+    fn with_records<R>(&self, f: impl FnOnce(&Need, &Offer) -> R) -> Option<R> {
+        let (need, offer) = (self.need.record()?, self.offer.record()?);
+        Some(f(&need, &offer))
+    }
+
     /// The pair's score, from the features when they can give it, else from the records.
     fn score(&self, from_features: Option<u32>, ctx: &FitContext<'_>) -> u32 {
-        from_features.unwrap_or_else(|| fit::score(self.need, self.offer, ctx))
+        from_features.unwrap_or_else(|| {
+            self.with_records(|n, o| fit::score(n, o, ctx))
+                .unwrap_or_default()
+        })
     }
 }
 
 /// Runs one pair through the filters and, unless its score (or, when the features cannot
 /// give it, its upper bound) cannot enter `top`, takes its score from `cache` or counts
-/// it as computed; `side` says which side of the pair is the candidate.
+/// it as computed; `side` says which side of the pair is the candidate. `keep`, when
+/// given, is asked of a need only once its pair could enter `top` (so a packed need is
+/// decoded only then); what enters is the same as if it had been asked first.
 fn consider<'a>(
     top: &mut BorrowedTopK<'a>,
     pair: Pair<'a>,
@@ -68,12 +112,13 @@ fn consider<'a>(
     ctx: &FitContext<'_>,
     work: &mut Work,
     cache: Option<(&mut NeedScores, u32)>,
+    keep: Option<&dyn Fn(&Need) -> bool>,
 ) {
     work.filtered += 1;
     let passes = features::passes(pair.nf, pair.of, ctx.today, ctx.stage);
-    debug_assert_eq!(
-        passes,
-        fit::passes(pair.need, pair.offer, ctx),
+    debug_assert!(
+        pair.with_records(|n, o| fit::passes(n, o, ctx) == passes)
+            .unwrap_or(true),
         "features disagree with fit::passes"
     );
     if !passes {
@@ -81,11 +126,18 @@ fn consider<'a>(
     }
     let from_features = features::score(pair.nf, pair.of, pair.budget, pair.capacity, ctx);
     debug_assert!(
-        from_features.is_none_or(|s| s == fit::score(pair.need, pair.offer, ctx)),
+        from_features.is_none_or(|s| pair
+            .with_records(|n, o| s == fit::score(n, o, ctx))
+            .unwrap_or(true)),
         "features score {from_features:?} differs from fit::score"
     );
     let bound = from_features.unwrap_or_else(|| features::upper_bound(pair.nf, pair.of, ctx));
     if !top.admits(bound) {
+        return;
+    }
+    if let Some(keep) = keep
+        && !pair.need.record().is_some_and(|n| keep(&n))
+    {
         return;
     }
     let score_milli = match cache {
@@ -97,9 +149,9 @@ fn consider<'a>(
             pair.score(from_features, ctx)
         }
     };
-    debug_assert_eq!(
-        score_milli,
-        fit::score(pair.need, pair.offer, ctx),
+    debug_assert!(
+        pair.with_records(|n, o| score_milli == fit::score(n, o, ctx))
+            .unwrap_or(true),
         "cached score is stale"
     );
     debug_assert!(
@@ -273,6 +325,18 @@ impl Engine {
         matches!(needs.upsert(slim::need(need)), Change::Applied(_))
     }
 
+    /// The slim copy of `offer` made ready for postings packing with `packing`, `bytes`
+    /// being that copy's packed form ([`Prepared::new`]); then [`Postings::upsert_prepared`]
+    /// adds it as [`Engine::index_offer`] would.
+    pub fn prepare_offer(offer: Offer, bytes: Vec<u8>, packing: Packing<Offer>) -> Prepared<Offer> {
+        Prepared::new(slim::offer(offer), Some(bytes), Some(packing))
+    }
+
+    /// As [`Engine::prepare_offer`], for a need.
+    pub fn prepare_need(need: Need, bytes: Vec<u8>, packing: Packing<Need>) -> Prepared<Need> {
+        Prepared::new(slim::need(need), Some(bytes), Some(packing))
+    }
+
     /// Compacts the posting lists after `dead` replaced or removed items (instead of
     /// [`crate::index::COMPACT_AFTER`]); tests use small values to reach compaction.
     #[must_use]
@@ -343,7 +407,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     fn rank_offers<'a>(
         &'a self,
-        need: &'a Need,
+        (need, keys): (Rec<'a, Need>, &[usize]),
         nf: &'a NeedFeatures,
         mut cache: Option<&mut NeedScores>,
         capacities: Option<&[Capacity]>,
@@ -353,27 +417,27 @@ impl Engine {
         work: &mut Work,
     ) -> Vec<Ranked> {
         let budget = features::budget_in(nf, ctx.rates);
-        self.offers
-            .for_each_sharing(&need.keys(), seen, |oslot, offer, of| {
-                let capacity = capacities
-                    .and_then(|c| c.get(oslot as usize).copied())
-                    .unwrap_or_else(|| features::capacity_in(of, ctx.rates));
-                consider(
-                    &mut top,
-                    Pair {
-                        need,
-                        nf,
-                        budget,
-                        offer,
-                        of,
-                        capacity,
-                    },
-                    Candidate::Offer,
-                    ctx,
-                    work,
-                    cache.as_deref_mut().map(|c| (c, oslot)),
-                );
-            });
+        self.offers.for_each_sharing(keys, seen, |oslot, of| {
+            let capacity = capacities
+                .and_then(|c| c.get(oslot as usize).copied())
+                .unwrap_or_else(|| features::capacity_in(of, ctx.rates));
+            consider(
+                &mut top,
+                Pair {
+                    need,
+                    nf,
+                    budget,
+                    offer: Rec::Slot(&self.offers, oslot),
+                    of,
+                    capacity,
+                },
+                Candidate::Offer,
+                ctx,
+                work,
+                cache.as_deref_mut().map(|c| (c, oslot)),
+                None,
+            );
+        });
         top.into_sorted()
     }
 
@@ -387,7 +451,17 @@ impl Engine {
     ) -> Vec<Ranked> {
         let nf = NeedFeatures::of(need);
         let top = BorrowedTopK::after(k, after);
-        self.rank_offers(need, &nf, None, None, &mut Vec::new(), ctx, top, work)
+        let keys = need.keys();
+        self.rank_offers(
+            (Rec::Held(need), &keys),
+            &nf,
+            None,
+            None,
+            &mut Vec::new(),
+            ctx,
+            top,
+            work,
+        )
     }
 
     /// Best `k` needs in the engine for `offer`, through the index.
@@ -398,7 +472,7 @@ impl Engine {
         k: usize,
         work: &mut Work,
     ) -> Vec<Ranked> {
-        self.needs_for_offer_where(offer, ctx, k, &|_| true, work)
+        self.rank_needs(offer, ctx, (k, None), None, work)
     }
 
     /// Best `k` needs accepted by `keep` (e.g. what the caller may see) for `offer`.
@@ -423,28 +497,39 @@ impl Engine {
         keep: &dyn Fn(&Need) -> bool,
         work: &mut Work,
     ) -> Vec<Ranked> {
+        self.rank_needs(offer, ctx, (k, after), Some(keep), work)
+    }
+
+    /// Ranks the needs (those `keep` accepts, when given) for `offer`.
+    fn rank_needs(
+        &self,
+        offer: &Offer,
+        ctx: &FitContext<'_>,
+        (k, after): (usize, Option<Ranked>),
+        keep: Option<&dyn Fn(&Need) -> bool>,
+        work: &mut Work,
+    ) -> Vec<Ranked> {
         let mut top = BorrowedTopK::after(k, after);
         let of = OfferFeatures::of(offer);
         let capacity = features::capacity_in(&of, ctx.rates);
         self.needs
-            .for_each_sharing(&offer.keys(), &mut Vec::new(), |_, need, nf| {
-                if keep(need) {
-                    consider(
-                        &mut top,
-                        Pair {
-                            need,
-                            nf,
-                            budget: features::budget_in(nf, ctx.rates),
-                            offer,
-                            of: &of,
-                            capacity,
-                        },
-                        Candidate::Need,
-                        ctx,
-                        work,
-                        None,
-                    );
-                }
+            .for_each_sharing(&offer.keys(), &mut Vec::new(), |slot, nf| {
+                consider(
+                    &mut top,
+                    Pair {
+                        need: Rec::Slot(&self.needs, slot),
+                        nf,
+                        budget: features::budget_in(nf, ctx.rates),
+                        offer: Rec::Held(offer),
+                        of: &of,
+                        capacity,
+                    },
+                    Candidate::Need,
+                    ctx,
+                    work,
+                    None,
+                    keep,
+                );
             });
         top.into_sorted()
     }
@@ -469,13 +554,17 @@ impl Engine {
         let mut seen = Vec::new();
         let mut tops: HashMap<String, Vec<Ranked>> = HashMap::with_capacity(self.needs.len());
         let mut total = 0;
-        for (slot, need) in self.needs.iter_slots() {
-            let Some((_, nf)) = self.needs.at(slot) else {
+        for slot in self.needs.live_slots() {
+            let (Some(nf), Some(need), Some(id)) = (
+                self.needs.features_at(slot),
+                self.needs.record(slot),
+                self.needs.id_at(slot),
+            ) else {
                 continue;
             };
             let mut scores = cache.for_need(slot, need.version);
             let top = self.rank_offers(
-                need,
+                (Rec::Slot(&self.needs, slot), &need.keys()),
                 nf,
                 scores.as_deref_mut(),
                 Some(&capacities),
@@ -485,7 +574,7 @@ impl Engine {
                 work,
             );
             total += scores.map_or(0, NeedScores::settle);
-            tops.insert(need.id.0.clone(), top);
+            tops.insert(id.to_owned(), top);
         }
         cache.total = total;
         self.cache = cache;
@@ -578,55 +667,68 @@ impl Engine {
             (o, of, capacity)
         });
         let mut seen = Vec::new();
-        // The needs sharing a posting list with the offer, by slot: nothing is cloned.
+        // The needs sharing a posting list with the offer, by slot: a need's record is
+        // read only when its top-k is recomputed (or for the debug checks).
         for slot in self.needs.slots_sharing(&keys) {
-            let Some((need, nf)) = self.needs.at(slot) else {
+            let (Some(nf), Some(need_id)) = (self.needs.features_at(slot), self.needs.id_at(slot))
+            else {
                 continue;
             };
-            if !self.top.contains_key(&need.id.0) {
-                self.top.insert(need.id.0.clone(), Vec::new());
-            }
-            let Some(list) = self.top.get_mut(&need.id.0) else {
-                continue;
-            };
+            let need = Rec::Slot(&self.needs, slot);
+            let list = self.top.entry(need_id.to_owned()).or_default();
             let was_full = list.len() >= self.k;
             let had = list.iter().position(|r| r.id == id);
             if let Some(i) = had {
                 list.remove(i);
                 if was_full {
                     // Something below the cut may now belong in the top-k: recompute.
+                    let Some(rec) = need.record() else {
+                        continue;
+                    };
                     let top = BorrowedTopK::after(self.k, None);
-                    let fresh = self.rank_offers(need, nf, None, None, &mut seen, ctx, top, work);
-                    self.top.insert(need.id.0.clone(), fresh);
+                    let fresh = self.rank_offers(
+                        (need, &rec.keys()),
+                        nf,
+                        None,
+                        None,
+                        &mut seen,
+                        ctx,
+                        top,
+                        work,
+                    );
+                    self.top.insert(need_id.to_owned(), fresh);
                     continue;
                 }
             }
             if let Some((offer, of, capacity)) = &changed {
                 work.filtered += 1;
+                let pair = Pair {
+                    need,
+                    nf,
+                    budget: features::budget_in(nf, ctx.rates),
+                    offer: Rec::Held(offer),
+                    of,
+                    capacity: *capacity,
+                };
                 let passes = features::passes(nf, of, ctx.today, ctx.stage);
-                debug_assert_eq!(
-                    passes,
-                    fit::passes(need, offer, ctx),
+                debug_assert!(
+                    pair.with_records(|n, o| fit::passes(n, o, ctx) == passes)
+                        .unwrap_or(true),
                     "features disagree with fit::passes"
                 );
                 if passes {
                     work.scored += 1;
-                    let pair = Pair {
-                        need,
-                        nf,
-                        budget: features::budget_in(nf, ctx.rates),
-                        offer,
-                        of,
-                        capacity: *capacity,
-                    };
                     let from_features = features::score(nf, of, pair.budget, pair.capacity, ctx);
                     let r = Ranked {
                         score_milli: pair.score(from_features, ctx),
                         created_at: Timestamp(of.created_at),
                         id: id.clone(),
                     };
-                    debug_assert_eq!(r.score_milli, fit::score(need, offer, ctx));
-                    if let Some(list) = self.top.get_mut(&need.id.0) {
+                    debug_assert!(
+                        pair.with_records(|n, o| r.score_milli == fit::score(n, o, ctx))
+                            .unwrap_or(true)
+                    );
+                    if let Some(list) = self.top.get_mut(need_id) {
                         list.push(r);
                         sort_ranked(list);
                         list.truncate(self.k);

@@ -10,7 +10,7 @@
 //! countries is not examined for the other countries of their region, nor an offer for a
 //! need accepting none of its modes.
 
-use std::collections::HashMap;
+use std::{borrow::Cow, collections::HashMap};
 
 use clearinghouse_domain::{FundingMode, Need, Offer, SubArea, geo};
 
@@ -53,7 +53,7 @@ fn mode_indices(modes: &[FundingMode]) -> Vec<usize> {
 }
 
 /// Something kept in posting lists.
-pub trait Indexed: Clone {
+pub trait Indexed: Clone + PartialEq {
     /// Compact filter features kept beside the item.
     type Features: Copy;
     /// Id.
@@ -157,16 +157,100 @@ impl Indexed for Need {
     }
 }
 
+/// How a [`Postings`] keeps its items: `pack` turns one into bytes, `unpack` reads them
+/// back whole (a storage record codec, for instance). A packed item costs its encoded
+/// length instead of its in-memory size; reading it back decodes it. `unpack(pack(x))`
+/// must equal `x`.
+pub struct Packing<T> {
+    /// The item's bytes, or `None` to keep this item whole.
+    pub pack: fn(&T) -> Option<Vec<u8>>,
+    /// The item from its bytes, or `None` when they do not decode.
+    pub unpack: fn(&[u8]) -> Option<T>,
+}
+
+impl<T> Clone for Packing<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Packing<T> {}
+
+impl<T> std::fmt::Debug for Packing<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Packing")
+    }
+}
+
+/// An item as a slot holds it.
+#[derive(Debug, Clone)]
+enum Held<T> {
+    /// The item itself, boxed so that checking a slot reads a pointer.
+    Whole(Box<T>),
+    /// Its bytes under the postings' [`Packing`].
+    Packed(Box<[u8]>),
+}
+
+/// A live slot: the item's id and version (read without decoding it) and the item.
+#[derive(Debug, Clone)]
+struct Slot<T> {
+    id: Box<str>,
+    version: u64,
+    held: Held<T>,
+}
+
+/// An item made ready to enter [`Postings`]: its id, version, posting-list keys and
+/// features computed, and the item packed (or kept whole). Making it is the costly part
+/// of an insert and needs no access to the postings, so a loader can do it on the thread
+/// that decoded the item and hand only this over.
+#[derive(Debug)]
+pub struct Prepared<T: Indexed> {
+    slot: Slot<T>,
+    keys: Vec<usize>,
+    features: T::Features,
+    packing: Option<Packing<T>>,
+}
+
+impl<T: Indexed> Prepared<T> {
+    /// `item` ready for postings using `packing`; `bytes`, when given, are taken as its
+    /// packed form (what `packing` gives for it, e.g. read from a file in that encoding)
+    /// instead of packing it again. Without a packing the item is kept whole.
+    pub fn new(item: T, bytes: Option<Vec<u8>>, packing: Option<Packing<T>>) -> Prepared<T> {
+        let packed = packing.and_then(|p| bytes.or_else(|| (p.pack)(&item)));
+        debug_assert!(
+            packed.as_ref().is_none_or(|b| packing
+                .and_then(|p| (p.unpack)(b))
+                .is_some_and(|back| back == item)),
+            "packed bytes that do not give the item back"
+        );
+        let (keys, features) = (item.keys(), item.features());
+        let (id, version) = (item.id().into(), item.version());
+        let held = match packed {
+            Some(bytes) => Held::Packed(bytes.into_boxed_slice()),
+            None => Held::Whole(Box::new(item)),
+        };
+        Prepared {
+            slot: Slot { id, version, held },
+            keys,
+            features,
+            packing,
+        }
+    }
+}
+
 /// Items in posting lists. Slots of replaced or removed items stay empty until a
 /// compaction renumbers every slot (and bumps [`Postings::generation`]). Changes are
 /// version-monotonic: an item older than the one held, or than a removal, is ignored,
 /// so a late update can never bring back what a newer one replaced or removed.
+///
+/// Items are kept whole, or packed into bytes with a [`Packing`] ([`Postings::packed`]);
+/// ranking reads only ids, versions and features, so a packed item is decoded only when
+/// its record is asked for ([`Postings::get`], [`Postings::record`]).
 #[derive(Debug, Clone)]
 pub struct Postings<T: Indexed> {
-    /// Boxed so that checking a slot reads a pointer, not the item's own memory.
-    slots: Vec<Option<Box<T>>>,
+    slots: Vec<Option<Slot<T>>>,
     feats: Vec<T::Features>,
-    by_id: HashMap<String, u32>,
+    by_id: HashMap<Box<str>, u32>,
     lists: Vec<Vec<u32>>,
     dead: usize,
     /// Version at which each removed id left (a later upsert must be newer).
@@ -174,6 +258,7 @@ pub struct Postings<T: Indexed> {
     generation: u64,
     /// Dead slots tolerated before a compaction (also at most half of all slots).
     compact_after: usize,
+    packing: Option<Packing<T>>,
 }
 
 /// Dead slots a [`Postings`] tolerates by default before compacting.
@@ -199,33 +284,60 @@ impl<T: Indexed> Default for Postings<T> {
             removed: HashMap::new(),
             generation: 0,
             compact_after: COMPACT_AFTER,
+            packing: None,
         }
     }
 }
 
 impl<T: Indexed> Postings<T> {
-    /// An empty index.
+    /// An empty index keeping its items whole.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// An empty index keeping its items packed with `packing`.
+    pub fn packed(packing: Packing<T>) -> Self {
+        Postings {
+            packing: Some(packing),
+            ..Self::default()
+        }
+    }
+
     /// The version held for `id` (live or removed), if any.
     pub fn version_of(&self, id: &str) -> Option<u64> {
-        self.get(id)
-            .map(Indexed::version)
+        self.slot_of(id)
+            .map(|s| s.version)
             .or_else(|| self.removed.get(id).copied())
+    }
+
+    fn slot_of(&self, id: &str) -> Option<&Slot<T>> {
+        self.slots.get(*self.by_id.get(id)? as usize)?.as_ref()
     }
 
     /// Adds or replaces an item unless a version at least as new is held or was removed.
     pub fn upsert(&mut self, item: T) -> Change<T> {
+        self.upsert_with(item, None)
+    }
+
+    fn upsert_with(&mut self, item: T, bytes: Option<Vec<u8>>) -> Change<T> {
+        let prepared = Prepared::new(item, bytes, self.packing);
+        self.upsert_prepared(prepared)
+    }
+
+    /// As [`Postings::upsert`], for an item made ready with [`Prepared::new`] (on
+    /// another thread, say, so that its record is dropped where it was decoded).
+    pub fn upsert_prepared(&mut self, item: Prepared<T>) -> Change<T> {
         if self
-            .version_of(item.id())
-            .is_some_and(|v| v >= item.version())
+            .version_of(&item.slot.id)
+            .is_some_and(|v| v >= item.slot.version)
         {
             return Change::Stale;
         }
-        self.removed.remove(item.id());
-        let old = self.take(item.id());
+        if self.packing.is_none() {
+            self.packing = item.packing;
+        }
+        self.removed.remove(&*item.slot.id);
+        let old = self.take(&item.slot.id);
         self.insert(item);
         Change::Applied(old)
     }
@@ -240,41 +352,77 @@ impl<T: Indexed> Postings<T> {
         Change::Applied(self.take(id))
     }
 
-    fn insert(&mut self, item: T) {
+    fn insert(&mut self, item: Prepared<T>) {
         let slot = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
-        for k in item.keys() {
+        for k in item.keys {
             self.lists[k].push(slot);
         }
-        self.by_id.insert(item.id().to_owned(), slot);
-        self.feats.push(item.features());
-        self.slots.push(Some(Box::new(item)));
+        self.by_id.insert(item.slot.id.clone(), slot);
+        self.feats.push(item.features);
+        self.slots.push(Some(item.slot));
     }
 
     fn take(&mut self, id: &str) -> Option<T> {
         let slot = self.by_id.remove(id)?;
-        let old = self.slots.get_mut(slot as usize)?.take().map(|b| *b);
+        let old = self.slots.get_mut(slot as usize)?.take();
         self.dead += 1;
         if self.dead > self.compact_after && self.dead * 2 > self.slots.len() {
             self.compact();
         }
-        old
+        old.and_then(|s| self.unpacked(s.held))
     }
 
-    fn compact(&mut self) {
-        let items: Vec<T> = std::mem::take(&mut self.slots)
-            .into_iter()
-            .flatten()
-            .map(|b| *b)
-            .collect();
-        let removed = std::mem::take(&mut self.removed);
-        let (generation, compact_after) = (self.generation + 1, self.compact_after);
-        *self = Self::default();
-        for i in items {
-            self.insert(i);
+    fn unpacked(&self, held: Held<T>) -> Option<T> {
+        match held {
+            Held::Whole(b) => Some(*b),
+            Held::Packed(bytes) => self.packing.and_then(|p| (p.unpack)(&bytes)),
         }
-        self.removed = removed;
-        self.generation = generation;
-        self.compact_after = compact_after;
+    }
+
+    /// Renumbers the live slots densely, in their order: every posting list keeps its
+    /// live slots in the same (ascending) order under their new numbers.
+    fn compact(&mut self) {
+        let mut renumbered: Vec<Option<u32>> = Vec::with_capacity(self.slots.len());
+        let mut next = 0u32;
+        for s in &self.slots {
+            renumbered.push(s.as_ref().map(|_| {
+                next += 1;
+                next - 1
+            }));
+        }
+        let new_of = |s: &u32| renumbered.get(*s as usize).copied().flatten();
+        for list in &mut self.lists {
+            *list = list.iter().filter_map(new_of).collect();
+        }
+        let slots = std::mem::take(&mut self.slots);
+        let feats = std::mem::take(&mut self.feats);
+        for (slot, f) in slots.into_iter().zip(feats) {
+            if let Some(slot) = slot {
+                self.slots.push(Some(slot));
+                self.feats.push(f);
+            }
+        }
+        for (id, s) in &mut self.by_id {
+            if let Some(n) = renumbered.get(*s as usize).copied().flatten() {
+                *s = n;
+            } else {
+                debug_assert!(false, "live id {id} in a dead slot");
+            }
+        }
+        self.dead = 0;
+        self.generation += 1;
+    }
+
+    /// Gives back memory the vectors and maps grew into beyond what they hold (after
+    /// filling the index in one go, e.g. at start).
+    pub fn shrink_to_fit(&mut self) {
+        self.slots.shrink_to_fit();
+        self.feats.shrink_to_fit();
+        self.by_id.shrink_to_fit();
+        self.removed.shrink_to_fit();
+        for l in &mut self.lists {
+            l.shrink_to_fit();
+        }
     }
 
     /// Sets how many dead slots are tolerated before a compaction.
@@ -288,14 +436,21 @@ impl<T: Indexed> Postings<T> {
         self.generation
     }
 
-    /// The item with this id.
-    pub fn get(&self, id: &str) -> Option<&T> {
-        self.slots.get(*self.by_id.get(id)? as usize)?.as_deref()
+    fn view<'a>(&'a self, slot: &'a Slot<T>) -> Option<Cow<'a, T>> {
+        match &slot.held {
+            Held::Whole(b) => Some(Cow::Borrowed(&**b)),
+            Held::Packed(bytes) => self.packing.and_then(|p| (p.unpack)(bytes)).map(Cow::Owned),
+        }
     }
 
-    /// Every live item, in insertion order.
-    pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.slots.iter().flatten().map(|b| &**b)
+    /// The item with this id (decoded when packed).
+    pub fn get(&self, id: &str) -> Option<Cow<'_, T>> {
+        self.view(self.slot_of(id)?)
+    }
+
+    /// Every live item, in insertion order (each decoded when packed).
+    pub fn iter(&self) -> impl Iterator<Item = Cow<'_, T>> {
+        self.slots.iter().flatten().filter_map(|s| self.view(s))
     }
 
     /// Number of live items.
@@ -308,29 +463,53 @@ impl<T: Indexed> Postings<T> {
         self.by_id.is_empty()
     }
 
-    /// Every live item with its slot (a slot names one inserted version of an item).
-    pub fn iter_slots(&self) -> impl Iterator<Item = (u32, &T)> {
-        self.slots.iter().enumerate().filter_map(|(i, s)| {
-            s.as_deref()
-                .map(|t| (u32::try_from(i).unwrap_or(u32::MAX), t))
-        })
+    /// Every live slot, ascending (a slot names one inserted version of an item).
+    pub fn live_slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_some())
+            .map(|(i, _)| u32::try_from(i).unwrap_or(u32::MAX))
     }
 
-    /// Live items sharing at least one of `keys`, each once, with their slot and features.
-    pub fn sharing_with_features(&self, keys: &[usize]) -> Vec<(u32, &T, &T::Features)> {
-        let mut out = Vec::new();
-        self.for_each_sharing(keys, &mut Vec::new(), |s, item, f| out.push((s, item, f)));
-        out
+    /// The id of the live item in `slot`.
+    pub fn id_at(&self, slot: u32) -> Option<&str> {
+        self.slots.get(slot as usize)?.as_ref().map(|s| &*s.id)
     }
 
-    /// Calls `f` with each live item sharing at least one of `keys`, once, in posting-list
-    /// order, with its slot and features; `seen` is scratch space a caller may reuse
+    /// The version of the live item in `slot`.
+    pub fn version_at(&self, slot: u32) -> Option<u64> {
+        self.slots.get(slot as usize)?.as_ref().map(|s| s.version)
+    }
+
+    /// The live item in `slot` (decoded when packed).
+    pub fn record(&self, slot: u32) -> Option<Cow<'_, T>> {
+        self.view(self.slots.get(slot as usize)?.as_ref()?)
+    }
+
+    /// The bytes of the live item in `slot` when it is packed (its [`Packing`]'s
+    /// encoding), `None` when it is kept whole or the slot is dead.
+    pub fn packed_at(&self, slot: u32) -> Option<&[u8]> {
+        match &self.slots.get(slot as usize)?.as_ref()?.held {
+            Held::Packed(bytes) => Some(bytes),
+            Held::Whole(_) => None,
+        }
+    }
+
+    /// The features of the live item in `slot`.
+    pub fn features_at(&self, slot: u32) -> Option<&T::Features> {
+        self.slots.get(slot as usize)?.as_ref()?;
+        self.feats.get(slot as usize)
+    }
+
+    /// Calls `f` with the slot and features of each live item sharing at least one of
+    /// `keys`, once, in posting-list order; `seen` is scratch space a caller may reuse
     /// across calls.
     pub fn for_each_sharing<'a>(
         &'a self,
         keys: &[usize],
         seen: &mut Vec<u64>,
-        mut f: impl FnMut(u32, &'a T, &'a T::Features),
+        mut f: impl FnMut(u32, &'a T::Features),
     ) {
         seen.clear();
         seen.resize(self.slots.len().div_ceil(64), 0);
@@ -342,18 +521,12 @@ impl<T: Indexed> Postings<T> {
                 };
                 if *w & bit == 0 {
                     *w |= bit;
-                    if let Some((item, feats)) = self.at(s) {
-                        f(s, item, feats);
+                    if let Some(feats) = self.features_at(s) {
+                        f(s, feats);
                     }
                 }
             }
         }
-    }
-
-    /// The live item in `slot` with its features.
-    pub fn at(&self, slot: u32) -> Option<(&T, &T::Features)> {
-        let item = self.slots.get(slot as usize)?.as_deref()?;
-        Some((item, self.feats.get(slot as usize)?))
     }
 
     /// The features of every slot, by slot (a dead slot keeps its last item's).
@@ -374,17 +547,11 @@ impl<T: Indexed> Postings<T> {
         slots
     }
 
-    /// Live items sharing at least one of `keys`, each once.
-    pub fn sharing(&self, keys: &[usize]) -> Vec<&T> {
-        let mut slots: Vec<u32> = keys
-            .iter()
-            .flat_map(|k| self.lists[*k].iter().copied())
-            .collect();
-        slots.sort_unstable();
-        slots.dedup();
-        slots
+    /// Live items sharing at least one of `keys`, each once (decoded when packed).
+    pub fn sharing(&self, keys: &[usize]) -> Vec<Cow<'_, T>> {
+        self.slots_sharing(keys)
             .into_iter()
-            .filter_map(|s| self.slots[s as usize].as_deref())
+            .filter_map(|s| self.record(s))
             .collect()
     }
 }

@@ -99,7 +99,7 @@ proptest! {
         let n = data.offers.len();
         for u in 0..updates {
             let o = &data.offers[(u * 3) % n];
-            let Some(held) = inc.offers().get(&o.id.0).cloned() else { continue };
+            let Some(held) = inc.offers().get(&o.id.0).map(|h| h.into_owned()) else { continue };
             let mut changed = held;
             changed.fields = data.offers[(u * 7 + 11) % n].fields.clone();
             changed.version += 1;
@@ -111,7 +111,7 @@ proptest! {
         }
         let mut full = Engine::new(k);
         for o in inc.offers().iter() {
-            full.upsert_offer(o.clone(), &ctx, &mut w);
+            full.upsert_offer(o.into_owned(), &ctx, &mut w);
         }
         for n in &data.needs {
             full.upsert_need(n.clone(), &ctx, &mut w);
@@ -374,7 +374,7 @@ fn score_cache_is_not_stale_after_a_compaction() {
     e.rematch_all(&ctx, &mut w);
     let mut fresh = Engine::new(60);
     for o in e.offers().iter() {
-        fresh.upsert_offer(o.clone(), &ctx, &mut w);
+        fresh.upsert_offer(o.into_owned(), &ctx, &mut w);
     }
     fresh.upsert_need(need.clone(), &ctx, &mut w);
     fresh.rematch_all(&ctx, &mut w);

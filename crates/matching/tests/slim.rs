@@ -83,7 +83,7 @@ fn the_engine_keeps_no_free_text_history_feedback_or_contact() {
         assert_eq!(kept.fields.public_summary, "");
         assert_eq!(kept.fields.contact, Contact::default());
         assert!(kept.history.is_empty() && kept.feedback.is_empty());
-        assert_eq!(kept, &slim::need(n.clone()));
+        assert_eq!(&*kept, &slim::need(n.clone()));
         // What matching and visibility read is kept.
         assert_eq!(
             (&kept.id, kept.version, &kept.requester, kept.status),
@@ -101,7 +101,7 @@ fn the_engine_keeps_no_free_text_history_feedback_or_contact() {
         assert_eq!(kept.fields.eligibility_notes, "");
         assert_eq!(kept.fields.contact, Contact::default());
         assert!(kept.history.is_empty());
-        assert_eq!(kept, &slim::offer(o.clone()));
+        assert_eq!(&*kept, &slim::offer(o.clone()));
         assert_eq!(
             (&kept.id, kept.version, &kept.provider, kept.status),
             (&o.id, o.version, &o.provider, o.status)

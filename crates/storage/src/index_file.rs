@@ -185,14 +185,19 @@ impl IndexFileWriter {
     /// Appends `rec` (in its stored encoding) to the current block; writes nothing (see
     /// [`IndexFileWriter::write_pending`]), so it can run under a lock without I/O.
     pub fn push<R: Kept>(&mut self, rec: &R) -> Result<(), IndexFileError> {
+        self.push_encoded::<R>(&rec.encode()?)
+    }
+
+    /// Appends a record of kind `R` already in its stored encoding (`R::encode`'s bytes),
+    /// as [`IndexFileWriter::push`] appends one it encodes.
+    pub fn push_encoded<R: Kept>(&mut self, bytes: &[u8]) -> Result<(), IndexFileError> {
         if self.block_tag != R::TAG || self.block.len() >= BLOCK_BYTES {
             self.close_block();
             self.block_tag = R::TAG;
         }
-        let bytes = rec.encode()?;
         let len = u32::try_from(bytes.len()).map_err(|_| refused("record over 4 GiB"))?;
         self.block.extend_from_slice(&len.to_be_bytes());
-        self.block.extend_from_slice(&bytes);
+        self.block.extend_from_slice(bytes);
         self.block_count += 1;
         self.records += 1;
         Ok(())
@@ -281,6 +286,14 @@ impl Block {
     /// Decodes the block's records (as [`Summarized::decode_summary`]: without the text,
     /// contacts and history) and calls `f` with each, in the order written.
     pub fn decode<R: Kept>(&self, mut f: impl FnMut(R)) -> Result<(), IndexFileError> {
+        self.decode_with_bytes(|r: R, _: &[u8]| f(r))
+    }
+
+    /// As [`Block::decode`], with each record's bytes as written (its stored encoding).
+    pub fn decode_with_bytes<R: Kept>(
+        &self,
+        mut f: impl FnMut(R, &[u8]),
+    ) -> Result<(), IndexFileError> {
         if !self.holds::<R>() {
             return Err(refused(format!(
                 "block of tag {} read as {}",
@@ -296,7 +309,7 @@ impl Block {
                 return Err(refused("record cut short"));
             }
             let (rec, after) = after.split_at(len);
-            f(R::decode_summary(rec)?);
+            f(R::decode_summary(rec)?, rec);
             rest = after;
         }
         if rest.is_empty() {
