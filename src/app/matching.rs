@@ -1000,7 +1000,7 @@ mod tests {
     #[test]
     fn a_packed_index_ranks_plans_and_compacts_as_one_of_whole_records() {
         use clearinghouse_matching::{
-            allocation, slim,
+            allocation, naive, slim,
             synth::{self, Shape},
         };
 
@@ -1039,6 +1039,7 @@ mod tests {
                     (Postings::new(), Postings::new())
                 };
                 offers.set_compact_after(16);
+                needs.set_compact_after(16);
                 for o in &data.offers {
                     Engine::index_offer(&mut offers, o.clone());
                 }
@@ -1051,12 +1052,30 @@ mod tests {
             let mut w = Work::default();
             // Two offers in three leave: the offers' slots are compacted.
             for (i, o) in data.offers.iter().enumerate() {
-                if i % 3 != 0 {
+                if !i.is_multiple_of(3) {
                     assert!(whole.remove_offer(&o.id.0, o.version, &ctx, &mut w));
                     assert!(packed.remove_offer(&o.id.0, o.version, &ctx, &mut w));
                 }
             }
-            assert!(packed.offers().generation() > 0, "no compaction");
+            // So do two needs in three, leaving the needs' slots compacted too.
+            let gone = |i: usize| !i.is_multiple_of(3) && i.is_multiple_of(2);
+            for (i, n) in data.needs.iter().enumerate() {
+                if !i.is_multiple_of(3) {
+                    assert!(whole.remove_need(&n.id.0, n.version));
+                    assert!(packed.remove_need(&n.id.0, n.version));
+                }
+            }
+            // Half of those come back, newer: the same need in a new slot.
+            for (i, n) in data.needs.iter().enumerate() {
+                if gone(i) {
+                    let mut back = n.clone();
+                    back.version += 1;
+                    assert!(whole.upsert_need(back.clone(), &ctx, &mut w));
+                    assert!(packed.upsert_need(back, &ctx, &mut w));
+                }
+            }
+            assert!(packed.offers().generation() > 0, "no compaction of offers");
+            assert!(packed.needs().generation() > 0, "no compaction of needs");
             let live = packed.offers().live_slots().next().expect("a live offer");
             assert!(
                 packed.offers().packed_at(live).is_some(),
@@ -1069,10 +1088,26 @@ mod tests {
                 );
             }
             let keep = |n: &Need| n.id.0.bytes().last().is_some_and(|b| b % 2 == 0);
+            // The filter is asked only of needs that could enter the top-k: the answer is
+            // the all-pairs ranking of the needs it accepts.
+            let kept: Vec<Need> = packed
+                .needs()
+                .iter()
+                .map(|n| n.into_owned())
+                .filter(|n| keep(n))
+                .collect();
             for o in &data.offers {
+                let first = whole.needs_for_offer_where(o, &ctx, 5, &keep, &mut w);
+                assert_eq!(first, naive::needs_for_offer(o, &kept, &ctx, 5, &mut w));
                 assert_eq!(
-                    whole.needs_for_offer_where(o, &ctx, 10, &keep, &mut w),
-                    packed.needs_for_offer_where(o, &ctx, 10, &keep, &mut w)
+                    first,
+                    packed.needs_for_offer_where(o, &ctx, 5, &keep, &mut w)
+                );
+                // The next page, after the first page's last need.
+                let after = first.last().cloned();
+                assert_eq!(
+                    whole.needs_for_offer_after(o, &ctx, 5, after.clone(), &keep, &mut w),
+                    packed.needs_for_offer_after(o, &ctx, 5, after, &keep, &mut w)
                 );
             }
             let plan =

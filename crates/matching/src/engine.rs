@@ -91,12 +91,10 @@ impl<'a> Pair<'a> {
         Some(f(&need, &offer))
     }
 
-    /// The pair's score, from the features when they can give it, else from the records.
-    fn score(&self, from_features: Option<u32>, ctx: &FitContext<'_>) -> u32 {
-        from_features.unwrap_or_else(|| {
-            self.with_records(|n, o| fit::score(n, o, ctx))
-                .unwrap_or_default()
-        })
+    /// The pair's score, from the features when they can give it, else from the records
+    /// (`None` when a record cannot be read back: the pair is left out).
+    fn score(&self, from_features: Option<u32>, ctx: &FitContext<'_>) -> Option<u32> {
+        from_features.or_else(|| self.with_records(|n, o| fit::score(n, o, ctx)))
     }
 }
 
@@ -140,7 +138,7 @@ fn consider<'a>(
     {
         return;
     }
-    let score_milli = match cache {
+    let score = match cache {
         Some((scores, oslot)) => scores.get_or_insert(oslot, pair.of.version, work, || {
             pair.score(from_features, ctx)
         }),
@@ -148,6 +146,9 @@ fn consider<'a>(
             work.scored += 1;
             pair.score(from_features, ctx)
         }
+    };
+    let Some(score_milli) = score else {
+        return;
     };
     debug_assert!(
         pair.with_records(|n, o| score_milli == fit::score(n, o, ctx))
@@ -181,27 +182,27 @@ impl NeedScores {
         oslot: u32,
         version: u64,
         work: &mut Work,
-        compute: impl FnOnce() -> u32,
-    ) -> u32 {
+        compute: impl FnOnce() -> Option<u32>,
+    ) -> Option<u32> {
         match self.sorted.binary_search_by_key(&oslot, |e| e.0) {
             Ok(i) => match self.sorted.get_mut(i) {
                 Some(e) if e.1 == version => {
                     work.cached += 1;
-                    e.2
+                    Some(e.2)
                 }
                 Some(e) => {
                     work.scored += 1;
-                    let s = compute();
+                    let s = compute()?;
                     *e = (oslot, version, s);
-                    s
+                    Some(s)
                 }
                 None => compute(),
             },
             Err(_) => {
                 work.scored += 1;
-                let s = compute();
+                let s = compute()?;
                 self.fresh.push((oslot, version, s));
-                s
+                Some(s)
             }
         }
     }
@@ -316,13 +317,13 @@ impl Engine {
     /// Adds `offer` to `offers` as an untracked engine's [`Engine::upsert_offer`] does (its
     /// [`slim`] copy, version-monotonic); returns whether it applied.
     pub fn index_offer(offers: &mut Postings<Offer>, offer: Offer) -> bool {
-        matches!(offers.upsert(slim::offer(offer)), Change::Applied(_))
+        offers.apply_upsert(slim::offer(offer))
     }
 
     /// Adds `need` to `needs` as an untracked engine's [`Engine::upsert_need`] does (its
     /// [`slim`] copy, version-monotonic); returns whether it applied.
     pub fn index_need(needs: &mut Postings<Need>, need: Need) -> bool {
-        matches!(needs.upsert(slim::need(need)), Change::Applied(_))
+        needs.apply_upsert(slim::need(need))
     }
 
     /// The slim copy of `offer` made ready for postings packing with `packing`, `bytes`
@@ -588,26 +589,20 @@ impl Engine {
             .track_top
             .then(|| self.offers_for_need(&need, ctx, self.k, work));
         let id = need.id.0.clone();
-        match self.needs.upsert(slim::need(need)) {
-            Change::Stale => false,
-            Change::Applied(_) => {
-                if let Some(top) = top {
-                    self.top.insert(id, top);
-                }
-                true
-            }
+        let applied = self.needs.apply_upsert(slim::need(need));
+        if applied && let Some(top) = top {
+            self.top.insert(id, top);
         }
+        applied
     }
 
     /// Removes a need as of `version`, unless a newer version is held.
     pub fn remove_need(&mut self, id: &str, version: u64) -> bool {
-        match self.needs.remove(id, version) {
-            Change::Stale => false,
-            Change::Applied(_) => {
-                self.top.remove(id);
-                true
-            }
+        let applied = self.needs.apply_remove(id, version);
+        if applied {
+            self.top.remove(id);
         }
+        applied
     }
 
     /// Adds or replaces an offer (and, when tracked, updates the top-k of the needs it
@@ -615,13 +610,13 @@ impl Engine {
     pub fn upsert_offer(&mut self, offer: Offer, ctx: &FitContext<'_>, work: &mut Work) -> bool {
         let offer = slim::offer(offer);
         // The refresh needs the new offer after the index took it: a copy, when tracked.
-        let tracked = self.track_top.then(|| offer.clone());
+        let Some(new) = self.track_top.then(|| offer.clone()) else {
+            return self.offers.apply_upsert(offer);
+        };
         match self.offers.upsert(offer) {
             Change::Stale => false,
             Change::Applied(old) => {
-                if let Some(new) = &tracked {
-                    self.refresh_after_offer_change(old.as_ref(), Some(new), ctx, work);
-                }
+                self.refresh_after_offer_change(old.as_ref(), Some(&new), ctx, work);
                 true
             }
         }
@@ -636,12 +631,13 @@ impl Engine {
         ctx: &FitContext<'_>,
         work: &mut Work,
     ) -> bool {
+        if !self.track_top {
+            return self.offers.apply_remove(id, version);
+        }
         match self.offers.remove(id, version) {
             Change::Stale => false,
             Change::Applied(old) => {
-                if self.track_top {
-                    self.refresh_after_offer_change(old.as_ref(), None, ctx, work);
-                }
+                self.refresh_after_offer_change(old.as_ref(), None, ctx, work);
                 true
             }
         }
@@ -716,11 +712,13 @@ impl Engine {
                         .unwrap_or(true),
                     "features disagree with fit::passes"
                 );
-                if passes {
+                let from_features = passes.then(|| {
                     work.scored += 1;
-                    let from_features = features::score(nf, of, pair.budget, pair.capacity, ctx);
+                    features::score(nf, of, pair.budget, pair.capacity, ctx)
+                });
+                if let Some(score_milli) = from_features.and_then(|f| pair.score(f, ctx)) {
                     let r = Ranked {
-                        score_milli: pair.score(from_features, ctx),
+                        score_milli,
                         created_at: Timestamp(of.created_at),
                         id: id.clone(),
                     };

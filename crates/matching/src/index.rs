@@ -245,7 +245,9 @@ impl<T: Indexed> Prepared<T> {
 ///
 /// Items are kept whole, or packed into bytes with a [`Packing`] ([`Postings::packed`]);
 /// ranking reads only ids, versions and features, so a packed item is decoded only when
-/// its record is asked for ([`Postings::get`], [`Postings::record`]).
+/// its record is asked for ([`Postings::get`], [`Postings::record`], [`Postings::iter`])
+/// or when [`Postings::upsert`] and [`Postings::remove`] hand back the item they
+/// replaced ([`Postings::apply_upsert`] and [`Postings::apply_remove`] do not).
 #[derive(Debug, Clone)]
 pub struct Postings<T: Indexed> {
     slots: Vec<Option<Slot<T>>>,
@@ -321,17 +323,33 @@ impl<T: Indexed> Postings<T> {
 
     fn upsert_with(&mut self, item: T, bytes: Option<Vec<u8>>) -> Change<T> {
         let prepared = Prepared::new(item, bytes, self.packing);
-        self.upsert_prepared(prepared)
+        match self.put(prepared) {
+            None => Change::Stale,
+            Some(old) => Change::Applied(old.and_then(|h| self.unpacked(h))),
+        }
     }
 
-    /// As [`Postings::upsert`], for an item made ready with [`Prepared::new`] (on
+    /// As [`Postings::upsert`], without reading back the item it replaces (nothing is
+    /// decoded); returns whether it applied.
+    pub fn apply_upsert(&mut self, item: T) -> bool {
+        let prepared = Prepared::new(item, None, self.packing);
+        self.put(prepared).is_some()
+    }
+
+    /// As [`Postings::apply_upsert`], for an item made ready with [`Prepared::new`] (on
     /// another thread, say, so that its record is dropped where it was decoded).
-    pub fn upsert_prepared(&mut self, item: Prepared<T>) -> Change<T> {
+    pub fn upsert_prepared(&mut self, item: Prepared<T>) -> bool {
+        self.put(item).is_some()
+    }
+
+    /// Adds or replaces `item` unless a version at least as new is held or was removed:
+    /// `None` when ignored, else what it replaced, as held.
+    fn put(&mut self, item: Prepared<T>) -> Option<Option<Held<T>>> {
         if self
             .version_of(&item.slot.id)
             .is_some_and(|v| v >= item.slot.version)
         {
-            return Change::Stale;
+            return None;
         }
         if self.packing.is_none() {
             self.packing = item.packing;
@@ -339,17 +357,30 @@ impl<T: Indexed> Postings<T> {
         self.removed.remove(&*item.slot.id);
         let old = self.take(&item.slot.id);
         self.insert(item);
-        Change::Applied(old)
+        Some(old)
     }
 
     /// Removes an item as of `version` (the version of the record that left), unless a
     /// newer version is held; remembers the removal so older upserts stay out.
     pub fn remove(&mut self, id: &str, version: u64) -> Change<T> {
+        match self.drop_item(id, version) {
+            None => Change::Stale,
+            Some(old) => Change::Applied(old.and_then(|h| self.unpacked(h))),
+        }
+    }
+
+    /// As [`Postings::remove`], without reading back the item removed (nothing is
+    /// decoded); returns whether it applied.
+    pub fn apply_remove(&mut self, id: &str, version: u64) -> bool {
+        self.drop_item(id, version).is_some()
+    }
+
+    fn drop_item(&mut self, id: &str, version: u64) -> Option<Option<Held<T>>> {
         if self.version_of(id).is_some_and(|v| v > version) {
-            return Change::Stale;
+            return None;
         }
         self.removed.insert(id.to_owned(), version);
-        Change::Applied(self.take(id))
+        Some(self.take(id))
     }
 
     fn insert(&mut self, item: Prepared<T>) {
@@ -362,21 +393,31 @@ impl<T: Indexed> Postings<T> {
         self.slots.push(Some(item.slot));
     }
 
-    fn take(&mut self, id: &str) -> Option<T> {
+    fn take(&mut self, id: &str) -> Option<Held<T>> {
         let slot = self.by_id.remove(id)?;
         let old = self.slots.get_mut(slot as usize)?.take();
         self.dead += 1;
         if self.dead > self.compact_after && self.dead * 2 > self.slots.len() {
             self.compact();
         }
-        old.and_then(|s| self.unpacked(s.held))
+        old.map(|s| s.held)
     }
 
     fn unpacked(&self, held: Held<T>) -> Option<T> {
         match held {
             Held::Whole(b) => Some(*b),
-            Held::Packed(bytes) => self.packing.and_then(|p| (p.unpack)(&bytes)),
+            Held::Packed(bytes) => self.unpack(&bytes),
         }
+    }
+
+    /// The item from its packed bytes. They were made by this postings' packing (or
+    /// given as its output), whose `unpack` gives every packed item back: a failure is
+    /// a broken packing, which debug builds stop at; a release build answers `None`, and
+    /// the engine then leaves the pair out rather than score it.
+    fn unpack(&self, bytes: &[u8]) -> Option<T> {
+        let item = self.packing.and_then(|p| (p.unpack)(bytes));
+        debug_assert!(item.is_some(), "packed bytes that do not unpack");
+        item
     }
 
     /// Renumbers the live slots densely, in their order: every posting list keeps its
@@ -439,7 +480,7 @@ impl<T: Indexed> Postings<T> {
     fn view<'a>(&'a self, slot: &'a Slot<T>) -> Option<Cow<'a, T>> {
         match &slot.held {
             Held::Whole(b) => Some(Cow::Borrowed(&**b)),
-            Held::Packed(bytes) => self.packing.and_then(|p| (p.unpack)(bytes)).map(Cow::Owned),
+            Held::Packed(bytes) => self.unpack(bytes).map(Cow::Owned),
         }
     }
 
