@@ -10,7 +10,9 @@
 //! countries is not examined for the other countries of their region, nor an offer for a
 //! need accepting none of its modes.
 
-use std::{borrow::Cow, collections::HashMap};
+use std::{borrow::Cow, collections::HashMap, hash::BuildHasher};
+
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use clearinghouse_domain::{FundingMode, Need, Offer, SubArea, geo};
 
@@ -199,6 +201,11 @@ struct Slot<T> {
     held: Held<T>,
 }
 
+/// The id of the live item in `slot`.
+fn slot_id<T>(slots: &[Option<Slot<T>>], slot: u32) -> Option<&str> {
+    slots.get(slot as usize)?.as_ref().map(|s| &*s.id)
+}
+
 /// An item made ready to enter [`Postings`]: its id, version, posting-list keys and
 /// features computed, and the item packed (or kept whole). Making it is the costly part
 /// of an insert and needs no access to the postings, so a loader can do it on the thread
@@ -252,7 +259,10 @@ impl<T: Indexed> Prepared<T> {
 pub struct Postings<T: Indexed> {
     slots: Vec<Option<Slot<T>>>,
     feats: Vec<T::Features>,
-    by_id: HashMap<Box<str>, u32>,
+    /// The slot of each live id, keyed by the id kept in the slot (held once).
+    by_id: HashTable<u32>,
+    /// Hashes ids for `by_id` (foldhash, seeded per process).
+    ids: DefaultHashBuilder,
     lists: Vec<Vec<u32>>,
     dead: usize,
     /// Version at which each removed id left (a later upsert must be newer).
@@ -280,7 +290,8 @@ impl<T: Indexed> Default for Postings<T> {
         Postings {
             slots: Vec::new(),
             feats: Vec::new(),
-            by_id: HashMap::new(),
+            by_id: HashTable::new(),
+            ids: DefaultHashBuilder::default(),
             lists: vec![Vec::new(); SubArea::ALL.len() * places() * FundingMode::ALL.len()],
             dead: 0,
             removed: HashMap::new(),
@@ -313,7 +324,10 @@ impl<T: Indexed> Postings<T> {
     }
 
     fn slot_of(&self, id: &str) -> Option<&Slot<T>> {
-        self.slots.get(*self.by_id.get(id)? as usize)?.as_ref()
+        let slot = *self.by_id.find(self.ids.hash_one(id), |&s| {
+            slot_id(&self.slots, s) == Some(id)
+        })?;
+        self.slots.get(slot as usize)?.as_ref()
     }
 
     /// Adds or replaces an item unless a version at least as new is held or was removed.
@@ -388,13 +402,23 @@ impl<T: Indexed> Postings<T> {
         for k in item.keys {
             self.lists[k].push(slot);
         }
-        self.by_id.insert(item.slot.id.clone(), slot);
+        let hash = self.ids.hash_one(&*item.slot.id);
         self.feats.push(item.features);
         self.slots.push(Some(item.slot));
+        let (slots, ids) = (&self.slots, &self.ids);
+        self.by_id.insert_unique(hash, slot, |&s| {
+            ids.hash_one(slot_id(slots, s).unwrap_or_default())
+        });
     }
 
     fn take(&mut self, id: &str) -> Option<Held<T>> {
-        let slot = self.by_id.remove(id)?;
+        let hash = self.ids.hash_one(id);
+        let slots = &self.slots;
+        let (slot, _) = self
+            .by_id
+            .find_entry(hash, |&s| slot_id(slots, s) == Some(id))
+            .ok()?
+            .remove();
         let old = self.slots.get_mut(slot as usize)?.take();
         self.dead += 1;
         if self.dead > self.compact_after && self.dead * 2 > self.slots.len() {
@@ -443,11 +467,12 @@ impl<T: Indexed> Postings<T> {
                 self.feats.push(f);
             }
         }
-        for (id, s) in &mut self.by_id {
+        // A slot's hash is its id's, which moves with it: only the numbers change.
+        for s in self.by_id.iter_mut() {
             if let Some(n) = renumbered.get(*s as usize).copied().flatten() {
                 *s = n;
             } else {
-                debug_assert!(false, "live id {id} in a dead slot");
+                debug_assert!(false, "a live id in the dead slot {s}");
             }
         }
         self.dead = 0;
@@ -459,7 +484,9 @@ impl<T: Indexed> Postings<T> {
     pub fn shrink_to_fit(&mut self) {
         self.slots.shrink_to_fit();
         self.feats.shrink_to_fit();
-        self.by_id.shrink_to_fit();
+        let (slots, ids) = (&self.slots, &self.ids);
+        self.by_id
+            .shrink_to_fit(|&s| ids.hash_one(slot_id(slots, s).unwrap_or_default()));
         self.removed.shrink_to_fit();
         for l in &mut self.lists {
             l.shrink_to_fit();
