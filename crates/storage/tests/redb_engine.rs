@@ -24,7 +24,7 @@ use clearinghouse_storage::{
     Embedded, Engine, Error, Store, StoreOptions, SyncFault,
     engine::redb::{FILE_NAME, RedbEngine, RedbOptions},
 };
-use support::{fixtures::*, meta, open_redb, open_sled, power_loss};
+use support::{fixtures::*, meta, open_redb, open_sled, power_loss, sync_gate::SyncGate};
 
 const TREE: &str = "meta";
 
@@ -135,39 +135,12 @@ fn reads_outside_transactions_follow_every_commit() {
     );
 }
 
-/// Holds every sync until the test lets it go.
-#[derive(Debug, Default)]
-struct Gate {
-    held: Mutex<bool>,
-    cond: std::sync::Condvar,
-    waiting: AtomicU64,
-}
-
-impl Gate {
-    fn open(&self) {
-        *self.held.lock().expect("lock") = false;
-        self.cond.notify_all();
-    }
-}
-
-impl SyncFault for Gate {
-    fn before_sync(&self) -> io::Result<()> {
-        let mut held = self.held.lock().expect("lock");
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        while *held {
-            held = self.cond.wait(held).expect("wait");
-        }
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
 /// A body refused after reading a write of its batch answers only once that write is
 /// durable: had the write been lost, the refusal would rest on nothing.
 #[test]
 fn a_refusal_that_read_the_open_batch_waits_for_its_commit() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let gate = Arc::new(Gate::default());
+    let gate = Arc::new(SyncGate::default());
     let engine = Arc::new(
         RedbEngine::open(
             dir.path(),
@@ -178,7 +151,7 @@ fn a_refusal_that_read_the_open_batch_waits_for_its_commit() {
         )
         .expect("open"),
     );
-    *gate.held.lock().expect("lock") = true;
+    gate.close();
     put(&engine, b"taken", b"1");
     let (tx, rx) = mpsc::channel();
     let e = Arc::clone(&engine);
@@ -194,7 +167,7 @@ fn a_refusal_that_read_the_open_batch_waits_for_its_commit() {
     loop {
         match rx.recv_timeout(Duration::from_millis(10)) {
             Ok(r) => panic!("answered before the batch it read was durable: {r:?}"),
-            Err(mpsc::RecvTimeoutError::Timeout) if gate.waiting.load(Ordering::SeqCst) == 0 => {}
+            Err(mpsc::RecvTimeoutError::Timeout) if gate.waiting() == 0 => {}
             Err(mpsc::RecvTimeoutError::Timeout) => break,
             Err(e) => panic!("{e}"),
         }

@@ -24,7 +24,7 @@ use clearinghouse_storage::{
         sled::{SledEngine, SledOptions, create_with_segment_size},
     },
 };
-use support::{fixtures::*, meta, open_sled, power_loss};
+use support::{fixtures::*, meta, open_sled, power_loss, sync_gate::SyncGate};
 
 /// The bare sled engine in `dir`, for tests below the store.
 fn open_engine(dir: &Path) -> Arc<SledEngine> {
@@ -284,41 +284,11 @@ fn a_panicking_sync_fails_the_write_and_every_later_one() {
     ));
 }
 
-/// Holds every sync until the test lets it go.
-#[derive(Debug, Default)]
-struct Gate {
-    held: Mutex<bool>,
-    cond: std::sync::Condvar,
-    waiting: AtomicU64,
-}
-
-impl Gate {
-    fn close(&self) {
-        *self.held.lock().expect("lock") = true;
-    }
-    fn open(&self) {
-        *self.held.lock().expect("lock") = false;
-        self.cond.notify_all();
-    }
-}
-
-impl SyncFault for Gate {
-    fn before_sync(&self) -> io::Result<()> {
-        let mut held = self.held.lock().expect("lock");
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        while *held {
-            held = self.cond.wait(held).expect("wait");
-        }
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
 #[test]
 fn audit_entries_are_not_listed_before_they_are_durable() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ken = state("KEN");
-    let gate = Arc::new(Gate::default());
+    let gate = Arc::new(SyncGate::default());
     let store = Arc::new(open_with(dir.path(), gate.clone()));
     store
         .create(need("N1", &ken, "a"), &meta("c"))
@@ -327,9 +297,7 @@ fn audit_entries_are_not_listed_before_they_are_durable() {
     let s = Arc::clone(&store);
     let writer = std::thread::spawn(move || s.create(need("N2", &ken, "b"), &meta("c")));
     // Wait until the write is committed (readable) and its sync is held at the gate.
-    while store.get::<Need>("N2").expect("get").is_none()
-        || gate.waiting.load(Ordering::SeqCst) == 0
-    {
+    while store.get::<Need>("N2").expect("get").is_none() || gate.waiting() == 0 {
         std::thread::yield_now();
     }
     let listed = store

@@ -6,6 +6,7 @@
 pub mod fixtures;
 pub mod pg_server;
 pub mod power_loss;
+pub mod sync_gate;
 
 use std::{
     sync::{
