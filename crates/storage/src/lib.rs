@@ -25,6 +25,7 @@ pub mod store;
 pub mod summary;
 pub mod trees;
 pub mod txn;
+pub mod written;
 
 pub use backup::{BackupError, BackupHeader, BackupSummary};
 pub use barrier::{BarrierStats, DurabilityError, GroupCommit, Syncer};

@@ -33,9 +33,13 @@ fn corrupt(what: &str, detail: impl std::fmt::Display) -> Error {
 
 /// Encodes a record with its version byte, refusing values over [`MAX_VALUE_BYTES`].
 pub fn encode<T: Serialize>(version: u8, rec: &T) -> Result<Vec<u8>, Error> {
-    let mut out = vec![version];
-    let body = postcard::to_allocvec(rec).map_err(|e| Error::Encode(e.to_string()))?;
-    out.extend_from_slice(&body);
+    let encode_err = |e: postcard::Error| Error::Encode(e.to_string());
+    // Sized first, so the value is written into one buffer of its exact length: no
+    // growing on the way, and nothing to give back when the bytes are kept.
+    let len = postcard::experimental::serialized_size(rec).map_err(encode_err)?;
+    let mut out = Vec::with_capacity(1 + len);
+    out.push(version);
+    let out = postcard::to_extend(rec, out).map_err(encode_err)?;
     if out.len() > MAX_VALUE_BYTES {
         return Err(Error::TooLarge {
             bytes: out.len(),
@@ -60,10 +64,6 @@ fn code<T>(what: &str, s: &str, f: fn(&str) -> Option<T>) -> Result<T, Error> {
 
 fn codes<T>(what: &str, v: &[String], f: fn(&str) -> Option<T>) -> Result<Vec<T>, Error> {
     v.iter().map(|s| code(what, s, f)).collect()
-}
-
-fn to_codes<T: Copy>(v: &[T], f: fn(T) -> &'static str) -> Vec<String> {
-    v.iter().map(|x| f(*x).to_owned()).collect()
 }
 
 /// Money as stored.
@@ -292,60 +292,6 @@ pub struct NeedRecordV1 {
     pub updated_by: String,
 }
 
-impl From<&Need> for NeedRecordV1 {
-    fn from(n: &Need) -> Self {
-        let f = &n.fields;
-        NeedRecordV1 {
-            id: n.id.0.clone(),
-            version: n.version,
-            requester: n.requester.0.clone(),
-            external_id: f.external_id.clone(),
-            channel: f.channel.code().to_owned(),
-            note_verbale_reference: f.note_verbale_reference.clone(),
-            request_date: f.request_date.map(|d| d.0),
-            title: f.title.clone(),
-            description: f.description.clone(),
-            area: f.area.map(|a| a.code().to_owned()),
-            sub_areas: to_codes(&f.sub_areas, d::SubArea::code),
-            weapon_domains: to_codes(&f.weapon_domains, d::WeaponDomain::code),
-            assistance_kinds: to_codes(&f.assistance_kinds, d::AssistanceKind::code),
-            priority: f.priority.code().to_owned(),
-            wanted_from: f.wanted_from.map(|d| d.0),
-            needed_by: f.needed_by.map(|d| d.0),
-            estimated_budget: MoneyV1::from_domain(f.estimated_budget),
-            accepted_funding_modes: to_codes(&f.accepted_funding_modes, d::FundingMode::code),
-            preferred_funding_mode: f.preferred_funding_mode.map(|m| m.code().to_owned()),
-            languages: f.languages.clone(),
-            national_action_plan_ref: f.national_action_plan_ref.clone(),
-            iaea_plan_ref: f.iaea_plan_ref.clone(),
-            assistance_received: f.assistance_received.clone(),
-            country_code: f.country_code.clone(),
-            beneficiary_countries: f.beneficiary_countries.clone(),
-            publication_consent: f.publication_consent.code().to_owned(),
-            visibility: f.visibility.code().to_owned(),
-            public_summary: f.public_summary.clone(),
-            contact: (&f.contact).into(),
-            status: n.status.code().to_owned(),
-            history: history_out(&n.history),
-            consent_window_ends: n.consent_window_ends.map(|d| d.0),
-            follow_up_due: n.follow_up_due.0,
-            feedback: n
-                .feedback
-                .iter()
-                .map(|x| FeedbackV1 {
-                    text: x.text.clone(),
-                    at: x.at.0,
-                    author: x.author.0.clone(),
-                })
-                .collect(),
-            created_at: n.created_at.0,
-            updated_at: n.updated_at.0,
-            created_by: n.created_by.0.clone(),
-            updated_by: n.updated_by.0.clone(),
-        }
-    }
-}
-
 impl TryFrom<NeedRecordV1> for Need {
     type Error = Error;
     fn try_from(r: NeedRecordV1) -> Result<Self, Error> {
@@ -440,19 +386,6 @@ pub struct NeedRecordV2 {
     pub required_languages: Vec<String>,
 }
 
-impl From<&Need> for NeedRecordV2 {
-    fn from(n: &Need) -> Self {
-        NeedRecordV2 {
-            base: NeedRecordV1::from(n),
-            required_assistance_kinds: to_codes(
-                &n.fields.required_assistance_kinds,
-                d::AssistanceKind::code,
-            ),
-            required_languages: n.fields.required_languages.clone(),
-        }
-    }
-}
-
 impl TryFrom<NeedRecordV2> for Need {
     type Error = Error;
     fn try_from(r: NeedRecordV2) -> Result<Self, Error> {
@@ -525,52 +458,6 @@ pub struct OfferRecordV1 {
     pub updated_at: i64,
     pub created_by: String,
     pub updated_by: String,
-}
-
-impl From<&Offer> for OfferRecordV1 {
-    fn from(o: &Offer) -> Self {
-        let f = &o.fields;
-        OfferRecordV1 {
-            id: o.id.0.clone(),
-            version: o.version,
-            provider: o.provider.0.clone(),
-            external_id: f.external_id.clone(),
-            implementing_parties: f.implementing_parties.iter().map(|p| p.0.clone()).collect(),
-            programme_name: f.programme_name.clone(),
-            description: f.description.clone(),
-            contact: (&f.contact).into(),
-            areas: to_codes(&f.areas, d::Area::code),
-            sub_areas: to_codes(&f.sub_areas, d::SubArea::code),
-            weapon_domains: to_codes(&f.weapon_domains, d::WeaponDomain::code),
-            assistance_kinds: to_codes(&f.assistance_kinds, d::AssistanceKind::code),
-            scope: GeoScopeV1 {
-                global: f.scope.global,
-                regions: f.scope.regions.clone(),
-                subregions: f.scope.subregions.clone(),
-                countries: f.scope.countries.clone(),
-                excluded_countries: f.scope.excluded_countries.clone(),
-            },
-            funding_modes: to_codes(&f.funding_modes, d::FundingMode::code),
-            languages: f.languages.clone(),
-            eligibility_notes: f.eligibility_notes.clone(),
-            budget_ceiling: MoneyV1::from_domain(f.budget_ceiling),
-            max_contribution: MoneyV1::from_domain(f.max_contribution),
-            min_contribution: MoneyV1::from_domain(f.min_contribution),
-            max_engagements: f.max_engagements,
-            budget_status: f.budget_status.code().to_owned(),
-            valid_from: f.valid_from.map(|d| d.0),
-            valid_until: f.valid_until.map(|d| d.0),
-            lead_time_days: f.lead_time_days,
-            gp_sub_working_group: f.gp_sub_working_group.map(|g| g.code().to_owned()),
-            committed_minor_units: o.committed_minor_units,
-            status: o.status.code().to_owned(),
-            history: history_out(&o.history),
-            created_at: o.created_at.0,
-            updated_at: o.updated_at.0,
-            created_by: o.created_by.0.clone(),
-            updated_by: o.updated_by.0.clone(),
-        }
-    }
 }
 
 impl TryFrom<OfferRecordV1> for Offer {

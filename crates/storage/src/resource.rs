@@ -121,7 +121,7 @@ impl Resource for Need {
         e
     }
     fn encode(&self) -> Result<Vec<u8>, Error> {
-        records::encode(records::V2, &records::NeedRecordV2::from(self))
+        crate::written::need(self)
     }
     fn decode(bytes: &[u8]) -> Result<Self, Error> {
         records::decode_need(bytes)
@@ -168,7 +168,7 @@ impl Resource for Offer {
         e
     }
     fn encode(&self) -> Result<Vec<u8>, Error> {
-        records::encode(V1, &OfferRecordV1::from(self))
+        crate::written::offer(self)
     }
     fn decode(bytes: &[u8]) -> Result<Self, Error> {
         records::decode_v1::<OfferRecordV1, Offer>("offer", bytes)

@@ -1,6 +1,7 @@
 //! Needs and offers decoded without their text (`summary`): every field but the text,
 //! contacts, history, feedback, creator and last changer equals the whole decoding, for
-//! both need formats, the offer format, and records with every list and option filled.
+//! both need formats, the offer format, and records with every list and option filled
+//! (which also round trip whole through the stored formats).
 
 mod support;
 
@@ -8,7 +9,7 @@ use clearinghouse_domain::{
     AssistanceKind, BudgetStatus, CurrencyCode, Date, GpSubWorkingGroup, Money, Need, NeedFeedback,
     NeedStatus, Offer, PartyId, PrincipalId, StatusChange, Timestamp, WeaponDomain, need::Contact,
 };
-use clearinghouse_storage::{ListQuery, Resource, Store, StoreOptions, records, summary};
+use clearinghouse_storage::{ListQuery, Resource, Store, StoreOptions, records, summary, written};
 use support::fixtures::*;
 
 /// The need as the summary decoding should give it.
@@ -136,13 +137,19 @@ fn a_need_summary_is_the_need_without_its_text_in_both_formats() {
     let v2 = n.encode().expect("encode");
     assert_eq!(v2[0], records::V2);
     assert_eq!(
+        Need::decode(&v2).expect("decode"),
+        n,
+        "every field round trips"
+    );
+    assert_eq!(
         summary::decode_need(&v2).expect("summary"),
         without_text(Need::decode(&v2).expect("decode"))
     );
     let mut v1_need = n.clone();
     v1_need.fields.required_assistance_kinds.clear();
     v1_need.fields.required_languages.clear();
-    let v1 = records::encode(records::V1, &records::NeedRecordV1::from(&v1_need)).expect("v1");
+    let v1 = written::need_v1(&v1_need).expect("v1");
+    assert_eq!(Need::decode(&v1).expect("decode"), v1_need);
     assert_eq!(
         summary::decode_need(&v1).expect("summary"),
         without_text(Need::decode(&v1).expect("decode"))
@@ -154,6 +161,11 @@ fn a_need_summary_is_the_need_without_its_text_in_both_formats() {
 fn an_offer_summary_is_the_offer_without_its_text() {
     let o = full_offer();
     let bytes = o.encode().expect("encode");
+    assert_eq!(
+        Offer::decode(&bytes).expect("decode"),
+        o,
+        "every field round trips"
+    );
     assert_eq!(
         summary::decode_offer(&bytes).expect("summary"),
         offer_without_text(o)
