@@ -1,28 +1,12 @@
 //! Amounts as people write them (`USD 250000`, `250,000.50 EUR`) ↔ `Money` in integer
 //! minor units, using each currency's ISO 4217 number of decimals. Never floating point.
 
-use clearinghouse_domain::CurrencyCode;
+use clearinghouse_domain::{CurrencyCode, money::decimal_amount};
 
 use crate::pb;
 
-/// Currencies with no minor unit.
-const ZERO_DECIMALS: &[&str] = &[
-    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
-    "XAF", "XOF", "XPF",
-];
-/// Currencies with three decimals.
-const THREE_DECIMALS: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
-
 /// Decimals of a currency's minor unit (2 unless ISO 4217 says otherwise).
-pub fn decimals(currency: &str) -> u32 {
-    if ZERO_DECIMALS.contains(&currency) {
-        0
-    } else if THREE_DECIMALS.contains(&currency) {
-        3
-    } else {
-        2
-    }
-}
+pub use clearinghouse_domain::money::minor_unit_exponent as decimals;
 
 /// Parses `CUR AMOUNT` or `AMOUNT CUR` (space optional; `,` and `_` group thousands, `.`
 /// marks decimals).
@@ -97,38 +81,16 @@ pub fn parse_parts(currency: &str, amount: &str) -> Result<pb::Money, String> {
 
 /// `USD 250,000.00` (grouped) or `USD 250000.00` (plain, for CSV).
 pub fn format(m: &pb::Money, grouped: bool) -> String {
-    let places = decimals(&m.currency_code);
-    let scale = 10_u64.pow(places);
-    let abs = m.minor_units.unsigned_abs();
-    let whole = (abs / scale).to_string();
-    let whole = if grouped { group(&whole) } else { whole };
-    let sign = if m.minor_units < 0 { "-" } else { "" };
-    if places == 0 {
-        format!("{} {sign}{whole}", m.currency_code)
-    } else {
-        format!(
-            "{} {sign}{whole}.{:0width$}",
-            m.currency_code,
-            abs % scale,
-            width = places as usize
-        )
-    }
+    format!(
+        "{} {}",
+        m.currency_code,
+        decimal_amount(m.minor_units, &m.currency_code, grouped)
+    )
 }
 
 /// An optional amount; empty when absent.
 pub fn format_opt(m: Option<&pb::Money>, grouped: bool) -> String {
     m.map(|m| format(m, grouped)).unwrap_or_default()
-}
-
-fn group(digits: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

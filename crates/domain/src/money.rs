@@ -107,9 +107,89 @@ impl fmt::Display for Money {
     }
 }
 
+/// Currencies whose minor unit is the major unit (ISO 4217 exponent 0).
+const EXPONENT_0: &[&str] = &[
+    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
+    "XAF", "XOF", "XPF",
+];
+
+/// Currencies with three decimals (ISO 4217 exponent 3).
+const EXPONENT_3: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+
+/// Digits after the decimal point of a currency's minor unit (its ISO 4217 exponent): 2
+/// unless the standard says otherwise (`XDR` has 2 here for readability).
+pub fn minor_unit_exponent(currency: &str) -> u32 {
+    if EXPONENT_0.contains(&currency) {
+        0
+    } else if EXPONENT_3.contains(&currency) {
+        3
+    } else {
+        2
+    }
+}
+
+/// Decimal digits with a comma every three places (`1234567` → `1,234,567`).
+pub fn group_thousands(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Minor units as a decimal in major units, with the currency's decimals and optionally
+/// thousands separators (`1,234,567.89` or `1234567.89`; `-1,500` in yen).
+pub fn decimal_amount(minor: i64, currency: &str, grouped: bool) -> String {
+    let exp = minor_unit_exponent(currency);
+    let scale = 10u64.pow(exp);
+    let abs = minor.unsigned_abs();
+    let digits = (abs / scale).to_string();
+    let major = if grouped {
+        group_thousands(&digits)
+    } else {
+        digits
+    };
+    let sign = if minor < 0 { "-" } else { "" };
+    if exp == 0 {
+        format!("{sign}{major}")
+    } else {
+        format!(
+            "{sign}{major}.{:0width$}",
+            abs % scale,
+            width = exp as usize
+        )
+    }
+}
+
+/// An amount as people read it: the currency code, thousands separators and the
+/// currency's decimals (`USD 5,400.00`, `JPY 1,500`, `KWD 1.250`).
+pub fn format_amount(minor: i64, currency: &str) -> String {
+    format!("{currency} {}", decimal_amount(minor, currency, true))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_read_with_each_currency_s_decimals_and_grouping() {
+        assert_eq!(format_amount(540_000, "USD"), "USD 5,400.00");
+        assert_eq!(format_amount(5, "EUR"), "EUR 0.05");
+        assert_eq!(format_amount(1_500, "JPY"), "JPY 1,500");
+        assert_eq!(format_amount(-1_250, "KWD"), "KWD -1.250");
+        assert_eq!(
+            format_amount(100_000_000_000, "USD"),
+            "USD 1,000,000,000.00"
+        );
+        assert_eq!(decimal_amount(123_456_789, "USD", false), "1234567.89");
+        assert_eq!(decimal_amount(0, "USD", true), "0.00");
+        assert_eq!(group_thousands("100"), "100");
+        assert_eq!(group_thousands("1000"), "1,000");
+        assert_eq!(minor_unit_exponent("XDR"), 2);
+    }
 
     #[test]
     fn accepts_iso_codes_and_rejects_others() {

@@ -27,46 +27,10 @@ fn domain_codes(d: &[WeaponDomain]) -> String {
     d.iter().map(|x| x.code()).collect::<Vec<_>>().join(", ")
 }
 
-/// Currencies whose minor unit is the major unit (ISO 4217 exponent 0).
-const EXPONENT_0: &[&str] = &[
-    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
-    "XAF", "XOF", "XPF",
-];
-
-/// Currencies with three decimals (ISO 4217 exponent 3).
-const EXPONENT_3: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
-
 /// An amount of minor units as people read it: the currency code, thousands separators
 /// and the currency's ISO 4217 decimals (`USD 5,400.00`, `JPY 1,500`, `KWD 1.250`).
 pub(crate) fn amount(minor: i64, currency: CurrencyCode) -> String {
-    let code = currency.as_str();
-    let exp: u32 = if EXPONENT_0.contains(&code) {
-        0
-    } else if EXPONENT_3.contains(&code) {
-        3
-    } else {
-        2
-    };
-    let scale = 10u64.pow(exp);
-    let abs = minor.unsigned_abs();
-    let digits = (abs / scale).to_string();
-    let mut major = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            major.push(',');
-        }
-        major.push(ch);
-    }
-    let sign = if minor < 0 { "-" } else { "" };
-    if exp == 0 {
-        format!("{code} {sign}{major}")
-    } else {
-        format!(
-            "{code} {sign}{major}.{:0width$}",
-            abs % scale,
-            width = exp as usize
-        )
-    }
+    clearinghouse_domain::money::format_amount(minor, currency.as_str())
 }
 
 /// The reason of one factor or gate whose value (or multiplier) is `value`.

@@ -1,78 +1,22 @@
 //! Money and shares as people and programs read them: ISO 4217 minor-unit exponents,
 //! thousands separators, basis points as percentages.
 
-/// Currencies whose minor unit is the major unit (ISO 4217 exponent 0).
-const EXPONENT_0: &[&str] = &[
-    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
-    "XAF", "XOF", "XPF",
-];
-
-/// Currencies with three decimals (ISO 4217 exponent 3).
-const EXPONENT_3: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
-
-/// ISO 4217 exponent of a currency code: digits after the decimal point (2 unless the
-/// standard says otherwise; `XDR` has 2 here for readability).
-pub fn exponent(currency: &str) -> u32 {
-    if EXPONENT_0.contains(&currency) {
-        0
-    } else if EXPONENT_3.contains(&currency) {
-        3
-    } else {
-        2
-    }
-}
-
-/// Digits with a comma every three places.
-fn group_thousands(digits: &str) -> String {
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-fn split(minor: i64, currency: &str) -> (bool, String, String) {
-    let exp = exponent(currency);
-    let abs = minor.unsigned_abs();
-    let scale = 10u64.pow(exp);
-    let major = (abs / scale).to_string();
-    let frac = if exp == 0 {
-        String::new()
-    } else {
-        format!("{:0width$}", abs % scale, width = exp as usize)
-    };
-    (minor < 0, major, frac)
-}
+use clearinghouse_domain::money::{decimal_amount, format_amount, group_thousands};
 
 /// An amount for people: currency code, thousands separators, the currency's decimals
 /// (`USD 1,234,567.89`, `JPY 1,500`).
 pub fn format_money(minor: i64, currency: &str) -> String {
-    format!("{currency} {}", format_number(minor, currency))
+    format_amount(minor, currency)
 }
 
 /// The number part of [`format_money`] (`1,234,567.89`).
 pub fn format_number(minor: i64, currency: &str) -> String {
-    let (neg, major, frac) = split(minor, currency);
-    let sign = if neg { "-" } else { "" };
-    if frac.is_empty() {
-        format!("{sign}{}", group_thousands(&major))
-    } else {
-        format!("{sign}{}.{frac}", group_thousands(&major))
-    }
+    decimal_amount(minor, currency, true)
 }
 
 /// An amount for programs: a plain decimal in major units, no separators (`1234567.89`).
 pub fn plain_decimal(minor: i64, currency: &str) -> String {
-    let (neg, major, frac) = split(minor, currency);
-    let sign = if neg { "-" } else { "" };
-    if frac.is_empty() {
-        format!("{sign}{major}")
-    } else {
-        format!("{sign}{major}.{frac}")
-    }
+    decimal_amount(minor, currency, false)
 }
 
 /// A whole count with thousands separators.
