@@ -96,8 +96,9 @@ pub fn engine_keeps_need(n: &Need) -> bool {
 }
 
 /// Records read per page while the index is built at start: the scan holds one page
-/// at a time, never every record.
-const LOAD_PAGE: usize = 4_096;
+/// at a time, never every record. Unit tests use small pages, so that their stores of a
+/// few dozen records are rebuilt over several pages.
+const LOAD_PAGE: usize = if cfg!(test) { 16 } else { 4_096 };
 
 /// Calls `f` with every stored record of kind `R` that `keep` accepts, in creation order,
 /// one page at a time, each decoded without the text, contacts and history the engine
