@@ -3,7 +3,9 @@
 //! encoding of that version's struct. Enums are stored as their stable codes.
 //!
 //! To change a format: add `XRecordV2`, write it with the new version byte, keep decoding
-//! V1 (converting it up), and add golden bytes for V2.
+//! V1 (converting it up), and add golden bytes for V2. Needs and offers are written
+//! through the borrowed mirrors of [`crate::written`] and read through the owned structs
+//! here: a change to their format changes both, and the golden bytes hold them together.
 
 use serde::{Deserialize, Serialize};
 
