@@ -140,6 +140,9 @@ impl Engine for OffRuntime {
     fn commits_are_durable(&self) -> bool {
         self.0.commits_are_durable()
     }
+    fn exclusive(&self) -> bool {
+        self.0.exclusive()
+    }
     fn check_writable(&self) -> Result<(), Error> {
         // Probes on a thread of its own already.
         self.0.check_writable()

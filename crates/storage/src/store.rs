@@ -806,11 +806,9 @@ impl Store {
     /// is current for as long as the number stays the same. `None` when other processes
     /// may write the engine (PostgreSQL): then only a read of the store is current.
     pub fn principal_generation(&self) -> Option<u64> {
-        match self.engine.name() {
-            // sled locks its directory; the in-memory engine lives in this process.
-            "sled" | "memory" => Some(self.principal_writes.load(Ordering::SeqCst)),
-            _ => None,
-        }
+        self.engine
+            .exclusive()
+            .then(|| self.principal_writes.load(Ordering::SeqCst))
     }
 
     /// Counters of the durability barrier.

@@ -2,8 +2,8 @@
 //! panicking body must be undone without touching the bodies before it; reads outside
 //! transactions follow each commit; a failed fsync is fatal and keeps what was
 //! acknowledged; a simulated power loss (the file as it was when a sync returned) never
-//! loses an acknowledged write; and a data directory holding the other embedded
-//! engine's store is refused.
+//! loses an acknowledged write; a data directory holding the other embedded engine's
+//! store is refused; and the store is this process's alone (its principal generation).
 
 mod support;
 
@@ -310,5 +310,20 @@ fn a_directory_holding_the_other_engines_store_is_refused() {
     );
     let store = Store::open_embedded(redb_dir.path(), Embedded::Redb, &opts).expect("reopens");
     assert_eq!(Embedded::found_in(redb_dir.path()), Some(Embedded::Redb));
+    store.close().expect("close");
+}
+
+/// redb locks its file, so no other process writes the store while it is open: the
+/// store's principal generation is kept (the server then keeps verified principals
+/// instead of reading one from the store on every call), and a second open of the same
+/// directory is refused rather than writing beside the first.
+#[test]
+fn the_store_is_this_process_s_alone_so_its_principal_generation_is_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open_redb(dir.path());
+    assert!(store.engine().exclusive());
+    assert!(store.principal_generation().is_some());
+    let second = Store::open_embedded(dir.path(), Embedded::Redb, &StoreOptions::default());
+    assert!(second.is_err(), "a second open of a locked store");
     store.close().expect("close");
 }

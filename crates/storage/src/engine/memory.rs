@@ -258,6 +258,10 @@ impl Engine for MemoryEngine {
     fn commits_are_durable(&self) -> bool {
         true
     }
+    /// The store lives in this process.
+    fn exclusive(&self) -> bool {
+        true
+    }
 
     fn check_writable(&self) -> Result<(), Error> {
         Ok(())

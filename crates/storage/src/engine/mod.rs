@@ -96,6 +96,10 @@ pub trait Engine: Send + Sync + fmt::Debug {
     fn sync(&self) -> Result<(), Error>;
     /// Whether a commit is durable by itself (then [`Engine::sync`] is a no-op).
     fn commits_are_durable(&self) -> bool;
+    /// Whether no other process can write the store while this engine has it open (the
+    /// engine locks its files, or lives in this process): then what this process counts
+    /// of its own writes is every write ([`crate::Store::principal_generation`]).
+    fn exclusive(&self) -> bool;
     /// Fails once durability can no longer be promised.
     fn check_writable(&self) -> Result<(), Error>;
     /// Counters of the durability barrier.

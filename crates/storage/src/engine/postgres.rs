@@ -497,6 +497,10 @@ impl Engine for PostgresEngine {
     fn commits_are_durable(&self) -> bool {
         true
     }
+    /// Other replicas write the same database.
+    fn exclusive(&self) -> bool {
+        false
+    }
 
     /// Fails while the database cannot be reached, and succeeds again once it can (no
     /// restart needed). Answers from memory while a round trip succeeded within the

@@ -522,6 +522,10 @@ impl Engine for RedbEngine {
     fn commits_are_durable(&self) -> bool {
         false
     }
+    /// redb locks its file.
+    fn exclusive(&self) -> bool {
+        true
+    }
 
     fn check_writable(&self) -> Result<(), Error> {
         Ok(self.barrier.check()?)

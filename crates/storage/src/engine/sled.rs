@@ -660,6 +660,10 @@ impl Engine for SledEngine {
     fn commits_are_durable(&self) -> bool {
         false
     }
+    /// sled locks its directory.
+    fn exclusive(&self) -> bool {
+        true
+    }
 
     fn check_writable(&self) -> Result<(), Error> {
         Ok(self.barrier.check()?)
