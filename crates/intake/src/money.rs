@@ -101,13 +101,6 @@ const MULTIPLIERS: &[(&str, u64)] = &[
 /// Words that may stand between the amount and the currency name.
 const LINKS: &[&str] = &["de", "d", "of", "en"];
 
-/// Currencies with no minor unit, and with three decimals (ISO 4217).
-const ZERO_DECIMALS: &[&str] = &[
-    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
-    "XAF", "XOF", "XPF",
-];
-const THREE_DECIMALS: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
-
 /// Every amount with a currency in `text`, in text order.
 pub(crate) fn find(text: &str) -> Vec<FoundMoney> {
     let chars: Vec<char> = text.chars().collect();
@@ -319,13 +312,7 @@ THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD 
 /// Integer minor units of `mantissa / 10^decimals × mult` in `code`, truncated.
 fn to_money(code: &str, mantissa: u128, decimals: u32, mult: u64) -> Option<Money> {
     let currency = CurrencyCode::parse(code)?;
-    let exponent: u32 = if ZERO_DECIMALS.contains(&code) {
-        0
-    } else if THREE_DECIMALS.contains(&code) {
-        3
-    } else {
-        2
-    };
+    let exponent = clearinghouse_domain::money::minor_unit_exponent(code);
     let scaled = mantissa
         .checked_mul(u128::from(mult))?
         .checked_mul(10u128.checked_pow(exponent)?)?;

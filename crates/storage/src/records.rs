@@ -38,17 +38,17 @@ pub fn encode<T: Serialize>(version: u8, rec: &T) -> Result<Vec<u8>, Error> {
     let encode_err = |e: postcard::Error| Error::Encode(e.to_string());
     // Sized first, so the value is written into one buffer of its exact length: no
     // growing on the way, and nothing to give back when the bytes are kept.
-    let len = postcard::experimental::serialized_size(rec).map_err(encode_err)?;
-    let mut out = Vec::with_capacity(1 + len);
-    out.push(version);
-    let out = postcard::to_extend(rec, out).map_err(encode_err)?;
-    if out.len() > MAX_VALUE_BYTES {
+    let len = postcard::serialize_with_flavor(rec, postcard::ser_flavors::Size::default())
+        .map_err(encode_err)?;
+    if 1 + len > MAX_VALUE_BYTES {
         return Err(Error::TooLarge {
-            bytes: out.len(),
+            bytes: 1 + len,
             max: MAX_VALUE_BYTES,
         });
     }
-    Ok(out)
+    let mut out = Vec::with_capacity(1 + len);
+    out.push(version);
+    postcard::to_extend(rec, out).map_err(encode_err)
 }
 
 /// Splits the version byte off and decodes the body as `T`.
@@ -147,17 +147,6 @@ pub struct ContactV1 {
     pub phone: String,
     /// Organization.
     pub organization: String,
-}
-
-impl From<&Contact> for ContactV1 {
-    fn from(c: &Contact) -> Self {
-        ContactV1 {
-            name: c.name.clone(),
-            email: c.email.clone(),
-            phone: c.phone.clone(),
-            organization: c.organization.clone(),
-        }
-    }
 }
 
 impl From<ContactV1> for Contact {
