@@ -511,6 +511,20 @@ mod tests {
     #[derive(Debug, Default)]
     struct Reports(Mutex<Vec<SyncReport>>);
 
+    impl Reports {
+        /// The reports once there are at least `n` (all there are after 10 s).
+        fn wait_for(&self, n: usize) -> Vec<SyncReport> {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let got = self.0.lock().expect("reports").clone();
+                if got.len() >= n || Instant::now() > deadline {
+                    return got;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+
     impl SyncObserver for Reports {
         fn synced(&self, report: &SyncReport) {
             self.0.lock().expect("reports").push(*report);
@@ -561,7 +575,9 @@ mod tests {
             Event::Answered(Err(_))
         ));
         drop(gc);
-        let got = reports.0.lock().expect("reports").clone();
+        // The committer reports a sync after it has answered its waiters: wait for the
+        // third report rather than read the list as soon as the last answer arrived.
+        let got = reports.wait_for(3);
         let writes: Vec<(u64, bool)> = got.iter().map(|r| (r.writes, r.ok)).collect();
         assert_eq!(writes, vec![(1, true), (5, true), (1, false)]);
     }

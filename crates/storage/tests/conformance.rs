@@ -471,6 +471,9 @@ fn capacity_is_never_over_committed_under_concurrent_reservations(h: &mut impl H
                     let r = store.transaction::<(), String>(&meta("reserve"), |txn| {
                         let held: Vec<FeedbackEntry> = txn.list_by_index(index::NEED, "O1")?;
                         let engaged = u32::try_from(held.len()).unwrap_or(u32::MAX);
+                        // Hold the transaction open a moment between its read and its
+                        // write, so that on a busy machine the threads still overlap.
+                        std::thread::sleep(std::time::Duration::from_millis(1));
                         let amount = Money {
                             currency: clearinghouse_domain::CurrencyCode::USD,
                             minor_units: 1_500,
