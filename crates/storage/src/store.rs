@@ -284,7 +284,8 @@ impl Store {
     }
 
     /// The store over `engine`: runs migrations and reads the durable audit position. A
-    /// store an unfinished restore left behind is refused.
+    /// store an unfinished restore left behind is refused. One `Store` per engine in a
+    /// process ([`Store::principal_generation`] counts the writes made through it).
     pub fn with_engine(engine: Arc<dyn Engine>) -> Result<Store, Error> {
         if engine.get(trees::META, keys::RESTORE_INCOMPLETE)?.is_some() {
             return Err(Error::Engine(
@@ -805,6 +806,8 @@ impl Store {
     /// store, for caches of principals: read it before reading a principal, and the copy
     /// is current for as long as the number stays the same. `None` when other processes
     /// may write the engine (PostgreSQL): then only a read of the store is current.
+    /// The count belongs to this `Store`: a second `Store` over the same engine would
+    /// not see its writes, so a process serves each engine through one `Store`.
     pub fn principal_generation(&self) -> Option<u64> {
         self.engine
             .exclusive()

@@ -192,6 +192,8 @@ impl RedbEngine {
         let cache = usize::try_from(opts.cache_capacity_bytes).unwrap_or(usize::MAX);
         let db = redb::Builder::new()
             .set_cache_size(cache)
+            // The whole file locked against every other process: what `exclusive` promises.
+            .set_concurrency_mode(redb::ConcurrencyMode::ExclusiveWriter)
             .create(&file)
             .map_err(|e| Error::Engine(format!("cannot open {}: {e}", file.display())))?;
         super::sled::sync_dir(dir).map_err(|e| engine_io("the data directory", e))?;
@@ -522,7 +524,7 @@ impl Engine for RedbEngine {
     fn commits_are_durable(&self) -> bool {
         false
     }
-    /// redb locks its file.
+    /// redb locks its whole file ([`redb::ConcurrencyMode::ExclusiveWriter`], set at open).
     fn exclusive(&self) -> bool {
         true
     }
