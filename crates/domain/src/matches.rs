@@ -161,6 +161,20 @@ impl MatchStatus {
     }
 }
 
+/// The name of an IATI activity status code (the IATI ActivityStatus codelist), for people;
+/// `None` for a code outside it.
+pub fn iati_activity_status_name(code: u8) -> Option<&'static str> {
+    Some(match code {
+        1 => "Pipeline/identification",
+        2 => "Implementation",
+        3 => "Finalisation",
+        4 => "Closed",
+        5 => "Cancelled",
+        6 => "Suspended",
+        _ => return None,
+    })
+}
+
 /// One offer's part in a match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contribution {

@@ -283,3 +283,22 @@ fn engagements_and_in_kind_contributions_count_against_max_engagements() {
     let back = matches::release(&two, None, 1, &who(), T0);
     assert_eq!(back.status, OfferStatus::PartiallyCommitted);
 }
+
+#[test]
+fn every_status_maps_to_a_named_iati_activity_status() {
+    for (from, to, _) in MATCH_EDGES {
+        for status in [*from, *to] {
+            let code = status.iati_activity_status();
+            assert!(
+                matches::iati_activity_status_name(code).is_some(),
+                "{status:?} maps to IATI code {code}, which has no name"
+            );
+        }
+    }
+    assert_eq!(
+        matches::iati_activity_status_name(1),
+        Some("Pipeline/identification")
+    );
+    assert_eq!(matches::iati_activity_status_name(0), None);
+    assert_eq!(matches::iati_activity_status_name(7), None);
+}

@@ -121,14 +121,7 @@ pub fn record(m: &pb::Match) -> Doc {
                 .to_owned(),
         ),
         ("Ended because", end),
-        (
-            "IATI status",
-            if m.iati_activity_status == 0 {
-                String::new()
-            } else {
-                m.iati_activity_status.to_string()
-            },
-        ),
+        ("IATI status", iati_status(m.iati_activity_status)),
         ("Explanation", m.explanation.join("\n")),
         ("Etag", m.etag.clone()),
         ("Created", time(m.create_time.as_ref(), h)),
@@ -205,4 +198,18 @@ pub fn watch_line(cells: &[String]) -> String {
         }
     }
     out.trim_end().to_owned()
+}
+
+/// An IATI activity status as a person reads it: the code and its name (empty when unset).
+fn iati_status(code: i32) -> String {
+    if code == 0 {
+        return String::new();
+    }
+    match u8::try_from(code)
+        .ok()
+        .and_then(clearinghouse_domain::matches::iati_activity_status_name)
+    {
+        Some(name) => format!("{code} {name}"),
+        None => code.to_string(),
+    }
 }
